@@ -1,0 +1,1 @@
+"""nbplayground: the OpenAI Playground inside Jupyter, with a memory."""

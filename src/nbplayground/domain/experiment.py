@@ -1,0 +1,59 @@
+"""The Experiment aggregate: one prompt run against one model with its parameters and metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nbplayground.domain.messages import Message
+from nbplayground.domain.metrics import ResponseMetrics
+from nbplayground.domain.parameters import ModelParameters
+from nbplayground.ids import new_id, utcnow
+
+ExperimentStatus = Literal["ok", "error"]
+
+
+class Experiment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    user_id: str
+    model: str
+    provider: str
+    messages: tuple[Message, ...]
+    parameters: ModelParameters
+    response: str = ""
+    metrics: ResponseMetrics = ResponseMetrics()
+    status: ExperimentStatus = "ok"
+    error: str | None = None
+    error_type: str | None = None
+    finish_reason: str | None = None
+    timestamp: datetime = Field(default_factory=utcnow)
+    sweep_id: str | None = None
+    repeat: int = 0
+    base_url: str | None = None
+    cache_key: str | None = None
+    cached: bool = False
+    request_body: dict[str, Any] = Field(default_factory=dict)
+    """The JSON body exactly as sent: code generation reproduces this."""
+
+    @property
+    def prompt(self) -> str:
+        """The last user message: what a person calls "the prompt"."""
+        for m in reversed(self.messages):
+            if m.role == "user":
+                return m.content
+        return ""
+
+    @property
+    def system(self) -> str | None:
+        for m in self.messages:
+            if m.role in ("system", "developer"):
+                return m.content
+        return None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
