@@ -49,11 +49,14 @@ class ProviderError(NbPlaygroundError):
     retryable: bool = False
 
     def __init__(self, message: str, *, status_code: int | None = None,
-                 retry_after: float | None = None, request_id: str | None = None) -> None:
+                 retry_after: float | None = None, request_id: str | None = None,
+                 partial_text: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
         self.request_id = request_id
+        self.partial_text = partial_text
+        """What a cut stream delivered before it failed; logged with the error."""
 
 
 class AuthenticationFailed(ProviderError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,12 +22,14 @@ class ChatRequest(BaseModel):
     repeat: int = 0
     """Which repeat of an identical request this is; part of the cache key, never sent."""
     stream: bool = False
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    """Reasoning models take max_completion_tokens on the wire."""
 
-    def body(self, *, max_tokens_name: str = "max_tokens") -> dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         """The JSON body of the request, exactly: model, messages, then the parameters sent."""
         params = self.parameters.sent()
-        if "max_tokens" in params and max_tokens_name != "max_tokens":
-            params[max_tokens_name] = params.pop("max_tokens")
+        if "max_tokens" in params and self.max_tokens_field != "max_tokens":
+            params[self.max_tokens_field] = params.pop("max_tokens")
         return {"model": self.model, "messages": [m.as_dict() for m in self.messages], **params}
 
 
@@ -64,3 +66,5 @@ class ChatResult(BaseModel):
     status_code: int | None = 200
     request_id: str | None = None
     latency_ms: float = 0.0
+    rate_limit: dict[str, str] = Field(default_factory=dict)
+    """The x-ratelimit-* headers of the answer, for client-side throttling."""

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Make .venv with everything the lab and the tests need; quick when nothing changed.
+# First run on a fresh machine: ~6 min (llama-cpp-python compiles from source, ~4.5 min on 2 cores;
+# pip caches the wheel, so later runs take seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+want_browser=${1:-}
+
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.nbplayground-installed
+sum=$(sha256sum pyproject.toml | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+  echo "bootstrap: installing nbplayground[local,server,dev] into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q -e '.[local,server,dev]' 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import nbplayground, llama_cpp, duckdb, openai" \
+    || { echo "bootstrap: install failed" >&2; exit 1; }
+  echo "$sum" > "$stamp"
+fi
+# JupyterLab settings for the demo (no news pop-up over the notebook).
+mkdir -p .venv/share/jupyter/lab/settings
+cp jupyter-config/lab/settings/overrides.json .venv/share/jupyter/lab/settings/overrides.json
+
+if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing Debian's chromium for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "bootstrap: chromium is missing; install it (sudo apt-get install chromium) for the browser tests" >&2
+  fi
+fi

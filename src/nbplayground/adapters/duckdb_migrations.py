@@ -1,0 +1,175 @@
+"""Forward-only, numbered schema migrations of the DuckDB experiment log.
+
+A migration's number is its position in MIGRATIONS (1-based); applied ones are recorded in
+`_migrations`. Never edit or reorder a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from nbplayground.errors import SchemaTooNew, StoreError
+from nbplayground.ids import utcnow
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+Migration = Callable[["DuckDBPyConnection"], None]
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register `fn` as the next migration; its number is its position, its name its __name__."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def latest() -> int:
+    return len(MIGRATIONS)
+
+
+def applied(conn: DuckDBPyConnection) -> dict[int, str]:
+    """Number -> name of the migrations recorded in this database; reads only."""
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = '_migrations'").fetchone()
+    if not exists or not exists[0]:
+        return {}
+    return {int(n): str(name) for n, name in
+            conn.execute("SELECT number, name FROM _migrations").fetchall()}
+
+
+def migrate(conn: DuckDBPyConnection, *, where: str = "this database") -> list[int]:
+    """Apply the missing migrations, each in its own transaction; return the numbers applied.
+
+    A database that records a migration this code does not know is left untouched.
+    """
+    done = applied(conn)
+    newest = max(done, default=0)
+    if newest > latest():
+        raise SchemaTooNew(
+            f"{where} was written by a newer nbplayground (schema migration {newest}, this "
+            f"version knows up to {latest()}); upgrade nbplayground to open it. "
+            "The file was not modified.")
+    ran: list[int] = []
+    for number, fn in enumerate(MIGRATIONS, start=1):
+        if number in done:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS _migrations (number INTEGER PRIMARY KEY, "
+                         "name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+            fn(conn)
+            conn.execute("INSERT INTO _migrations VALUES (?, ?, ?)",
+                         [number, fn.__name__, utcnow()])
+            conn.execute("COMMIT")
+        except Exception as e:
+            conn.execute("ROLLBACK")
+            if isinstance(e, StoreError):
+                raise
+            raise StoreError(f"migrating {where} failed at migration {number} "
+                             f"({fn.__name__}): {e}") from e
+        ran.append(number)
+    return ran
+
+
+@migration
+def m001_initial(conn: DuckDBPyConnection) -> None:
+    conn.execute("""
+        CREATE TABLE experiments (
+            id VARCHAR PRIMARY KEY,
+            user_id VARCHAR NOT NULL,
+            sweep_id VARCHAR,
+            model VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            base_url VARCHAR,
+            prompt VARCHAR,
+            system VARCHAR,
+            messages VARCHAR,          -- JSON list of {role, content}
+            response VARCHAR,
+            temperature DOUBLE,
+            max_tokens INTEGER,
+            top_p DOUBLE,
+            frequency_penalty DOUBLE,
+            presence_penalty DOUBLE,
+            stop VARCHAR,              -- JSON list of strings, NULL when not sent
+            seed BIGINT,
+            reasoning_effort VARCHAR,
+            repeat INTEGER,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            cached_tokens INTEGER,
+            token_count INTEGER,
+            generation_time_ms DOUBLE,
+            cost_estimate DOUBLE,      -- USD, NULL when unpriced
+            usage_estimated BOOLEAN,
+            price_as VARCHAR,
+            cost_as DOUBLE,
+            finish_reason VARCHAR,
+            status VARCHAR NOT NULL CHECK (status IN ('ok', 'error')),
+            error VARCHAR,
+            error_type VARCHAR,
+            cache_key VARCHAR,
+            cached BOOLEAN,
+            request_body VARCHAR,      -- JSON, the body exactly as sent
+            created_at TIMESTAMPTZ NOT NULL
+        )""")
+    conn.execute("CREATE INDEX experiments_user_created ON experiments (user_id, created_at)")
+    conn.execute("CREATE INDEX experiments_sweep ON experiments (sweep_id)")
+    conn.execute("CREATE INDEX experiments_cache_key ON experiments (cache_key)")
+    conn.execute("""
+        CREATE TABLE api_requests (
+            id VARCHAR PRIMARY KEY,
+            experiment_id VARCHAR,
+            user_id VARCHAR,
+            model VARCHAR,
+            provider VARCHAR,
+            attempt INTEGER,
+            status_code INTEGER,
+            latency_ms DOUBLE,
+            request_id VARCHAR,
+            error VARCHAR,
+            retry_after DOUBLE,
+            created_at TIMESTAMPTZ NOT NULL
+        )""")
+    conn.execute("""
+        CREATE TABLE sweeps (
+            id VARCHAR PRIMARY KEY,
+            user_id VARCHAR,
+            spec VARCHAR,              -- JSON
+            status VARCHAR,
+            total INTEGER,
+            done INTEGER,
+            failed INTEGER,
+            cached INTEGER,
+            spent DOUBLE,
+            created_at TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ
+        )""")
+    conn.execute("""
+        CREATE TABLE users (
+            id VARCHAR PRIMARY KEY,
+            email VARCHAR,
+            subscription_type VARCHAR,
+            token_usage BIGINT,
+            api_key_ref VARCHAR,
+            api_key_fingerprint VARCHAR,
+            role VARCHAR,
+            limits VARCHAR,            -- JSON
+            created_at TIMESTAMPTZ
+        )""")
+    conn.execute("""
+        CREATE TABLE usage (
+            id VARCHAR PRIMARY KEY,
+            user_id VARCHAR,
+            experiment_id VARCHAR,
+            model VARCHAR,
+            provider VARCHAR,
+            day DATE,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            cost DOUBLE,
+            created_at TIMESTAMPTZ
+        )""")

@@ -1,0 +1,351 @@
+"""DuckDBExperimentRepository: the experiment log in one DuckDB file, opened and closed per call.
+
+Holding the file open would lock out every other notebook (DuckDB allows one writing process),
+so each public method connects, works in one transaction, commits and closes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import random
+import re
+import stat
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb_migrations import applied, latest, migrate
+from nbplayground.domain import APIRequest, Experiment, User
+from nbplayground.errors import InvalidInput, StoreError, StoreLocked
+from nbplayground.ids import utcnow
+
+T = TypeVar("T")
+Conn = duckdb.DuckDBPyConnection
+
+_MIGRATED: set[tuple[str, int, int]] = set()
+"""(path, device, inode) of files migrated by this process: checked once, not on every call."""
+_MIGRATING = threading.Lock()
+
+_EXPERIMENTS = ", ".join(rows.names(rows.EXPERIMENT_COLUMNS))
+_REQUESTS = ", ".join(rows.names(rows.REQUEST_COLUMNS))
+_USAGE = ", ".join(rows.names(rows.USAGE_COLUMNS))
+_NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
+_READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+class DuckDBExperimentRepository:
+    """ExperimentRepository plus the read models (pandas DataFrames) of one DuckDB file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
+        if str(path) == ":memory:" or not str(path):
+            raise InvalidInput("the experiment log needs a file path (an in-memory database "
+                               "would vanish between calls), e.g. 'experiments.duckdb'")
+        self.path = Path(path).expanduser()
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"DuckDBExperimentRepository({str(self.path)!r})"
+
+    # -- ExperimentRepository --
+
+    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = ()) -> None:
+        """One transaction; experiments already logged (same id) and their requests are skipped."""
+        batch = rows.unique_by_id(experiments)
+        if not batch and not requests:
+            return
+        exp_df = rows.experiments_frame(batch)
+        req_df = rows.requests_frame(requests, batch)
+
+        def work(conn: Conn) -> None:
+            conn.register("_exp_batch", exp_df)
+            conn.register("_req_batch", req_df)
+            # Requests first: the anti-join must see which experiments were logged before.
+            conn.execute(f"""
+                INSERT OR IGNORE INTO api_requests ({_REQUESTS}) SELECT {_REQUESTS}
+                FROM _req_batch WHERE experiment_id NOT IN (
+                    SELECT b.id FROM _exp_batch b JOIN experiments e ON e.id = b.id)""")
+            conn.execute(f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
+                         f"SELECT {_EXPERIMENTS} FROM _exp_batch")
+
+        self._run(work)
+
+    def get(self, experiment_id: str) -> Experiment | None:
+        found = self._run(lambda conn: _dicts(conn.execute(
+            "SELECT * FROM experiments WHERE id = ?", [experiment_id])), write=False)
+        return rows.experiment_from_row(found[0]) if found else None
+
+    def find_cached(self, cache_keys: Sequence[str]) -> dict[str, Experiment]:
+        keys = pd.DataFrame({"key": pd.Series(sorted(set(cache_keys)), dtype="str")})
+        if keys.empty:
+            return {}
+
+        def work(conn: Conn) -> list[dict[str, Any]]:
+            conn.register("_keys", keys)
+            return _dicts(conn.execute("""
+                SELECT e.* FROM experiments e JOIN _keys k ON e.cache_key = k.key
+                WHERE e.status = 'ok'
+                QUALIFY row_number() OVER (
+                    PARTITION BY e.cache_key ORDER BY e.created_at DESC, e.rowid DESC) = 1"""))
+
+        return {r["cache_key"]: rows.experiment_from_row(r)
+                for r in self._run(work, write=False)}
+
+    def list(self, *, user_id: str | None = None, sweep_id: str | None = None,
+             limit: int | None = None) -> builtins.list[Experiment]:
+        where, params = _filters(user_id=user_id, sweep_id=sweep_id)
+        sql = f"SELECT * FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
+        found = self._run(lambda conn: _dicts(conn.execute(sql, params)), write=False)
+        return [rows.experiment_from_row(r) for r in found]
+
+    def save_sweep(self, sweep: dict[str, Any]) -> None:
+        rows.sweep_row(sweep, None)  # validate before opening the file
+
+        def work(conn: Conn) -> None:
+            old = _dicts(conn.execute("SELECT * FROM sweeps WHERE id = ?", [sweep["id"]]))
+            row = rows.sweep_to_db(rows.sweep_row(sweep, rows.sweep_from_db(old[0])
+                                                  if old else None))
+            _insert_or_replace(conn, "sweeps", row)
+
+        self._run(work)
+
+    # -- read models --
+
+    def history(self, user_id: str | None = None, sweep_id: str | None = None,
+                limit: int | None = None, search: str | None = None,
+                model: str | None = None) -> pd.DataFrame:
+        """Experiments as a DataFrame, newest first; `search` is a case-insensitive substring
+        of the prompt, system message or response."""
+        where, params = _filters(user_id=user_id, sweep_id=sweep_id, model=model, search=search)
+        sql = f"SELECT {_EXPERIMENTS} FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
+        return self._run(lambda conn: conn.execute(sql, params).df(), write=False)
+
+    def requests(self, experiment_id: str | None = None) -> pd.DataFrame:
+        where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id else ("", [])
+        sql = f"SELECT {_REQUESTS} FROM api_requests {where} ORDER BY created_at, experiment_id, attempt, rowid"
+        return self._run(lambda conn: conn.execute(sql, params).df(), write=False)
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        found = self._run(lambda conn: _dicts(conn.execute(
+            "SELECT * FROM sweeps WHERE id = ?", [sweep_id])), write=False)
+        return rows.sweep_from_db(found[0]) if found else None
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+              ) -> pd.DataFrame:
+        """One SELECT over the log, for analytics; it runs in a transaction that is rolled back."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as e:
+            raise InvalidInput(f"query() could not parse the SQL: {e}") from None
+        if len(statements) != 1 or statements[0].type not in _READ_ONLY_STATEMENTS:
+            raise InvalidInput("query() runs exactly one SELECT (or EXPLAIN) statement; "
+                               "the log is written only through the repository")
+
+        def work(conn: Conn) -> pd.DataFrame:
+            try:
+                return conn.execute(sql, params).df()
+            except duckdb.Error as e:
+                raise InvalidInput(f"query() failed: {e}") from None
+
+        return self._run(work, write=False)
+
+    # -- users and usage --
+
+    def upsert_user(self, user: User, limits: dict[str, Any] | None = None) -> None:
+        """Insert or replace; limits=None keeps the stored limits, created_at is kept."""
+
+        def work(conn: Conn) -> None:
+            old = _dicts(conn.execute("SELECT limits, created_at FROM users WHERE id = ?",
+                                      [user.id]))
+            row = rows.user_to_db(user, limits, old[0]["created_at"] if old else utcnow())
+            if limits is None and old:
+                row["limits"] = old[0]["limits"]
+            _insert_or_replace(conn, "users", row)
+
+        self._run(work)
+
+    def get_user(self, user_id: str) -> User | None:
+        found = self._run(lambda conn: _dicts(conn.execute(
+            "SELECT * FROM users WHERE id = ?", [user_id])), write=False)
+        return rows.user_from_db(found[0]) if found else None
+
+    def user_limits(self, user_id: str) -> dict[str, Any] | None:
+        found = self._run(lambda conn: conn.execute(
+            "SELECT limits FROM users WHERE id = ?", [user_id]).fetchone(), write=False)
+        return None if found is None or found[0] is None else dict(json.loads(found[0]))
+
+    def add_usage(self, usage: builtins.list[dict[str, Any]]) -> None:
+        """Append ledger rows in one transaction; a row whose id is already logged is skipped."""
+        if not usage:
+            return
+        df = rows.usage_frame(usage)
+
+        def work(conn: Conn) -> None:
+            conn.register("_usage_batch", df)
+            conn.execute(f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
+                         "FROM _usage_batch")
+
+        self._run(work)
+
+    # -- connection handling --
+
+    def _run(self, work: Callable[[Conn], T], *, write: bool = True) -> T:
+        """Open, run `work` in one transaction, commit (or roll back a read), close.
+
+        A file locked by another process, or a write conflict with another thread, is retried
+        with exponential backoff and jitter until lock_timeout has passed.
+        """
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                conn = self._connect(write=write)
+                try:
+                    conn.execute("BEGIN TRANSACTION")
+                    result = work(conn)
+                    conn.execute("COMMIT" if write else "ROLLBACK")
+                    return result
+                except BaseException:
+                    _rollback_quietly(conn)
+                    raise
+                finally:
+                    conn.close()
+            except duckdb.Error as e:
+                waited = time.monotonic() - start
+                left = self.lock_timeout - waited
+                if isinstance(e, duckdb.CatalogException) and self._forget_migrated():
+                    continue  # the file was replaced since we migrated it: migrate again
+                if _retryable(e) and left > 0:
+                    delay = min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.0)
+                    time.sleep(min(delay, left))
+                    attempt += 1
+                    continue
+                raise self._translate(e, waited) from e
+
+    def _connect(self, *, write: bool) -> Conn:
+        path = self.path
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot open the experiment log {path}: the folder {path.parent} "
+                             "does not exist; create it or pass another path")
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            raise StoreError(f"the experiment log {path} is not a file; pass a file path")
+        # Root can write to a 0444 file, but its owner plainly said "do not write".
+        read_only = mode is not None and (not mode & 0o222 or not os.access(path, os.W_OK))
+        if read_only and write:
+            raise StoreError(self._read_only_message())
+        try:
+            conn = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as e:
+            # A zero-byte file (e.g. from tempfile) holds nothing: start a log in it.
+            if "not a valid DuckDB" not in str(e) or read_only or path.stat().st_size:
+                raise
+            path.unlink()
+            conn = duckdb.connect(str(path))
+        try:
+            conn.execute("SET TimeZone = 'UTC'")
+            self._ensure_migrated(conn, read_only=read_only)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _ensure_migrated(self, conn: Conn, *, read_only: bool) -> None:
+        st = self.path.stat()
+        key = (str(self.path.resolve()), st.st_dev, st.st_ino)
+        if key in _MIGRATED:
+            return
+        with _MIGRATING:
+            if key in _MIGRATED:
+                return
+            done = applied(conn)
+            if read_only and len(done) < latest() and max(done, default=0) <= latest():
+                raise StoreError(self._read_only_message() + " (and its schema needs upgrading)")
+            migrate(conn, where=str(self.path))
+            _MIGRATED.add(key)
+
+    def _forget_migrated(self) -> bool:
+        with _MIGRATING:
+            mine = {k for k in _MIGRATED if k[0] == str(self.path.resolve())}
+            _MIGRATED.difference_update(mine)
+        return bool(mine)
+
+    def _read_only_message(self) -> str:
+        return (f"the experiment log {self.path} is read-only; make it writable "
+                f"(chmod u+w) or pass another path")
+
+    def _translate(self, e: duckdb.Error, waited: float) -> StoreError:
+        msg, path = str(e), self.path
+        if _is_lock(e):
+            held = re.search(r"held in (.*?) \(PID (\d+)\)", msg)
+            who = f" (PID {held[2]}, {held[1]})" if held else ""
+            return StoreLocked(
+                f"the experiment log {path} is held open by another process{who}; waited "
+                f"{waited:.1f} s. Close that connection (e.g. con.close() in the other notebook) "
+                "or pass a longer lock_timeout")
+        if "not a valid DuckDB" in msg or "orrupt" in msg:
+            return StoreError(f"{path} is not a DuckDB database (or it is corrupt), so it cannot "
+                              f"hold the experiment log; it was left untouched. Pass another "
+                              f"path. DuckDB said: {msg}")
+        if "Permission denied" in msg or "ead-only" in msg:
+            return StoreError(self._read_only_message() + f". DuckDB said: {msg}")
+        if "version number" in msg:
+            return StoreError(f"{path} was written by a newer DuckDB than {duckdb.__version__}; "
+                              f"upgrade the duckdb package. DuckDB said: {msg}")
+        return StoreError(f"the experiment log {path} failed: {msg}")
+
+
+def _is_lock(e: duckdb.Error) -> bool:
+    msg = str(e)
+    return "Could not set lock" in msg or "Conflicting lock" in msg
+
+
+def _retryable(e: duckdb.Error) -> bool:
+    return _is_lock(e) or (isinstance(e, duckdb.TransactionException) and "onflict" in str(e))
+
+
+def _rollback_quietly(conn: Conn) -> None:
+    with contextlib.suppress(duckdb.Error):  # no transaction was open: BEGIN or COMMIT failed
+        conn.execute("ROLLBACK")
+
+
+def _dicts(cursor: Conn) -> list[dict[str, Any]]:
+    columns = [d[0] for d in cursor.description or ()]
+    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _insert_or_replace(conn: Conn, table: str, row: Mapping[str, Any]) -> None:
+    cols = list(row)
+    conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
+                 f"VALUES ({', '.join('?' for _ in cols)})", [row[c] for c in cols])
+
+
+def _filters(**given: str | None) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for column, value in given.items():
+        if value is None:
+            continue
+        if column == "search":
+            clauses.append("(contains(lower(prompt), ?) OR contains(lower(coalesce(system, '')),"
+                           " ?) OR contains(lower(response), ?))")
+            params += [value.lower()] * 3
+        else:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _limit(limit: int | None) -> str:
+    n = rows.check_limit(limit)
+    return "" if n is None else f" LIMIT {n}"

@@ -1,0 +1,68 @@
+"""USD prices of OpenAI model usage from the data bundled in genai-prices (offline, historic)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from nbplayground.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from genai_prices.types import PriceCalculation
+
+PROVIDER_ID = "openai"
+
+
+class GenaiPriceTable:
+    """The analytics `PriceTable` port over genai-prices' bundled snapshot.
+
+    genai-prices only fetches newer prices when someone starts its `UpdatePrices` background task;
+    this adapter never does, so every price comes from the data installed with the package.
+    """
+
+    def __init__(self, provider_id: str = PROVIDER_ID) -> None:
+        self.provider_id = provider_id
+        self._unknown: set[str] = set()  # model refs genai-prices cannot price: skip the lookup
+        self._lock = threading.Lock()
+
+    def price(self, model: str, prompt_tokens: int, completion_tokens: int,
+              cached_tokens: int = 0, at: datetime | None = None) -> float | None:
+        """USD for that usage at date `at` (now when None); None when the model has no price.
+
+        `prompt_tokens` includes `cached_tokens`, as in OpenAI's usage report: the cached part is
+        billed at the cached-input rate, the rest at the input rate.
+        """
+        if min(prompt_tokens, completion_tokens, cached_tokens) < 0:
+            raise InvalidInput("token counts must be 0 or more")
+        if cached_tokens > prompt_tokens:
+            raise InvalidInput(
+                f"cached_tokens ({cached_tokens}) cannot exceed prompt_tokens ({prompt_tokens})"
+            )
+        calc = self._calc(model, prompt_tokens, completion_tokens, cached_tokens, at)
+        return None if calc is None else float(calc.total_price)
+
+    def known(self, model: str) -> bool:
+        """True when genai-prices has token prices for `model` (today) at this provider."""
+        return self._calc(model, 0, 0, 0, None) is not None
+
+    def _calc(self, model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int,
+              at: datetime | None) -> PriceCalculation | None:
+        ref = model.strip().lower()
+        if not ref or ref in self._unknown:
+            return None
+        from genai_prices import Usage, calc_price
+
+        usage = Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
+                      cache_read_tokens=cached_tokens)
+        try:
+            calc = calc_price(usage, ref, provider_id=self.provider_id,
+                              genai_request_timestamp=at)
+        except LookupError:
+            with self._lock:
+                self._unknown.add(ref)
+            return None
+        mp = calc.model_price
+        if mp.input_mtok is None and mp.output_mtok is None:
+            return None  # listed without token prices (e.g. "moderation"): unpriced, not free
+        return calc

@@ -1,0 +1,241 @@
+"""OpenAIChatClient: chat completions through the official openai SDK, for OpenAI or any compatible endpoint."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.accounts import scrub
+from nbplayground.analytics import Tokenizer
+from nbplayground.domain import ChatRequest, ChatResult
+from nbplayground.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ConnectionFailed,
+    MalformedResponse,
+    ModelNotFound,
+    ProviderError,
+    RateLimited,
+    RequestTimedOut,
+    ServerFailed,
+)
+from nbplayground.experimentation.ports import DeltaCallback
+
+if TYPE_CHECKING:
+    import httpx
+    import openai
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def retry_after_seconds(headers: httpx.Headers | dict[str, str] | None) -> float | None:
+    """retry-after-ms (OpenAI's) wins over retry-after (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _rate_limit(headers: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
+
+
+class OpenAIChatClient:
+    """One attempt per call (the SDK's own retries are off: the service owns the retry loop)."""
+
+    def __init__(self, *, api_key: str | None, base_url: str | None = None,
+                 tokenizer: Tokenizer, timeout: float = 120.0, provider: str = "openai") -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self._api_key = api_key
+        self._tokenizer = tokenizer
+        self._timeout = timeout
+        self._client: openai.AsyncOpenAI | None = None
+        self._stream_options = True
+
+    def __repr__(self) -> str:  # never the key
+        return f"OpenAIChatClient(base_url={self.base_url or DEFAULT_BASE_URL!r})"
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key or "no-key", base_url=self.base_url or DEFAULT_BASE_URL,
+                max_retries=0, timeout=self._timeout)
+        return self._client
+
+    def models(self) -> list[str]:
+        import openai
+
+        sync = openai.OpenAI(api_key=self._api_key or "no-key",
+                             base_url=self.base_url or DEFAULT_BASE_URL, max_retries=0,
+                             timeout=min(self._timeout, 10.0))
+        try:
+            return sorted(m.id for m in sync.models.list())
+        except openai.OpenAIError as e:
+            raise self._map(e) from None
+        finally:
+            sync.close()
+
+    async def complete(self, request: ChatRequest, *, on_delta: DeltaCallback | None = None
+                       ) -> ChatResult:
+        import openai
+
+        body = request.body()
+        t0 = time.perf_counter()
+        try:
+            if request.stream:
+                return await self._stream(body, request, on_delta, t0)
+            raw = await self.client.chat.completions.with_raw_response.create(**body)
+            completion = raw.parse()
+        except openai.OpenAIError as e:
+            raise self._map(e) from None
+        except ProviderError:
+            raise
+        except ValueError:  # a 200 whose body is not JSON
+            raise MalformedResponse(
+                f"{self.base_url or DEFAULT_BASE_URL} answered with a body that is not JSON"
+            ) from None
+        except Exception as e:  # httpx transport errors that the SDK let through
+            raise ConnectionFailed(scrub(f"connection to {self.base_url} failed: {e}",
+                                         self._api_key)) from None
+        if not getattr(completion, "choices", None):
+            raise MalformedResponse("the endpoint answered without choices")
+        choice = completion.choices[0]
+        text = choice.message.content or ""
+        usage = completion.usage
+        estimated = usage is None
+        cached = 0
+        if usage is not None:
+            details = getattr(usage, "prompt_tokens_details", None)
+            cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
+        return ChatResult(
+            text=text, finish_reason=choice.finish_reason,
+            prompt_tokens=usage.prompt_tokens if usage else self._count_prompt(request),
+            completion_tokens=usage.completion_tokens if usage else self._count(text, request),
+            cached_tokens=cached, usage_estimated=estimated, response_model=completion.model,
+            status_code=raw.http_response.status_code, request_id=raw.headers.get("x-request-id"),
+            latency_ms=(time.perf_counter() - t0) * 1000, rate_limit=_rate_limit(raw.headers))
+
+    async def _stream(self, body: dict[str, Any], request: ChatRequest,
+                      on_delta: DeltaCallback | None, t0: float) -> ChatResult:
+        import openai
+
+        kwargs: dict[str, Any] = {"stream": True}
+        if self._stream_options:
+            kwargs["stream_options"] = {"include_usage": True}
+        try:
+            raw = await self.client.chat.completions.with_raw_response.create(**body, **kwargs)
+        except openai.BadRequestError as e:
+            if self._stream_options and "stream_options" in str(e):
+                # Some compatible servers reject it; count tokens ourselves from now on.
+                self._stream_options = False
+                kwargs.pop("stream_options")
+                raw = await self.client.chat.completions.with_raw_response.create(**body, **kwargs)
+            else:
+                raise
+        parts: list[str] = []
+        finish: str | None = None
+        usage: Any = None
+        model: str | None = None
+        try:
+            stream = raw.parse()
+            async for chunk in stream:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    delta = choice.delta.content if choice.delta else None
+                    if delta:
+                        parts.append(delta)
+                        if on_delta is not None:
+                            on_delta(delta)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        except openai.OpenAIError as e:
+            err = self._map(e)
+            err.partial_text = "".join(parts)
+            raise err from None
+        except ValueError:
+            raise MalformedResponse("the stream carried a chunk that is not JSON",
+                                    partial_text="".join(parts)) from None
+        except Exception as e:
+            raise ConnectionFailed(
+                scrub(f"the stream was cut after {len(parts)} pieces: {type(e).__name__}",
+                      self._api_key), partial_text="".join(parts)) from None
+        text = "".join(parts)
+        if finish is None:
+            raise ConnectionFailed("the stream ended without a finish reason (cut)",
+                                   partial_text=text)
+        cached = 0
+        if usage is not None:
+            details = getattr(usage, "prompt_tokens_details", None)
+            cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
+        return ChatResult(
+            text=text, finish_reason=finish,
+            prompt_tokens=usage.prompt_tokens if usage else self._count_prompt(request),
+            completion_tokens=usage.completion_tokens if usage else self._count(text, request),
+            cached_tokens=cached, usage_estimated=usage is None, response_model=model,
+            status_code=raw.http_response.status_code, request_id=raw.headers.get("x-request-id"),
+            latency_ms=(time.perf_counter() - t0) * 1000, rate_limit=_rate_limit(raw.headers))
+
+    def _count_prompt(self, request: ChatRequest) -> int:
+        return self._tokenizer.count_messages(request.messages, request.model)
+
+    def _count(self, text: str, request: ChatRequest) -> int:
+        return self._tokenizer.count_text(text, request.model)
+
+    def _map(self, e: Exception) -> ProviderError:
+        """SDK errors → our typed errors, in plain words, with no trace of the key."""
+        import openai
+
+        status = getattr(e, "status_code", None)
+        response = getattr(e, "response", None)
+        headers = response.headers if response is not None else None
+        rid = headers.get("x-request-id") if headers is not None else None
+        detail = scrub(getattr(e, "message", None) or str(e), self._api_key)
+        where = self.base_url or DEFAULT_BASE_URL
+        kw: dict[str, Any] = {"status_code": status, "request_id": rid}
+        if isinstance(e, openai.AuthenticationError | openai.PermissionDeniedError):
+            return AuthenticationFailed(
+                f"{where} refused the API key ({status}); check OPENAI_API_KEY or pass "
+                "api_key=... (nothing was charged)", **kw)
+        if isinstance(e, openai.NotFoundError):
+            return ModelNotFound(f"{where} does not serve that model (404): {detail}", **kw)
+        if isinstance(e, openai.RateLimitError):
+            return RateLimited(f"rate limited by {where} (429): {detail}",
+                               retry_after=retry_after_seconds(headers), **kw)
+        if isinstance(e, openai.APITimeoutError):
+            return RequestTimedOut(f"{where} did not answer within {self._timeout:g} s", **kw)
+        if isinstance(e, openai.APIConnectionError):
+            return ConnectionFailed(f"could not reach {where}: {detail}", **kw)
+        if isinstance(e, openai.APIResponseValidationError):
+            return MalformedResponse(f"{where} sent an answer that is not a chat completion", **kw)
+        if isinstance(e, openai.BadRequestError | openai.UnprocessableEntityError):
+            return BadRequest(f"{where} rejected the request ({status}): {detail}", **kw)
+        if isinstance(e, openai.APIStatusError) and (status or 0) >= 500:
+            return ServerFailed(f"{where} failed ({status}): {detail}",
+                                retry_after=retry_after_seconds(headers), **kw)
+        if isinstance(e, openai.APIStatusError):
+            return BadRequest(f"{where} answered {status}: {detail}", **kw)
+        return MalformedResponse(f"{where}: {detail}", **kw)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

@@ -1,0 +1,55 @@
+"""One background event loop per process, so sync calls work from Jupyter cells (whose loop is busy)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_loop: asyncio.AbstractEventLoop | None = None
+_lock = threading.Lock()
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The shared loop, started on first use in a daemon thread; SDK clients live on it."""
+    global _loop
+    with _lock:
+        if _loop is None or _loop.is_closed():
+            new = asyncio.new_event_loop()
+            thread = threading.Thread(target=new.run_forever, name="nbplayground-loop",
+                                      daemon=True)
+            thread.start()
+            _loop = new
+        return _loop
+
+
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    return asyncio.run_coroutine_threadsafe(coro, loop())
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run to completion from sync code; Ctrl-C / a kernel interrupt cancels it cleanly."""
+    future = submit(coro)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        future.cancel()
+        try:
+            future.result(timeout=10)
+        except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError, Exception):
+            pass
+        raise
+
+
+async def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Await from another loop (a notebook's): the work still runs on the shared loop."""
+    future = submit(coro)
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise

@@ -1,0 +1,49 @@
+"""Cost estimation: what a usage costs per provider, and what a request may cost at most."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from nbplayground.analytics.ports import PriceTable, Tokenizer
+from nbplayground.domain import Message, ResponseMetrics
+
+FREE_PROVIDERS = frozenset({"local"})
+
+
+@dataclass(frozen=True)
+class CostEstimator:
+    tokenizer: Tokenizer
+    prices: PriceTable
+
+    def cost(self, provider: str, model: str, prompt_tokens: int, completion_tokens: int,
+             cached_tokens: int = 0, at: datetime | None = None) -> float | None:
+        """USD. A model running in the kernel costs nothing; an unknown price is None, not 0."""
+        if provider in FREE_PROVIDERS:
+            return 0.0
+        return self.prices.price(model, prompt_tokens, completion_tokens, cached_tokens, at)
+
+    def metrics(self, *, provider: str, model: str, prompt_tokens: int, completion_tokens: int,
+                cached_tokens: int = 0, generation_time_ms: float = 0.0,
+                usage_estimated: bool = False, price_as: str | None = None,
+                messages: Sequence[Message] = (), response: str = "",
+                at: datetime | None = None) -> ResponseMetrics:
+        cost_as = None
+        if price_as:
+            # Count again in price_as's own encoding: what that model would have billed.
+            pt = self.tokenizer.count_messages(messages, price_as)
+            ct = self.tokenizer.count_text(response, price_as)
+            cost_as = self.prices.price(price_as, pt, ct, 0, at)
+        return ResponseMetrics(
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            cached_tokens=cached_tokens, generation_time_ms=generation_time_ms,
+            cost_estimate=self.cost(provider, model, prompt_tokens, completion_tokens,
+                                    cached_tokens, at),
+            usage_estimated=usage_estimated, price_as=price_as, cost_as=cost_as)
+
+    def bounds(self, provider: str, model: str, prompt_tokens: int, max_completion: int
+               ) -> tuple[float | None, float | None]:
+        """(min, max) USD of one request: no answer at all, or an answer of max_completion tokens."""
+        return (self.cost(provider, model, prompt_tokens, 0),
+                self.cost(provider, model, prompt_tokens, max_completion))

@@ -1,0 +1,118 @@
+"""The sweep grid: prompts × models × parameter values × repeats, crossed (or zipped)."""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nbplayground.domain.parameters import PARAMETER_NAMES
+from nbplayground.errors import InvalidInput
+
+Mode = Literal["cross", "zip"]
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One point of the grid, before validation."""
+
+    prompt: Any
+    model: str
+    system: str | None
+    repeat: int
+    params: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] | None = None
+
+
+def _is_conversation(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) and bool(value) and all(
+        isinstance(m, Mapping) and "role" in m for m in value)
+
+
+def normalize_prompts(prompts: Any) -> list[Any]:
+    """A string, a conversation, or a list of either → a list of prompts."""
+    if isinstance(prompts, str) or _is_conversation(prompts):
+        return [prompts]
+    if isinstance(prompts, Sequence) and prompts:
+        return list(prompts)
+    raise InvalidInput("prompts must be a string, a list of strings, or a list of conversations "
+                       f"(lists of {{'role', 'content'}}), not {type(prompts).__name__}")
+
+
+def _axis(name: str, value: Any) -> list[Any]:
+    """A parameter's values: a list sweeps; for stop, only a list of lists (or Nones) sweeps."""
+    if name == "stop":
+        if isinstance(value, list | tuple) and value and all(
+                v is None or isinstance(v, list | tuple) for v in value):
+            return list(value)
+        return [value]
+    if isinstance(value, list | tuple):
+        if not value:
+            raise InvalidInput(f"{name}=[] sweeps over nothing; give at least one value")
+        return list(value)
+    return [value]
+
+
+def template_fields(template: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+def fill(template: str, variables: Mapping[str, Any]) -> str:
+    missing = [f for f in template_fields(template) if f not in variables]
+    if missing:
+        raise InvalidInput(f"the template needs {', '.join(missing)} but the variables have "
+                           f"{', '.join(map(str, variables)) or 'none'}")
+    return template.format(**variables)
+
+
+def records(variables: Any) -> list[dict[str, Any]]:
+    """vars= as a list of dicts or a DataFrame."""
+    to_dict = getattr(variables, "to_dict", None)
+    if callable(to_dict):
+        return list(to_dict(orient="records"))
+    if isinstance(variables, Sequence) and all(isinstance(v, Mapping) for v in variables):
+        return [dict(v) for v in variables]
+    raise InvalidInput("vars must be a list of dicts or a pandas DataFrame")
+
+
+def expand(prompts: Any, model: str | Sequence[str], *, system: str | None | Sequence[Any],
+           repeats: int, params: Mapping[str, Any], mode: Mode = "cross",
+           variables: Any = None) -> list[CellSpec]:
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InvalidInput(f"repeats must be a whole number ≥ 1, not {repeats!r}")
+    if mode not in ("cross", "zip"):
+        raise InvalidInput(f"mode must be 'cross' or 'zip', not {mode!r}")
+    unknown = set(params) - set(PARAMETER_NAMES)
+    if unknown:
+        raise InvalidInput(f"unknown parameter {sorted(unknown)[0]!r}; the parameters are "
+                           f"{', '.join(PARAMETER_NAMES)}")
+    base = normalize_prompts(prompts)
+    filled: list[tuple[Any, dict[str, Any] | None]] = []
+    if variables is not None:
+        rows = records(variables)
+        for p in base:
+            if not isinstance(p, str):
+                raise InvalidInput("vars= fills templates; the prompts must be strings")
+            filled += [(fill(p, r), r) for r in rows]
+    else:
+        filled = [(p, None) for p in base]
+    models = [model] if isinstance(model, str) else list(model)
+    systems = list(system) if isinstance(system, list | tuple) else [system]
+    names = [n for n in PARAMETER_NAMES if n in params]
+    axes = [_axis(n, params[n]) for n in names]
+    if mode == "zip":
+        lengths = {len(a) for a in [models, systems, *axes] if len(a) > 1}
+        if len(lengths) > 1:
+            raise InvalidInput(f"mode='zip' needs every list to have the same length, got "
+                               f"{sorted(lengths)}")
+        n = lengths.pop() if lengths else 1
+        combos = [(models[i % len(models)], systems[i % len(systems)],
+                   tuple(a[i % len(a)] for a in axes)) for i in range(n)]
+    else:
+        combos = [(m, s, vals) for m in models for s in systems
+                  for vals in itertools.product(*axes)]
+    return [CellSpec(prompt=p, model=m, system=s, repeat=r, params=dict(zip(names, vals)),
+                     variables=v)
+            for (p, v) in filled for (m, s, vals) in combos for r in range(repeats)]

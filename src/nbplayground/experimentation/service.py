@@ -1,0 +1,246 @@
+"""ExperimentService: prepare a validated cell, send it with retries, and log what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from nbplayground.analytics import CostEstimator, Tokenizer
+from nbplayground.configuration import lookup, resolve_parameters
+from nbplayground.domain import APIRequest, ChatRequest, Experiment, Message, as_messages
+from nbplayground.errors import (
+    ConfigurationError,
+    ContextWindowExceeded,
+    InvalidInput,
+    NbPlaygroundError,
+    ProviderError,
+    RateLimited,
+)
+from nbplayground.events import (
+    APIRequestLogged,
+    EventBus,
+    ExperimentExecuted,
+    TokenUsageUpdated,
+)
+from nbplayground.experimentation.cell import Cell
+from nbplayground.experimentation.ports import ChatClient, DeltaCallback, ExperimentRepository
+from nbplayground.experimentation.retry import RetryPolicy
+from nbplayground.ids import new_id, utcnow
+
+Prompt = str | Sequence[Mapping[str, str] | Message]
+
+
+class Throttle(Protocol):
+    async def acquire(self, tokens: int) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def observe(self, headers: Mapping[str, str]) -> None: ...
+
+
+class Gate(Protocol):
+    """Checked before a request is sent (raises BudgetExceeded); told what it cost after."""
+
+    def check(self, user_id: str, needed: float) -> None: ...
+
+
+@dataclass
+class Outcome:
+    experiment: Experiment
+    requests: list[APIRequest] = field(default_factory=list)
+
+
+def validate_prompt(prompt: Any) -> None:
+    if isinstance(prompt, str):
+        texts = [prompt]
+    elif isinstance(prompt, list | tuple) and prompt:
+        texts = [m.get("content") if isinstance(m, Mapping) else getattr(m, "content", None)
+                 for m in prompt]
+    else:
+        raise InvalidInput(
+            f"prompt must be a string or a non-empty list of {{'role', 'content'}} messages, "
+            f"not {type(prompt).__name__}")
+    for text in texts:
+        if not isinstance(text, str):
+            raise InvalidInput(f"a message's content must be a string, not {text!r}")
+        if "\x00" in text:
+            raise InvalidInput("the prompt contains a NUL byte (\\x00); remove it")
+    if isinstance(prompt, str) and not prompt.strip():
+        raise InvalidInput("the prompt is empty; type something for the model to answer")
+
+
+class ExperimentService:
+    def __init__(self, clients: Callable[[str], ChatClient], repository: ExperimentRepository,
+                 costs: CostEstimator, tokenizer: Tokenizer, bus: EventBus, *,
+                 retry: RetryPolicy | None = None, gate: Gate | None = None) -> None:
+        self.clients = clients
+        self.repository = repository
+        self.costs = costs
+        self.tokenizer = tokenizer
+        self.bus = bus
+        self.retry = retry or RetryPolicy()
+        self.gate = gate
+
+    # -- preparation: everything that can be wrong is found here, before any request --
+
+    def count_prompt(self, client: ChatClient, model: str, messages: Sequence[Message]) -> int:
+        own = getattr(client, "count_messages", None)
+        if callable(own):
+            return int(own(messages, model))
+        return self.tokenizer.count_messages(messages, model)
+
+    def prepare(self, *, user_id: str, prompt: Prompt, model: str, provider: str,
+                system: str | None = None, repeat: int = 0, sweep_id: str | None = None,
+                price_as: str | None = None, index: int = 0, **params: Any) -> Cell:
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidInput(f"model must be a model name such as 'gpt-4o-mini', not {model!r}")
+        if system is not None and not isinstance(system, str):
+            raise InvalidInput(f"system must be a string or None, not {type(system).__name__}")
+        if system and "\x00" in system:
+            raise InvalidInput("the system message contains a NUL byte (\\x00); remove it")
+        validate_prompt(prompt)
+        client = self.clients(provider)
+        spec = lookup(model)
+        parameters = resolve_parameters(spec, **params)
+        try:
+            messages = as_messages(prompt, system)
+        except (ValueError, TypeError) as e:
+            raise InvalidInput(f"a message must have a role (system, user, assistant) and a "
+                               f"content string: {e}") from None
+        prompt_tokens = self.count_prompt(client, model, messages)
+        wanted = parameters.max_tokens or 0
+        if prompt_tokens + wanted > spec.context_window:
+            raise ContextWindowExceeded(
+                f"the prompt has {prompt_tokens} tokens and max_tokens is {wanted}: "
+                f"{prompt_tokens + wanted} do not fit {model}'s context window of "
+                f"{spec.context_window} tokens; shorten the prompt or lower max_tokens")
+        request = ChatRequest(model=model, messages=messages, parameters=parameters,
+                              repeat=repeat, max_tokens_field=spec.max_tokens_name)  # type: ignore[arg-type]
+        max_completion = parameters.max_tokens or min(
+            spec.max_output_tokens, spec.context_window - prompt_tokens)
+        return Cell(request=request, provider=provider, base_url=client.base_url,
+                    user_id=user_id, prompt_tokens=prompt_tokens, max_completion=max_completion,
+                    sweep_id=sweep_id, price_as=price_as, index=index)
+
+    def max_cost(self, cell: Cell) -> float | None:
+        return self.costs.bounds(cell.provider, cell.request.model, cell.prompt_tokens,
+                                 cell.max_completion)[1]
+
+    # -- execution --
+
+    async def execute(self, cell: Cell, *, on_delta: DeltaCallback | None = None,
+                      limiter: Throttle | None = None) -> Outcome:
+        """Send the cell with retries; never raises for provider faults: they become the row."""
+        client = self.clients(cell.provider)
+        budget_tokens = cell.prompt_tokens + cell.max_completion
+        exp_id = new_id()
+        requests: list[APIRequest] = []
+        started = time.perf_counter()
+        request = cell.request.model_copy(update={"stream": on_delta is not None})
+        attempt = 0
+        while True:
+            if limiter is not None:
+                await limiter.acquire(budget_tokens)
+            t0 = time.perf_counter()
+            try:
+                result = await client.complete(request, on_delta=on_delta)
+            except ProviderError as e:
+                latency = (time.perf_counter() - t0) * 1000
+                requests.append(self._attempt(cell, exp_id, attempt, e.status_code, latency,
+                                              e.request_id, str(e), e.retry_after))
+                if e.retryable and attempt < self.retry.max_retries:
+                    delay = self.retry.delay(attempt, e.retry_after)
+                    if limiter is not None and isinstance(e, RateLimited):
+                        limiter.pause(delay)
+                    await asyncio.sleep(delay)
+                    attempt += 1
+                    continue
+                return Outcome(self._failed(cell, exp_id, e, started), requests)
+            latency = (time.perf_counter() - t0) * 1000
+            requests.append(self._attempt(cell, exp_id, attempt, result.status_code,
+                                          result.latency_ms or latency, result.request_id))
+            if limiter is not None and result.rate_limit:
+                limiter.observe(result.rate_limit)
+            break
+        at = utcnow()
+        metrics = self.costs.metrics(
+            provider=cell.provider, model=cell.request.model,
+            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+            cached_tokens=result.cached_tokens,
+            generation_time_ms=(time.perf_counter() - started) * 1000,
+            usage_estimated=result.usage_estimated, price_as=cell.price_as,
+            messages=cell.request.messages, response=result.text, at=at)
+        exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
+                               finish_reason=result.finish_reason, timestamp=at)
+        return Outcome(exp, requests)
+
+    def _attempt(self, cell: Cell, exp_id: str, attempt: int, status: int | None,
+                 latency: float, request_id: str | None, error: str | None = None,
+                 retry_after: float | None = None) -> APIRequest:
+        return APIRequest(experiment_id=exp_id, user_id=cell.user_id, model=cell.request.model,
+                          provider=cell.provider, attempt=attempt, status_code=status,
+                          latency_ms=latency, request_id=request_id, error=error,
+                          retry_after=retry_after)
+
+    def _experiment(self, cell: Cell, exp_id: str, **fields: Any) -> Experiment:
+        return Experiment(
+            id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
+            messages=cell.request.messages, parameters=cell.request.parameters,
+            sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
+            cache_key=cell.cache_key, request_body=cell.request.body(), **fields)
+
+    def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
+                started: float) -> Experiment:
+        metrics = self.costs.metrics(
+            provider=cell.provider, model=cell.request.model, prompt_tokens=0,
+            completion_tokens=0, generation_time_ms=(time.perf_counter() - started) * 1000)
+        return self._experiment(cell, exp_id, status="error", error=str(error),
+                                error_type=type(error).__name__, metrics=metrics,
+                                response=getattr(error, "partial_text", "") or "")
+
+    # -- logging --
+
+    def record(self, outcomes: Iterable[Outcome]) -> None:
+        """Write a batch (one transaction), then tell the other contexts."""
+        batch = list(outcomes)
+        fresh = [o for o in batch if not o.experiment.cached]
+        if fresh:
+            self.repository.add([o.experiment for o in fresh],
+                                [r for o in fresh for r in o.requests])
+        for o in fresh:
+            self.publish(o)
+
+    def publish(self, outcome: Outcome) -> None:
+        exp = outcome.experiment
+        for r in outcome.requests:
+            self.bus.publish(APIRequestLogged(request_id=r.id, experiment_id=exp.id,
+                                              user_id=exp.user_id, status_code=r.status_code,
+                                              latency_ms=r.latency_ms, attempt=r.attempt))
+        self.bus.publish(ExperimentExecuted(
+            experiment_id=exp.id, user_id=exp.user_id, model=exp.model, provider=exp.provider,
+            status=exp.status, cost_estimate=exp.metrics.cost_estimate, sweep_id=exp.sweep_id))
+        if exp.ok:
+            self.bus.publish(TokenUsageUpdated(
+                user_id=exp.user_id, model=exp.model, prompt_tokens=exp.metrics.prompt_tokens,
+                completion_tokens=exp.metrics.completion_tokens, cost=exp.metrics.cost_estimate))
+
+    async def run_experiment(self, cell: Cell, *, on_delta: DeltaCallback | None = None
+                             ) -> Experiment:
+        """The spec's runExperiment: gate, send, log, publish."""
+        if self.gate is not None:
+            self.gate.check(cell.user_id, self.max_cost(cell) or 0.0)
+        outcome = await self.execute(cell, on_delta=on_delta)
+        self.record([outcome])
+        return outcome.experiment
+
+    def get_experiment_history(self, user_id: str, limit: int | None = None) -> list[Experiment]:
+        return self.repository.list(user_id=user_id, limit=limit)
+
+    def client(self, provider: str) -> ChatClient:
+        try:
+            return self.clients(provider)
+        except KeyError:
+            raise ConfigurationError(f"unknown provider {provider!r}") from None

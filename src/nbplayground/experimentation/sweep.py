@@ -1,0 +1,235 @@
+"""Sweeps: run a grid of cells concurrently at the speed the API allows, cached and resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.errors import BudgetExceeded
+from nbplayground.events import SweepProgressed
+from nbplayground.experimentation.cell import Cell
+from nbplayground.experimentation.estimate import Estimate
+from nbplayground.experimentation.service import ExperimentService, Outcome
+from nbplayground.experimentation.throttle import RateLimiter
+from nbplayground.experimentation.writer import BatchWriter
+from nbplayground.ids import new_id, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nbplayground.domain import Experiment
+
+COLUMNS = ["cell", "prompt", "system", "model", "provider", "temperature", "max_tokens", "top_p",
+           "frequency_penalty", "presence_penalty", "stop", "seed", "reasoning_effort", "repeat",
+           "response", "status", "error", "cached", "finish_reason", "prompt_tokens",
+           "completion_tokens", "token_count", "generation_time_ms", "cost_estimate",
+           "usage_estimated", "cost_as", "experiment_id"]
+
+
+def sweep_id_for(user_id: str, cells: list[Cell]) -> str:
+    """The same call by the same user is the same sweep: re-running it resumes it."""
+    h = hashlib.sha256(user_id.encode())
+    for c in cells:
+        h.update(c.cache_key.encode())
+    return "sw-" + h.hexdigest()[:16]
+
+
+@dataclass
+class Sweep:
+    id: str
+    cells: list[Cell]
+    spec: dict[str, Any] = field(default_factory=dict)
+    results: list[Experiment | None] = field(default_factory=list)
+    status: str = "pending"
+    spent: float = 0.0
+    wall_time_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.results:
+            self.results = [None] * len(self.cells)
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def count(self, what: str) -> int:
+        rs = [r for r in self.results if r is not None]
+        if what == "cached":
+            return sum(r.cached for r in rs)
+        if what == "failed":
+            return sum(r.status == "error" for r in rs)
+        return sum(r.status == "ok" and not r.cached for r in rs) if what == "ok" else len(rs)
+
+    @property
+    def experiments(self) -> list[Experiment]:
+        return [r for r in self.results if r is not None]
+
+    def to_pandas(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = []
+        for i, (cell, exp) in enumerate(zip(self.cells, self.results, strict=True)):
+            p = cell.request.parameters
+            row: dict[str, Any] = {
+                "cell": i, "prompt": cell.request.messages[-1].content,
+                "system": next((m.content for m in cell.request.messages
+                                if m.role in ("system", "developer")), None),
+                "model": cell.request.model, "provider": cell.provider, **p.model_dump(),
+                "repeat": cell.request.repeat, "status": "missing"}
+            if row["stop"] is not None:
+                row["stop"] = list(row["stop"])
+            if exp is not None:
+                m = exp.metrics
+                row.update(response=exp.response, status=exp.status, error=exp.error,
+                           cached=exp.cached, finish_reason=exp.finish_reason,
+                           prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens,
+                           token_count=m.token_count, generation_time_ms=m.generation_time_ms,
+                           cost_estimate=m.cost_estimate, usage_estimated=m.usage_estimated,
+                           cost_as=m.cost_as, experiment_id=exp.id)
+            rows.append(row)
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+    def summary(self) -> str:
+        return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
+                f"{self.count('cached')} cached, {self.count('failed')} failed, "
+                f"{len(self) - self.count('all')} not run · spent ${self.spent:.6f} · "
+                f"{self.wall_time_s:.1f} s · {self.status}")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        table = self.to_pandas()[["prompt", "model", "temperature", "repeat", "status",
+                                  "completion_tokens", "cost_estimate", "response"]].head(10)
+        return f"<p><b>{html.escape(self.summary())}</b></p>{table.to_html(max_colwidth=60)}"
+
+
+ProgressFactory = Callable[[Sweep, int, str], Any]
+
+
+class SweepRunner:
+    def __init__(self, service: ExperimentService) -> None:
+        self.service = service
+
+    def estimate(self, cells: list[Cell], cached: set[str] | frozenset[str] = frozenset()
+                 ) -> Estimate:
+        todo = [c for c in cells if c.cache_key not in cached]
+        by_model: dict[str, dict[str, Any]] = {}
+        unpriced: set[str] = set()
+        lo_total: float | None = 0.0
+        hi_total: float | None = 0.0
+        for c in todo:
+            lo, hi = self.service.costs.bounds(c.provider, c.request.model, c.prompt_tokens,
+                                               c.max_completion)
+            m = by_model.setdefault(c.request.model, {"calls": 0, "prompt_tokens": 0,
+                                                      "min_cost": 0.0, "max_cost": 0.0})
+            m["calls"] += 1
+            m["prompt_tokens"] += c.prompt_tokens
+            if lo is None or hi is None:
+                unpriced.add(c.request.model)
+                m["min_cost"] = m["max_cost"] = None
+                lo_total = hi_total = None
+                continue
+            if m["min_cost"] is not None:
+                m["min_cost"] += lo
+                m["max_cost"] += hi
+            if lo_total is not None and hi_total is not None:
+                lo_total += lo
+                hi_total += hi
+        return Estimate(calls=len(todo), cached=len(cells) - len(todo),
+                        prompt_tokens=sum(c.prompt_tokens for c in todo),
+                        max_completion_tokens=sum(c.max_completion for c in todo),
+                        min_cost=lo_total, max_cost=hi_total,
+                        unpriced_models=tuple(sorted(unpriced)), by_model=by_model)
+
+    def cached(self, cells: list[Cell]) -> dict[str, Experiment]:
+        return self.service.repository.find_cached(sorted({c.cache_key for c in cells}))
+
+    async def run(self, sweep: Sweep, *, concurrency: int = 8, rpm: float | None = None,
+                  tpm: float | None = None, max_cost: float | None = None, refresh: bool = False,
+                  progress: ProgressFactory | None = None) -> Sweep:
+        started = time.perf_counter()
+        hits = {} if refresh else await asyncio.to_thread(self.cached, sweep.cells)
+        for i, c in enumerate(sweep.cells):
+            if c.cache_key in hits:
+                sweep.results[i] = hits[c.cache_key].model_copy(update={"cached": True})
+        todo = [i for i, r in enumerate(sweep.results) if r is None]
+        if max_cost is not None:
+            est = self.estimate([sweep.cells[i] for i in todo])
+            if est.max_cost is None or est.max_cost > max_cost:
+                ceiling = "unknown (unpriced models)" if est.max_cost is None \
+                    else f"${est.max_cost:.6f}"
+                raise BudgetExceeded(
+                    f"this sweep could cost up to {ceiling}, more than max_cost=${max_cost:g}; "
+                    "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
+                    spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
+        local = any(sweep.cells[i].provider == "local" for i in todo)
+        workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
+        note = "local model: one cell at a time" if local else f"{workers} at a time"
+        bar = progress(sweep, len(todo), note) if progress else None
+        limiter = RateLimiter(rpm, tpm)
+        writer = BatchWriter(self.service.record)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in todo:
+            queue.put_nowait(i)
+        over_budget = False
+        sweep.status = "running"
+        await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
+
+        async def worker() -> None:
+            nonlocal over_budget
+            while not queue.empty():
+                if max_cost is not None and sweep.spent >= max_cost:
+                    over_budget = True
+                    return
+                i = queue.get_nowait()
+                outcome: Outcome = await self.service.execute(sweep.cells[i], limiter=limiter)
+                sweep.results[i] = outcome.experiment
+                sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
+                writer.put(outcome)
+                if bar is not None:
+                    bar(outcome.experiment)
+
+        writer.start()
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+            sweep.status = "budget" if over_budget else "done"
+        except asyncio.CancelledError:
+            sweep.status = "interrupted"
+            raise
+        finally:
+            sweep.wall_time_s = time.perf_counter() - started
+            await asyncio.shield(self._finish(sweep, writer, bar))
+        if over_budget:
+            err = BudgetExceeded(
+                f"max_cost=${max_cost:g} reached: spent ${sweep.spent:.6f}, "
+                f"{len(sweep) - sweep.count('all')} cells not run; re-run the same call with a "
+                "higher max_cost to finish it (done cells are kept)",
+                spent=sweep.spent, limit=max_cost or 0.0, needed=0.0)
+            err.sweep = sweep  # type: ignore[attr-defined]
+            raise err
+        return sweep
+
+    async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any) -> None:
+        await writer.close()
+        await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
+        self.service.bus.publish(SweepProgressed(
+            sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
+            cached=sweep.count("cached"), total=len(sweep), spent=sweep.spent))
+        close = getattr(bar, "close", None)
+        if callable(close):
+            close()
+
+    def _row(self, sweep: Sweep) -> dict[str, Any]:
+        user = sweep.cells[0].user_id if sweep.cells else ""
+        return {"id": sweep.id, "user_id": user, "spec": sweep.spec, "status": sweep.status,
+                "total": len(sweep), "done": sweep.count("ok"), "failed": sweep.count("failed"),
+                "cached": sweep.count("cached"), "spent": sweep.spent, "updated_at": utcnow()}
+
+
+def new_sweep_id() -> str:
+    return "sw-" + new_id().replace("-", "")[:16]

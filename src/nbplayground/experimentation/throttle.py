@@ -1,0 +1,78 @@
+"""Client-side rate limits: RPM/TPM token buckets, fed by x-ratelimit headers, paused by 429s."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+
+class Bucket:
+    """A token bucket refilling `per_minute` units per minute, holding at most a minute's worth."""
+
+    def __init__(self, per_minute: float) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait_for(self, amount: float) -> float:
+        """Seconds until `amount` is available (0 when it is); takes it when available."""
+        self._refill()
+        amount = min(amount, self.capacity)
+        if self.level >= amount:
+            self.level -= amount
+            return 0.0
+        return (amount - self.level) / self.rate
+
+    def observe_remaining(self, remaining: float) -> None:
+        self._refill()
+        self.level = min(self.level, remaining)
+
+
+class RateLimiter:
+    def __init__(self, rpm: float | None = None, tpm: float | None = None) -> None:
+        self.requests = Bucket(rpm) if rpm else None
+        self.tokens = Bucket(tpm) if tpm else None
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, tokens: int) -> None:
+        """Wait until one request of `tokens` (prompt + max_tokens, as OpenAI counts) may go."""
+        async with self._lock:
+            while True:
+                pause = self._paused_until - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                    continue
+                wait = self.requests.wait_for(1) if self.requests else 0.0
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                wait = self.tokens.wait_for(tokens) if self.tokens else 0.0
+                if wait > 0:
+                    if self.requests:
+                        self.requests.level += 1  # give back the request slot taken above
+                    await asyncio.sleep(wait)
+                    continue
+                return
+
+    def pause(self, seconds: float) -> None:
+        """A 429 slows everyone down, not just the cell that got it."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Take the server's word on what is left this minute."""
+        for key, bucket in (("x-ratelimit-remaining-requests", self.requests),
+                            ("x-ratelimit-remaining-tokens", self.tokens)):
+            value = headers.get(key)
+            if bucket is not None and value is not None:
+                try:
+                    bucket.observe_remaining(float(value))
+                except ValueError:
+                    continue

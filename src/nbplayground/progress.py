@@ -1,0 +1,30 @@
+"""A live progress bar for sweeps (tqdm.auto: a widget in notebooks, text in a terminal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SweepProgress:
+    """done / failed / cached counts, spend so far and ETA, without per-row output."""
+
+    def __init__(self, sweep: Any, total: int, note: str) -> None:
+        from tqdm.auto import tqdm
+
+        self.sweep = sweep
+        self.bar = tqdm(total=total, desc=f"sweep ({note})", unit="cell", leave=True,
+                        dynamic_ncols=True, mininterval=0.25)
+        self.bar.set_postfix_str(self._postfix(), refresh=False)
+
+    def _postfix(self) -> str:
+        s = self.sweep
+        return (f"ok={s.count('ok')} failed={s.count('failed')} cached={s.count('cached')} "
+                f"spent=${s.spent:.4f}")
+
+    def __call__(self, experiment: Any) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix_str(self._postfix(), refresh=False)
+
+    def close(self) -> None:
+        self.bar.set_postfix_str(self._postfix(), refresh=True)
+        self.bar.close()

@@ -1,0 +1,247 @@
+"""DuckDBExperimentRepository on real files: migrations, bad files, locks, batches."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from nbplayground.adapters.duckdb_migrations import MIGRATIONS, migrate
+from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.domain import Experiment, User
+from nbplayground.errors import InvalidInput, SchemaTooNew, StoreError, StoreLocked
+from tests.factories import make_experiment, make_request
+
+TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage"}
+
+HOLDER = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.close()
+"""
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "log.duckdb"
+
+
+@pytest.fixture
+def repo(path: Path) -> DuckDBExperimentRepository:
+    return DuckDBExperimentRepository(path)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tables(path: Path) -> set[str]:
+    with duckdb.connect(str(path)) as conn:
+        return {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables")
+                .fetchall()}
+
+
+def test_a_blank_file_gets_every_migration_recorded(repo: DuckDBExperimentRepository,
+                                                    path: Path) -> None:
+    assert repo.list() == []
+    assert tables(path) == TABLES
+    with duckdb.connect(str(path)) as conn:
+        recorded = conn.execute("SELECT number, name, applied_at FROM _migrations").fetchall()
+        assert [(n, name) for n, name, _ in recorded] == [(1, "m001_initial")]
+        assert recorded[0][2] is not None
+        assert migrate(conn) == []  # already current: nothing applied twice
+    assert len(MIGRATIONS) == 1
+
+
+def test_a_file_from_a_newer_version_is_refused_untouched(path: Path) -> None:
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE _migrations (number INTEGER, name VARCHAR, "
+                     "applied_at TIMESTAMPTZ)")
+        conn.execute("INSERT INTO _migrations VALUES (1, 'm001_initial', now()), "
+                     "(2, 'm002_from_the_future', now())")
+    before = digest(path)
+    with pytest.raises(SchemaTooNew, match=r"newer nbplayground .*migration 2.* knows up to 1"):
+        DuckDBExperimentRepository(path).list()
+    with pytest.raises(SchemaTooNew):
+        DuckDBExperimentRepository(path).add([make_experiment()])
+    assert digest(path) == before
+    assert tables(path) == {"_migrations"}
+
+
+@pytest.mark.parametrize("content", [b"hello, I am a CSV\n1,2,3\n", b"\x00" * 4096])
+def test_a_file_that_is_not_duckdb_is_refused_untouched(path: Path, content: bytes) -> None:
+    path.write_bytes(content)
+    repo = DuckDBExperimentRepository(path)
+    with pytest.raises(StoreError, match="is not a DuckDB database"):
+        repo.add([make_experiment()])
+    with pytest.raises(StoreError, match="is not a DuckDB database"):
+        repo.history()
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_a_zero_byte_file_becomes_a_log(path: Path, repo: DuckDBExperimentRepository) -> None:
+    path.touch()
+    e = make_experiment()
+    repo.add([e])
+    assert repo.get(e.id) == e
+
+
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    repo = DuckDBExperimentRepository(tmp_path / "nowhere" / "log.duckdb")
+    with pytest.raises(StoreError, match=r"folder .*nowhere does not exist"):
+        repo.list()
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_memory_is_not_a_log() -> None:
+    with pytest.raises(InvalidInput, match="file path"):
+        DuckDBExperimentRepository(":memory:")
+
+
+@pytest.fixture
+def read_only(path: Path, repo: DuckDBExperimentRepository) -> Iterator[Experiment]:
+    e = make_experiment()
+    repo.add([e])
+    path.chmod(0o444)
+    yield e
+    path.chmod(0o644)
+
+
+def test_a_read_only_file_refuses_writes_but_reads(read_only: Experiment, path: Path) -> None:
+    before = digest(path)
+    repo = DuckDBExperimentRepository(path)
+    with pytest.raises(StoreError, match="is read-only"):
+        repo.add([make_experiment()])
+    assert repo.get(read_only.id) == read_only
+    assert list(repo.history()["id"]) == [read_only.id]
+    assert digest(path) == before
+
+
+def test_the_file_is_not_held_open_between_calls(repo: DuckDBExperimentRepository,
+                                                 path: Path) -> None:
+    repo.add([make_experiment()])
+    # A separate process is the real check: within one process DuckDB shares the instance.
+    other = subprocess.run([sys.executable, "-c", HOLDER, str(path), "0"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert other.returncode == 0, other.stderr
+    with duckdb.connect(str(path)) as conn:
+        assert conn.execute("SELECT count(*) FROM experiments").fetchone() == (1,)
+    repo.add([make_experiment()])
+    assert len(repo.list()) == 2
+
+
+@pytest.fixture
+def holder(path: Path, request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[str]]:
+    DuckDBExperimentRepository(path).list()  # create and migrate the file first
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(request.param)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "held"
+    yield proc
+    proc.kill()
+    proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("holder", [1.0], indirect=True)
+def test_a_call_waits_for_another_process_to_let_go(
+        holder: subprocess.Popen[str], path: Path) -> None:
+    repo = DuckDBExperimentRepository(path, lock_timeout=20)
+    e = make_experiment()
+    started = time.monotonic()
+    repo.add([e], [make_request(e)])
+    assert time.monotonic() - started > 0.3
+    assert repo.get(e.id) == e
+
+
+@pytest.mark.parametrize("holder", [60.0], indirect=True)
+def test_a_lock_held_too_long_raises_store_locked(
+        holder: subprocess.Popen[str], path: Path) -> None:
+    repo = DuckDBExperimentRepository(path, lock_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(StoreLocked, match=rf"{path.name}.*PID {holder.pid}\b"):
+        repo.add([make_experiment()])
+    assert 0.4 < time.monotonic() - started < 5
+
+
+def test_a_failing_batch_writes_nothing(repo: DuckDBExperimentRepository) -> None:
+    good = make_experiment()
+    bad = Experiment.model_construct(**{**make_experiment().__dict__, "status": "maybe"})
+    with pytest.raises(StoreError, match="status"):
+        repo.add([good, bad], [make_request(good)])
+    assert repo.list() == []
+    assert repo.requests().empty
+
+
+def test_ten_thousand_experiments_in_one_batch(repo: DuckDBExperimentRepository) -> None:
+    batch = [make_experiment(prompt=f"prompt {i}", repeat=i % 3) for i in range(10_000)]
+    started = time.perf_counter()
+    repo.add(batch, [make_request(e) for e in batch])
+    assert time.perf_counter() - started < 5
+    df = repo.history()
+    assert len(df) == 10_000
+    assert df["id"].iloc[0] == batch[-1].id
+    assert repo.query("SELECT count(*) AS n FROM api_requests")["n"].iloc[0] == 10_000
+
+
+def test_query_reads_and_refuses_writes(repo: DuckDBExperimentRepository) -> None:
+    repo.add([make_experiment(model="gpt-4o-mini"), make_experiment(model="gpt-4.1-nano")])
+    df = repo.query("SELECT model, count(*) AS n FROM experiments WHERE model = ? GROUP BY model",
+                    ["gpt-4.1-nano"])
+    assert df.to_dict("records") == [{"model": "gpt-4.1-nano", "n": 1}]
+    for sql in ("DELETE FROM experiments", "DROP TABLE experiments",
+                "SELECT 1; DELETE FROM experiments"):
+        with pytest.raises(InvalidInput, match="one SELECT"):
+            repo.query(sql)
+    with pytest.raises(InvalidInput, match="failed"):
+        repo.query("SELECT no_such_column FROM experiments")
+    with pytest.raises(InvalidInput, match="parse"):
+        repo.query("SELEKT 1")
+    assert len(repo.list()) == 2
+
+
+def test_users_round_trip_and_keep_their_limits(repo: DuckDBExperimentRepository) -> None:
+    alice = User(id="alice", email="a@example.com", subscription_type="pro", token_usage=12,
+                 api_key_ref="env:OPENAI_API_KEY", api_key_fingerprint="sk-…abcd", role="admin")
+    repo.upsert_user(alice, limits={"budget_usd": 5.0, "models": ["gpt-4o-mini"]})
+    repo.upsert_user(alice.model_copy(update={"token_usage": 99}))
+    assert repo.get_user("alice") == alice.model_copy(update={"token_usage": 99})
+    assert repo.user_limits("alice") == {"budget_usd": 5.0, "models": ["gpt-4o-mini"]}
+    assert repo.get_user("bob") is None
+    assert repo.user_limits("bob") is None
+
+
+def test_usage_rows_append_once(repo: DuckDBExperimentRepository) -> None:
+    e = make_experiment()
+    rows = [{"id": "u1", "user_id": "alice", "experiment_id": e.id, "model": e.model,
+             "provider": "openai", "prompt_tokens": 27, "completion_tokens": 19, "cost": 1.5e-5,
+             "created_at": e.timestamp}]
+    repo.add_usage(rows)
+    repo.add_usage(rows)
+    repo.add_usage([{"user_id": "bob", "model": "gpt-4.1-nano", "prompt_tokens": 1}])
+    df = repo.query("SELECT * FROM usage ORDER BY user_id")
+    assert list(df["user_id"]) == ["alice", "bob"]
+    assert df["day"].iloc[0].date() == e.timestamp.date() == date(2025, 3, 14)
+    with pytest.raises(InvalidInput, match="tokens_used"):
+        repo.add_usage([{"tokens_used": 3}])
+
+
+def test_a_replaced_file_is_migrated_again(repo: DuckDBExperimentRepository,
+                                           path: Path) -> None:
+    repo.add([make_experiment()])
+    for leftover in (path, Path(f"{path}.wal")):
+        if leftover.exists():
+            os.remove(leftover)
+    e = make_experiment()
+    repo.add([e])
+    assert [x.id for x in repo.list()] == [e.id]

@@ -1,0 +1,157 @@
+"""One ExperimentRepository contract, run over the in-memory fake and the real DuckDB file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbplayground.adapters.duckdb_rows import EXPERIMENT_COLUMNS, names
+from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.domain import Message, ModelParameters, ResponseMetrics
+from nbplayground.errors import InvalidInput
+from tests.factories import T0, make_experiment, make_request
+from tests.fakes import FakeExperimentRepository
+
+Repo = FakeExperimentRepository | DuckDBExperimentRepository
+
+
+@pytest.fixture(params=["fake", "duckdb"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repo]:
+    if request.param == "fake":
+        yield FakeExperimentRepository()
+    else:
+        yield DuckDBExperimentRepository(tmp_path / "log.duckdb")
+
+
+def at(seconds: float) -> Any:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_round_trip_keeps_every_field(repo: Repo) -> None:
+    full = make_experiment(
+        messages=(Message(role="developer", content="Answer in French. «ok»"),
+                  Message(role="user", content="Say hi 👋"),
+                  Message(role="assistant", content="Salut"),
+                  Message(role="user", content="Again, with \"quotes\"\nand a newline")),
+        parameters=ModelParameters(temperature=1.3, max_tokens=4096, top_p=0.95,
+                                   frequency_penalty=-0.5, presence_penalty=1.75,
+                                   stop=("END", "\n"), seed=-(2**62),
+                                   reasoning_effort="low"),
+        metrics=ResponseMetrics(prompt_tokens=1234, completion_tokens=567, cached_tokens=1024,
+                                generation_time_ms=1234.5678, cost_estimate=0.000123456789,
+                                usage_estimated=True, price_as="gpt-4.1", cost_as=0.0042),
+        status="error", error="Rate limited (429): slow down", error_type="RateLimited",
+        finish_reason="length", sweep_id="sweep-1", repeat=3, base_url="http://127.0.0.1:8000/v1",
+        cache_key="k" * 64, cached=True, request_body={"model": "gpt-4o-mini", "n": [1, 2.5]},
+        response="partial answer…")
+    bare = make_experiment(parameters=ModelParameters(), metrics=ResponseMetrics(),
+                           system=None, base_url=None, cache_key=None, finish_reason=None,
+                           request_body={}, response="")
+    repo.add([full, bare])
+    assert repo.get(full.id) == full
+    assert repo.get(bare.id) == bare
+    assert repo.get("no-such-id") is None
+
+
+def test_add_is_idempotent_on_experiment_id(repo: Repo) -> None:
+    a, b = make_experiment(), make_experiment()
+    requests = [make_request(a), make_request(a, attempt=1), make_request(b)]
+    repo.add([a, b, a], requests)
+    repo.add([a, b], requests)
+    # A retried batch whose requests were rebuilt with fresh ids still logs nothing twice.
+    repo.add([a], [make_request(a, attempt=2)])
+    assert sorted(e.id for e in repo.list()) == sorted([a.id, b.id])
+    assert len(repo.requests()) == 3
+    assert list(repo.requests(a.id)["attempt"]) == [0, 1]
+
+
+def test_requests_take_their_experiment_time(repo: Repo) -> None:
+    e = make_experiment(timestamp=at(5))
+    repo.add([e], [make_request(e)])
+    logged = repo.requests(e.id)
+    assert logged["created_at"].iloc[0].to_pydatetime() == e.timestamp
+    assert logged["request_id"].iloc[0].startswith("req_")
+
+
+def test_list_is_newest_first_and_filters(repo: Repo) -> None:
+    old = make_experiment(timestamp=at(1), user_id="alice", sweep_id="s1")
+    new = make_experiment(timestamp=at(3), user_id="alice")
+    mid = make_experiment(timestamp=at(2), user_id="bob", sweep_id="s1")
+    repo.add([old, new])
+    repo.add([mid])
+    assert [e.id for e in repo.list()] == [new.id, mid.id, old.id]
+    assert [e.id for e in repo.list(user_id="alice")] == [new.id, old.id]
+    assert [e.id for e in repo.list(sweep_id="s1")] == [mid.id, old.id]
+    assert [e.id for e in repo.list(user_id="alice", sweep_id="s1")] == [old.id]
+    assert [e.id for e in repo.list(limit=2)] == [new.id, mid.id]
+    assert repo.list(limit=0) == []
+    assert repo.list(user_id="carol") == []
+    with pytest.raises(InvalidInput, match="limit"):
+        repo.list(limit=-1)
+
+
+def test_same_timestamp_lists_the_later_write_first(repo: Repo) -> None:
+    first, second = make_experiment(timestamp=at(1)), make_experiment(timestamp=at(1))
+    repo.add([first])
+    repo.add([second])
+    assert [e.id for e in repo.list()] == [second.id, first.id]
+
+
+def test_find_cached_picks_the_newest_ok_and_ignores_errors(repo: Repo) -> None:
+    older = make_experiment(cache_key="k1", timestamp=at(1), response="older")
+    newer = make_experiment(cache_key="k1", timestamp=at(2), response="newer")
+    failed = make_experiment(cache_key="k1", timestamp=at(3), status="error", error="boom")
+    only_failed = make_experiment(cache_key="k2", timestamp=at(4), status="error", error="x")
+    other = make_experiment(cache_key="k3", timestamp=at(5))
+    repo.add([newer, failed, only_failed])
+    repo.add([older, other])
+    found = repo.find_cached(["k1", "k2", "k3", "k4", "k1"])
+    assert found == {"k1": newer, "k3": other}
+    assert repo.find_cached([]) == {}
+
+
+def test_save_sweep_inserts_then_updates(repo: Repo) -> None:
+    spec = {"prompts": ["a", "b"], "model": ["gpt-4o-mini"], "temperature": [0.0, 0.7]}
+    repo.save_sweep({"id": "s1", "user_id": "alice", "spec": spec, "status": "running",
+                     "total": 4})
+    first = repo.sweep("s1")
+    assert first is not None
+    assert first["spec"] == spec
+    assert (first["status"], first["total"], first["done"], first["spent"]) == (
+        "running", 4, 0, 0.0)
+    repo.save_sweep({"id": "s1", "status": "done", "done": 3, "failed": 1, "spent": 0.0125})
+    second = repo.sweep("s1")
+    assert second is not None
+    assert (second["status"], second["total"], second["done"], second["failed"],
+            second["spent"], second["user_id"]) == ("done", 4, 3, 1, 0.0125, "alice")
+    assert second["spec"] == spec
+    assert second["created_at"] == first["created_at"]
+    assert second["updated_at"] >= first["updated_at"]
+    assert repo.sweep("nope") is None
+    with pytest.raises(InvalidInput, match="colour"):
+        repo.save_sweep({"id": "s1", "colour": "blue"})
+    with pytest.raises(InvalidInput, match="id"):
+        repo.save_sweep({"status": "done"})
+
+
+def test_history_is_a_dataframe_of_the_experiment_columns(repo: Repo) -> None:
+    assert list(repo.history().columns) == names(EXPERIMENT_COLUMNS)
+    a = make_experiment(timestamp=at(1), prompt="Name three colours", model="gpt-4o-mini")
+    b = make_experiment(timestamp=at(2), prompt="Write a haiku", model="gpt-4.1-nano",
+                        response="Quiet COLOURS fall", sweep_id="s9")
+    c = make_experiment(timestamp=at(3), prompt="Count to ten", user_id="bob")
+    repo.add([a, b, c])
+    df = repo.history()
+    assert list(df.columns) == names(EXPERIMENT_COLUMNS)
+    assert list(df["id"]) == [c.id, b.id, a.id]
+    assert list(df["token_count"]) == [46, 46, 46]
+    assert df["created_at"].iloc[0].to_pydatetime() == c.timestamp
+    assert list(repo.history(search="colours")["id"]) == [b.id, a.id]
+    assert list(repo.history(model="gpt-4.1-nano")["id"]) == [b.id]
+    assert list(repo.history(user_id="alice", limit=1)["id"]) == [b.id]
+    assert list(repo.history(sweep_id="s9")["id"]) == [b.id]
+    assert repo.history(search="nothing like this").empty

@@ -1,0 +1,51 @@
+"""Shared fixtures: nothing reads the real environment, a real user directory or the network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.openai_stub import OpenAIStub
+
+TEST_KEY = "sk-test-CANARY0123456789abcdefABCDEF"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "JUPYTERHUB_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NBPLAYGROUND_DB", str(tmp_path / "default.duckdb"))
+    monkeypatch.setenv("NBPLAYGROUND_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def stub() -> Iterator[OpenAIStub]:
+    with OpenAIStub(api_key=TEST_KEY) as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "experiments.duckdb"
+
+
+@pytest.fixture
+def make_pg(db: Path) -> Iterator[Any]:
+    """Playground factory whose instances are closed after the test (no dangling sockets)."""
+    from nbplayground import Playground
+
+    made: list[Playground] = []
+
+    def make(**kwargs: Any) -> Playground:
+        kwargs.setdefault("db", db)
+        pg = Playground(**kwargs)
+        made.append(pg)
+        return pg
+
+    yield make
+    for pg in made:
+        pg.close()

@@ -1,0 +1,165 @@
+"""Hand-written fakes of the ports, for unit tests of services.
+
+FakeExperimentRepository is checked against the real DuckDB repository by one contract suite
+(tests/adapters/test_repository_contract.py), so services tested with it see the same rules.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.domain import APIRequest, Experiment
+from tests.factories import make_experiment
+
+__all__ = ["FakeExperimentRepository", "make_experiment"]
+
+
+class FakeExperimentRepository:
+    """In memory: idempotent add, newest-first list, newest ok per cache key, sweep upserts."""
+
+    def __init__(self, experiments: Sequence[Experiment] = ()) -> None:
+        self.experiments: dict[str, Experiment] = {}  # insertion order = log order
+        self.api_requests: list[APIRequest] = []
+        self.sweeps: dict[str, dict[str, Any]] = {}
+        self.batches = 0
+        if experiments:
+            self.add(experiments)
+
+    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = ()) -> None:
+        batch = rows.unique_by_id(experiments)
+        logged_before = {e.id for e in batch if e.id in self.experiments}
+        known = {r.id for r in self.api_requests}
+        for r in requests:
+            if r.experiment_id not in logged_before and r.id not in known:
+                self.api_requests.append(r)
+                known.add(r.id)
+        for e in batch:
+            self.experiments.setdefault(e.id, e)
+        self.batches += 1
+
+    def get(self, experiment_id: str) -> Experiment | None:
+        return self.experiments.get(experiment_id)
+
+    def find_cached(self, cache_keys: Sequence[str]) -> dict[str, Experiment]:
+        wanted = set(cache_keys)
+        found: dict[str, Experiment] = {}
+        for e in self._newest_first():
+            if e.ok and e.cache_key in wanted and e.cache_key not in found:
+                found[e.cache_key] = e
+        return found
+
+    def list(self, *, user_id: str | None = None, sweep_id: str | None = None,
+             limit: int | None = None) -> builtins.list[Experiment]:
+        return self._select(user_id=user_id, sweep_id=sweep_id, limit=limit)
+
+    def save_sweep(self, sweep: dict[str, Any]) -> None:
+        rows.sweep_row(sweep, None)
+        self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
+
+    # -- read models, same columns as DuckDBExperimentRepository --
+
+    def history(self, user_id: str | None = None, sweep_id: str | None = None,
+                limit: int | None = None, search: str | None = None,
+                model: str | None = None) -> pd.DataFrame:
+        return rows.experiments_frame(self._select(
+            user_id=user_id, sweep_id=sweep_id, limit=limit, search=search, model=model))
+
+    def requests(self, experiment_id: str | None = None) -> pd.DataFrame:
+        chosen = [r for r in self.api_requests
+                  if experiment_id is None or r.experiment_id == experiment_id]
+        df = rows.requests_frame(chosen, builtins.list(self.experiments.values()))
+        return df.sort_values(["created_at", "experiment_id", "attempt"], kind="stable",
+                              ignore_index=True)
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        found = self.sweeps.get(sweep_id)
+        return None if found is None else dict(found)
+
+    # -- helpers --
+
+    def _newest_first(self) -> builtins.list[Experiment]:
+        order = enumerate(self.experiments.values())
+        ranked = sorted(order, key=lambda t: (rows.as_utc(t[1].timestamp), t[0]), reverse=True)
+        return [e for _, e in ranked]
+
+    def _select(self, *, user_id: str | None = None, sweep_id: str | None = None,
+                limit: int | None = None, search: str | None = None,
+                model: str | None = None) -> builtins.list[Experiment]:
+        rows.check_limit(limit)
+        needle = None if search is None else search.lower()
+        chosen = [
+            e for e in self._newest_first()
+            if (user_id is None or e.user_id == user_id)
+            and (sweep_id is None or e.sweep_id == sweep_id)
+            and (model is None or e.model == model)
+            and (needle is None or any(needle in (text or "").lower()
+                                       for text in (e.prompt, e.system, e.response)))
+        ]
+        return chosen if limit is None else chosen[:limit]
+
+
+class FakeChatClient:
+    """A ChatClient that answers from a queue: `enqueue("text")` or `enqueue(SomeError(...))`."""
+
+    def __init__(self, provider: str = "fake", base_url: str | None = None,
+                 latency: float = 0.0) -> None:
+        self.provider = provider
+        self.base_url = base_url
+        self.latency = latency
+        self.replies: list[Any] = []
+        self.history: list[Any] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def enqueue(self, *replies: Any) -> None:
+        self.replies.extend(replies)
+
+    def models(self) -> builtins.list[str]:
+        return ["fake-model"]
+
+    async def complete(self, request: Any, *, on_delta: Any = None) -> Any:
+        import asyncio
+
+        from nbplayground.domain import ChatResult
+
+        self.history.append(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            reply = self.replies.pop(0) if self.replies else f"answer {len(self.history)}"
+            if isinstance(reply, BaseException):
+                raise reply
+            if on_delta is not None:
+                for word in reply.split(" "):
+                    on_delta(word + " ")
+            return ChatResult(text=reply, finish_reason="stop", prompt_tokens=10,
+                              completion_tokens=len(reply.split()), request_id="req_fake")
+        finally:
+            self.in_flight -= 1
+
+
+class FakeTokenizer:
+    """One token per whitespace word, plus 3 per message and 3 for the reply."""
+
+    def count_text(self, text: str, model: str) -> int:
+        return len(text.split())
+
+    def count_messages(self, messages: Sequence[Any], model: str) -> int:
+        return sum(3 + len(m.content.split()) + 1 for m in messages) + 3
+
+
+class FakePriceTable:
+    """$1 per 1k prompt tokens, $2 per 1k completion tokens; 'free-model' is unpriced."""
+
+    def price(self, model: str, prompt_tokens: int, completion_tokens: int,
+              cached_tokens: int = 0, at: Any = None) -> float | None:
+        if model == "unpriced-model":
+            return None
+        return prompt_tokens / 1000 + 2 * completion_tokens / 1000
