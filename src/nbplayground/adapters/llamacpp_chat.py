@@ -130,12 +130,10 @@ def _seed(seed: int | None) -> int:
 
 
 class LlamaCppChatClient:
-    """ChatClient for provider "local": real answers from a GGUF model, usage from its tokenizer.
+    """Provider "local": real answers from GGUF models, usage by each model's own tokenizer.
 
-    Each model loads lazily on first use and stays loaded for the process; calls into one model
-    are serialized and run in a worker thread. With on_delta, the pieces are handed back to the
-    event loop (loop.call_soon_threadsafe), so on_delta runs on the loop thread, in order, and
-    all of them before complete() returns — as with the other providers.
+    A model loads on first use and stays loaded; calls into it are serialized on a worker thread.
+    on_delta runs on the event loop thread (call_soon_threadsafe), in order, before complete ends.
     """
 
     provider = "local"
@@ -145,8 +143,7 @@ class LlamaCppChatClient:
                  n_threads: int | None = None) -> None:
         if n_ctx < 64:
             raise ConfigurationError(f"n_ctx={n_ctx} is too small for a chat; use 2048 or more")
-        self.n_ctx, self.n_threads = n_ctx, n_threads
-        """n_ctx: tokens of prompt + answer that fit (SmolLM2 was trained on 8192)."""
+        self.n_ctx, self.n_threads = n_ctx, n_threads  # n_ctx: prompt + answer tokens that fit
         default = smollm2_path()
         self._paths: dict[str, str] = {SMOLLM2: default} if default is not None else {}
         for name, path in (models or {}).items():

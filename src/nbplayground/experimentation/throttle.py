@@ -8,11 +8,15 @@ from collections.abc import Mapping
 
 
 class Bucket:
-    """A token bucket refilling `per_minute` units per minute, holding at most a minute's worth."""
+    """A token bucket refilling `per_minute` units per minute.
+
+    It holds one second's worth (at least one unit), so no 60-second window ever sees more than
+    the limit plus one second's share: bursts at the start do not break the limit.
+    """
 
     def __init__(self, per_minute: float) -> None:
-        self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate)
         self.level = self.capacity
         self.stamp = time.monotonic()
 
