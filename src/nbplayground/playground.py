@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import os
 import sys
@@ -18,6 +19,7 @@ from nbplayground.configuration import CATALOG, Endpoint
 from nbplayground.errors import ConfigurationError, InvalidInput
 from nbplayground.events import EventBus
 from nbplayground.experimentation import ChatClient, ExperimentService
+from nbplayground.facade_analytics import AnalyticsFacade
 from nbplayground.results import Experiment, view
 
 if TYPE_CHECKING:
@@ -71,7 +73,7 @@ def local_available() -> bool:
     return available()
 
 
-class Playground:
+class Playground(AnalyticsFacade):
     """`pg.run(...)`, `pg.sweep(...)`, `pg.history()`: every run lands in a DuckDB log."""
 
     def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
@@ -252,6 +254,26 @@ class Playground:
                             reasoning_effort=reasoning_effort)
         return view(aio.run(self.service.run_experiment(cell, on_delta=on_token)))
 
+    def submit(self, prompt: Any, model: str | None = None, *,
+               on_token: Callable[[str], None] | None = None, **kwargs: Any
+               ) -> concurrent.futures.Future[Experiment]:
+        """Start a run without waiting (the panel's Run); `future.cancel()` stops it."""
+        cell = self.prepare(prompt, model, **kwargs)
+
+        async def go() -> Experiment:
+            return view(await self.service.run_experiment(cell, on_delta=on_token))
+
+        return aio.submit(go())
+
+    def preview(self, prompt: Any, model: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Prompt tokens and the price range of a run, counted in the kernel; nothing is sent."""
+        cell = self.prepare(prompt, model, **kwargs)
+        lo, hi = self._costs.bounds(cell.provider, cell.request.model, cell.prompt_tokens,
+                                    cell.max_completion)
+        return {"prompt_tokens": cell.prompt_tokens, "max_completion": cell.max_completion,
+                "min_cost": lo, "max_cost": hi, "provider": cell.provider,
+                "model": cell.request.model, "body": cell.request.body()}
+
     def get(self, experiment_id: str) -> Experiment:
         exp = self.repository.get(experiment_id)
         if exp is None or exp.user_id != self.user:
@@ -269,6 +291,19 @@ class Playground:
             raise InvalidInput(f"sweep must be a Sweep, a sweep id or None, not {sweep!r}")
         return self.repository.history(user_id=self.user, sweep_id=sweep_id, limit=limit,
                                        search=search, model=model)
+
+    # -- the panel --
+
+    def panel(self, **initial: Any) -> Any:
+        """The playground panel (an anywidget); `initial` presets prompt, model, parameters."""
+        from nbplayground.ui.panel import PlaygroundPanel
+
+        return PlaygroundPanel(self, **initial)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.panel())
 
     # -- sweeps --
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import shutil
 import subprocess
 import sys
 import time
@@ -236,12 +236,28 @@ def test_usage_rows_append_once(repo: DuckDBExperimentRepository) -> None:
         repo.add_usage([{"tokens_used": 3}])
 
 
-def test_a_replaced_file_is_migrated_again(repo: DuckDBExperimentRepository,
-                                           path: Path) -> None:
+@pytest.mark.parametrize("same_inode", [False, True])
+def test_a_replaced_file_is_migrated_again(repo: DuckDBExperimentRepository, path: Path,
+                                           tmp_path: Path, same_inode: bool) -> None:
     repo.add([make_experiment()])
-    for leftover in (path, Path(f"{path}.wal")):
-        if leftover.exists():
-            os.remove(leftover)
+    assert not Path(f"{path}.wal").exists()
+    if same_inode:  # what the per-process "already migrated" cache cannot see
+        blank = tmp_path / "blank.duckdb"
+        duckdb.connect(str(blank)).close()
+        inode = path.stat().st_ino
+        shutil.copyfile(blank, path)
+        assert path.stat().st_ino == inode
+    else:
+        path.unlink()
     e = make_experiment()
     repo.add([e])
     assert [x.id for x in repo.list()] == [e.id]
+
+
+def test_a_dropped_table_is_an_error_not_a_loop(repo: DuckDBExperimentRepository,
+                                                path: Path) -> None:
+    repo.list()
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("DROP TABLE experiments")
+    with pytest.raises(StoreError, match="experiments does not exist"):
+        repo.list()

@@ -1,4 +1,4 @@
-"""LlamaCppChatClient with the real SmolLM2-135M model: real answers, seeds, stops, usage, streaming."""
+"""LlamaCppChatClient on the real SmolLM2-135M: answers, seeds, stops, usage, streaming."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def ask(client: LlamaCppChatClient, on_delta: DeltaCallback | None = None,
 
 def test_the_bundled_model_is_found_and_offered(client: LlamaCppChatClient) -> None:
     path = smollm2_path()
-    assert path is not None and path.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert path is not None
+    assert path.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
     port: ChatClient = client
     tokenizer: Tokenizer = client
     assert (port.provider, port.base_url, port.models()) == ("local", None, [SMOLLM2])
@@ -101,13 +102,10 @@ def test_usage_is_the_models_own_count(client: LlamaCppChatClient) -> None:
     r = ask(client, temperature=0, seed=3, max_tokens=12)
     assert r.completion_tokens == client.count_text(r.text, SMOLLM2) == 12
     # The prompt is the chat template SmolLM2 ships, tokenized with its special tokens.
-    from llama_cpp import Llama
-
-    llm = Llama(model_path=client.path(SMOLLM2), n_ctx=256, verbose=False, vocab_only=True)
     templated = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
                  "Hugging Face<|im_end|>\n<|im_start|>user\nName three colours.<|im_end|>\n"
                  "<|im_start|>assistant\n")
-    assert r.prompt_tokens == len(llm.tokenize(templated.encode(), add_bos=False, special=True))
+    assert r.prompt_tokens == client.count_text(templated, SMOLLM2) == 34
     assert r.prompt_tokens == client.count_messages(COLOURS, SMOLLM2)
     assert r.prompt_tokens > client.count_text("Name three colours.", SMOLLM2) + 10
 
@@ -122,7 +120,8 @@ def test_streaming_hands_pieces_to_the_loop_thread(client: LlamaCppChatClient) -
 
     streamed = ask(client, on_delta, temperature=0, seed=5, max_tokens=12)
     plain = ask(client, temperature=0, seed=5, max_tokens=12)
-    assert len(pieces) > 1 and "".join(pieces) == streamed.text == plain.text
+    assert len(pieces) > 1
+    assert "".join(pieces) == streamed.text == plain.text
     assert threads == {threading.get_ident()}  # asyncio.run runs the loop on this thread
     assert (streamed.finish_reason, streamed.prompt_tokens, streamed.completion_tokens) == (
         plain.finish_reason, plain.prompt_tokens, plain.completion_tokens)
@@ -163,4 +162,5 @@ def test_register_offers_another_gguf_file(client: LlamaCppChatClient) -> None:
     assert other.models() == [SMOLLM2, "copy"]
     r = asyncio.run(other.complete(ChatRequest(
         model="copy", messages=COLOURS, parameters=ModelParameters(temperature=0, max_tokens=3))))
-    assert r.response_model == "copy" and r.completion_tokens == 3
+    assert r.response_model == "copy"
+    assert r.completion_tokens == 3

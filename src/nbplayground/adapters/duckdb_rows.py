@@ -82,8 +82,12 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    """JSON text as people read it in SQL (no \\u escapes); never fails on an odd value."""
+    return _ENCODER.encode(value)
 
 
 # -- experiments --

@@ -205,6 +205,7 @@ class DuckDBExperimentRepository:
         """
         start = time.monotonic()
         attempt = 0
+        remigrated = False
         while True:
             try:
                 conn = self._connect(write=write)
@@ -221,8 +222,10 @@ class DuckDBExperimentRepository:
             except duckdb.Error as e:
                 waited = time.monotonic() - start
                 left = self.lock_timeout - waited
-                if isinstance(e, duckdb.CatalogException) and self._forget_migrated():
-                    continue  # the file was replaced since we migrated it: migrate again
+                if isinstance(e, duckdb.CatalogException) and not remigrated:
+                    remigrated = self._forget_migrated()
+                    if remigrated:
+                        continue  # the file was replaced since we migrated it: migrate again
                 if _retryable(e) and left > 0:
                     delay = min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.0)
                     time.sleep(min(delay, left))

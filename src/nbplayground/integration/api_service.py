@@ -146,8 +146,8 @@ def _base_url(experiment: Experiment) -> str | None:
 
 def _noted(line: str, comment: str) -> str:
     """The line with the key note after it, or above it when that would be too wide."""
-    note = f"{comment} {_KEY_NOTE}"
-    return f"{line}  {note}\n" if len(line) + len(note) + 2 < _WIDTH else f"{note}\n{line}\n"
+    note, gap = f"{comment} {_KEY_NOTE}", "  " if comment == "#" else " "
+    return f"{line}{gap}{note}\n" if len(line + gap + note) < _WIDTH else f"{note}\n{line}\n"
 
 
 def _python_client(base_url: str | None) -> str:
