@@ -2,6 +2,141 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from nbplayground.analytics.reports import Query
+
+REPORTS: dict[str, tuple[str, ...]] = {
+    "pivot": ("by",), "cost": ("by",), "latency": ("by",), "length": ("params",),
+    "variety": ("by", "n"), "answers": ("column", "limit", "diff"),
+}
+"""Report kind -> the options it takes."""
+CHARTS: dict[str, tuple[str, ...]] = {
+    "compare": ("x", "y", "color"), "cost": (), "spend": (), "latency": ("by",),
+    "tokens_cost": ("cost", "limit"),
+}
+"""Chart kind -> the options it takes."""
+
 
 class AnalyticsFacade:
     """Mixed into Playground; methods use self.repository and self.user."""
+
+    if TYPE_CHECKING:
+        user: str
+        db: Any
+
+        @property
+        def repository(self) -> Any: ...
+
+    def _query(self) -> Query:
+        query: Query = self.repository.query
+        return query
+
+    def _sweep_id(self, sweep: Any) -> str | None:
+        sweep_id = getattr(sweep, "id", sweep)
+        if sweep_id is not None and (not isinstance(sweep_id, str) or not sweep_id):
+            raise InvalidInput(f"sweep must be the Sweep pg.sweep(...) returned, a sweep id "
+                               f"(a string such as 'sw-…'), or None for the whole log; "
+                               f"not {sweep!r}")
+        return sweep_id
+
+    def _nothing(self, sweep_id: str | None) -> InvalidInput:
+        if sweep_id is not None:
+            return InvalidInput(f"no experiments of sweep {sweep_id!r} for user {self.user!r} in "
+                                f"{self.db}; pass the Sweep pg.sweep(...) returned, or an id "
+                                "from pg.history()['sweep_id']")
+        return InvalidInput(f"no experiments for user {self.user!r} in {self.db} yet; "
+                            "run pg.run(...) or pg.sweep(...) first")
+
+    def compare(self, sweep: Any, x: str = "temperature", y: str = "completion_tokens",
+                color: str | None = "model") -> go.Figure:
+        """A Plotly figure: mean `y` against parameter `x`, a line per `color`, error bars =
+        std over repeats. `sweep` is a Sweep, a sweep id, or None (the user's whole log)."""
+        from nbplayground.analytics import reports
+
+        sweep_id = self._sweep_id(sweep)
+        y = reports.metric(y)
+        data = reports.compare(self._query(), self.user, sweep_id, x, y, color)
+        if data.empty:
+            raise self._nothing(sweep_id)
+        from nbplayground.ui import charts
+
+        return charts.compare(data, x, y, color)
+
+    def report(self, kind: str, sweep: Any = None, **opts: Any) -> pd.DataFrame:
+        """A DataFrame of the current user's log (or one sweep), aggregated in DuckDB.
+
+        kinds: "pivot" (by=axes) mean and std per cell; "cost" (by="model"|"user"|"day"|...);
+        "latency" (by=...) p05–p95; "length" (params=...) answer length per parameter value;
+        "variety" (by=..., n=2) distinct n-gram ratio across repeats; "answers" (column="model",
+        limit=100, diff=False) answers side by side.
+        """
+        from nbplayground.analytics import reports
+
+        _check(kind, opts, REPORTS, "report")
+        sweep_id = self._sweep_id(sweep)
+        build = {"pivot": reports.pivot, "cost": reports.cost, "latency": reports.latency,
+                 "length": reports.length, "variety": reports.variety,
+                 "answers": reports.answers}[kind]
+        df: pd.DataFrame = build(self._query(), self.user, sweep_id, **opts)
+        if df.empty and sweep_id is not None:
+            raise self._nothing(sweep_id)
+        return df
+
+    def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
+        """A Plotly figure of the current user's log (or one sweep).
+
+        kinds: "cost" (USD by user and model), "spend" (tokens and USD per day), "latency"
+        (by="model": percentile boxes), "tokens_cost" (cost="cost_estimate"|"cost_as",
+        limit=5000 newest runs), "compare" (x, y, color: as pg.compare).
+        """
+        from nbplayground.analytics import reports
+
+        _check(kind, opts, CHARTS, "chart")
+        if kind == "compare":
+            return self.compare(sweep, **opts)
+        sweep_id = self._sweep_id(sweep)
+        query = self._query()
+        if kind == "cost":
+            data = reports.cost(query, self.user, sweep_id, by=["user", "model"])
+        elif kind == "spend":
+            data = reports.cost(query, self.user, sweep_id, by=["day", "model"])
+        elif kind == "latency":
+            by = opts.get("by", "model")
+            if not isinstance(by, str):
+                raise InvalidInput(f"by must name one axis such as 'model', not {by!r}")
+            data = reports.latency(query, self.user, sweep_id, by=by)
+        else:
+            cost = opts.get("cost", "cost_estimate")
+            if cost not in ("cost_estimate", "cost_as"):
+                raise InvalidInput(f"cost must be 'cost_estimate' (what was billed) or "
+                                   f"'cost_as' (priced as price_as=...), not {cost!r}")
+            data = reports.tokens_cost(query, self.user, sweep_id, limit=opts.get("limit", 5000))
+        if data.empty:
+            raise self._nothing(sweep_id)
+        from nbplayground.ui import charts
+
+        if kind == "cost":
+            return charts.cost_breakdown(data)
+        if kind == "spend":
+            return charts.spend_over_time(data)
+        if kind == "latency":
+            return charts.latency_distribution(data, by=opts.get("by", "model"))
+        return charts.tokens_vs_cost(data, cost=cost)
+
+
+def _check(kind: Any, opts: dict[str, Any], kinds: dict[str, tuple[str, ...]], what: str
+           ) -> None:
+    if kind not in kinds:
+        raise InvalidInput(f"{what} kind must be one of {', '.join(map(repr, kinds))}, "
+                           f"not {kind!r}")
+    unknown = sorted(set(opts) - set(kinds[kind]))
+    if unknown:
+        takes = ", ".join(kinds[kind]) or "no options"
+        raise InvalidInput(f"{what}({kind!r}) takes {takes}; remove {', '.join(unknown)}")

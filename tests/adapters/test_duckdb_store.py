@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -261,3 +262,51 @@ def test_a_dropped_table_is_an_error_not_a_loop(repo: DuckDBExperimentRepository
         conn.execute("DROP TABLE experiments")
     with pytest.raises(StoreError, match="experiments does not exist"):
         repo.list()
+
+
+WRITER = """
+import sys
+import threading
+from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from tests.factories import make_experiment, make_request
+repo = DuckDBExperimentRepository(sys.argv[1])
+for _ in range(8):
+    batch = [make_experiment(user_id=sys.argv[2]) for _ in range(10)]
+    repo.add(batch, [make_request(e) for e in batch])
+    repo.history(limit=5)
+"""
+
+
+def test_two_processes_writing_one_log_keep_every_row(repo: DuckDBExperimentRepository,
+                                                      path: Path) -> None:
+    repo.list()
+    root = Path(__file__).parents[2]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for name in ("nb1", "nb2")]
+    for w in writers:
+        _, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err
+    counts = repo.query("SELECT user_id, count(*) AS n FROM experiments GROUP BY ALL ORDER BY 1")
+    assert counts.to_dict("records") == [{"user_id": "nb1", "n": 80}, {"user_id": "nb2", "n": 80}]
+    assert len(repo.requests()) == 160
+
+
+def test_threads_adding_overlapping_batches(repo: DuckDBExperimentRepository) -> None:
+    shared = [make_experiment() for _ in range(20)]
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            for _ in range(10):
+                repo.add([make_experiment(user_id=name), *shared])
+        except BaseException as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(f"t{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(repo.list()) == 20 + 4 * 10

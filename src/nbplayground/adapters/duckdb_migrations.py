@@ -6,7 +6,9 @@ A migration's number is its position in MIGRATIONS (1-based); applied ones are r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbplayground.errors import SchemaTooNew, StoreError
@@ -18,6 +20,10 @@ if TYPE_CHECKING:
 Migration = Callable[["DuckDBPyConnection"], None]
 
 MIGRATIONS: list[Migration] = []
+
+_MIGRATED: set[tuple[str, int, int]] = set()
+"""(path, device, inode) of files this process has migrated: checked once, not every call."""
+_MIGRATING = threading.Lock()
 
 
 def migration(fn: Migration) -> Migration:
@@ -73,6 +79,31 @@ def migrate(conn: DuckDBPyConnection, *, where: str = "this database") -> list[i
                              f"({fn.__name__}): {e}") from e
         ran.append(number)
     return ran
+
+
+def ensure_migrated(conn: DuckDBPyConnection, path: Path, *, read_only: bool = False) -> None:
+    """Migrate the file at `path` once per process; later calls cost a stat and a set lookup."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_dev, st.st_ino)
+    if key in _MIGRATED:
+        return
+    with _MIGRATING:
+        if key in _MIGRATED:
+            return
+        done = applied(conn)
+        if read_only and len(done) < latest() and max(done, default=0) <= latest():
+            raise StoreError(f"the experiment log {path} is read-only and its schema needs "
+                             "upgrading; make it writable (chmod u+w)")
+        migrate(conn, where=str(path))
+        _MIGRATED.add(key)
+
+
+def forget_migrated(path: Path) -> bool:
+    """Drop `path` from the cache (the file was replaced); True when it was there."""
+    with _MIGRATING:
+        mine = {k for k in _MIGRATED if k[0] == str(path.resolve())}
+        _MIGRATED.difference_update(mine)
+    return bool(mine)
 
 
 @migration

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters import duckdb_rows as rows
-from nbplayground.adapters.duckdb_migrations import applied, latest, migrate
+from nbplayground.adapters.duckdb_migrations import ensure_migrated, forget_migrated
 from nbplayground.domain import APIRequest, Experiment, User
 from nbplayground.errors import InvalidInput, StoreError, StoreLocked
 from nbplayground.ids import utcnow
@@ -31,9 +31,10 @@ from nbplayground.ids import utcnow
 T = TypeVar("T")
 Conn = duckdb.DuckDBPyConnection
 
-_MIGRATED: set[tuple[str, int, int]] = set()
-"""(path, device, inode) of files migrated by this process: checked once, not on every call."""
-_MIGRATING = threading.Lock()
+_PATH_LOCKS: dict[str, threading.Lock] = {}
+"""One call at a time per file in this process: DuckDB's shared in-process instance races
+when one thread closes the last connection while another opens one."""
+_PATH_LOCKS_GUARD = threading.Lock()
 
 _EXPERIMENTS = ", ".join(rows.names(rows.EXPERIMENT_COLUMNS))
 _REQUESTS = ", ".join(rows.names(rows.REQUEST_COLUMNS))
@@ -49,8 +50,10 @@ class DuckDBExperimentRepository:
         if str(path) == ":memory:" or not str(path):
             raise InvalidInput("the experiment log needs a file path (an in-memory database "
                                "would vanish between calls), e.g. 'experiments.duckdb'")
-        self.path = Path(path).expanduser()
+        self.path = Path(path).expanduser().absolute()  # a later os.chdir must not move the log
         self.lock_timeout = lock_timeout
+        with _PATH_LOCKS_GUARD:
+            self._lock = _PATH_LOCKS.setdefault(str(self.path.resolve()), threading.Lock())
 
     def __repr__(self) -> str:
         return f"DuckDBExperimentRepository({str(self.path)!r})"
@@ -129,8 +132,9 @@ class DuckDBExperimentRepository:
         return self._run(lambda conn: conn.execute(sql, params).df(), write=False)
 
     def requests(self, experiment_id: str | None = None) -> pd.DataFrame:
-        where, params = ("WHERE experiment_id = ?", [experiment_id]) if experiment_id else ("", [])
-        sql = f"SELECT {_REQUESTS} FROM api_requests {where} ORDER BY created_at, experiment_id, attempt, rowid"
+        where, params = _filters(experiment_id=experiment_id)
+        sql = (f"SELECT {_REQUESTS} FROM api_requests {where} "
+               "ORDER BY created_at, experiment_id, attempt, rowid")
         return self._run(lambda conn: conn.execute(sql, params).df(), write=False)
 
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
@@ -208,22 +212,23 @@ class DuckDBExperimentRepository:
         remigrated = False
         while True:
             try:
-                conn = self._connect(write=write)
-                try:
-                    conn.execute("BEGIN TRANSACTION")
-                    result = work(conn)
-                    conn.execute("COMMIT" if write else "ROLLBACK")
-                    return result
-                except BaseException:
-                    _rollback_quietly(conn)
-                    raise
-                finally:
-                    conn.close()
+                with self._lock:
+                    conn = self._connect(write=write)
+                    try:
+                        conn.execute("BEGIN TRANSACTION")
+                        result = work(conn)
+                        conn.execute("COMMIT" if write else "ROLLBACK")
+                        return result
+                    except BaseException:
+                        _rollback_quietly(conn)
+                        raise
+                    finally:
+                        conn.close()
             except duckdb.Error as e:
                 waited = time.monotonic() - start
                 left = self.lock_timeout - waited
                 if isinstance(e, duckdb.CatalogException) and not remigrated:
-                    remigrated = self._forget_migrated()
+                    remigrated = forget_migrated(self.path)
                     if remigrated:
                         continue  # the file was replaced since we migrated it: migrate again
                 if _retryable(e) and left > 0:
@@ -247,7 +252,7 @@ class DuckDBExperimentRepository:
         # Root can write to a 0444 file, but its owner plainly said "do not write".
         read_only = mode is not None and (not mode & 0o222 or not os.access(path, os.W_OK))
         if read_only and write:
-            raise StoreError(self._read_only_message())
+            raise StoreError(_read_only(path))
         try:
             conn = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as e:
@@ -258,38 +263,15 @@ class DuckDBExperimentRepository:
             conn = duckdb.connect(str(path))
         try:
             conn.execute("SET TimeZone = 'UTC'")
-            self._ensure_migrated(conn, read_only=read_only)
+            ensure_migrated(conn, path, read_only=read_only)
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _ensure_migrated(self, conn: Conn, *, read_only: bool) -> None:
-        st = self.path.stat()
-        key = (str(self.path.resolve()), st.st_dev, st.st_ino)
-        if key in _MIGRATED:
-            return
-        with _MIGRATING:
-            if key in _MIGRATED:
-                return
-            done = applied(conn)
-            if read_only and len(done) < latest() and max(done, default=0) <= latest():
-                raise StoreError(self._read_only_message() + " (and its schema needs upgrading)")
-            migrate(conn, where=str(self.path))
-            _MIGRATED.add(key)
-
-    def _forget_migrated(self) -> bool:
-        with _MIGRATING:
-            mine = {k for k in _MIGRATED if k[0] == str(self.path.resolve())}
-            _MIGRATED.difference_update(mine)
-        return bool(mine)
-
-    def _read_only_message(self) -> str:
-        return (f"the experiment log {self.path} is read-only; make it writable "
-                f"(chmod u+w) or pass another path")
-
     def _translate(self, e: duckdb.Error, waited: float) -> StoreError:
         msg, path = str(e), self.path
+        lowered = msg.lower()
         if _is_lock(e):
             held = re.search(r"held in (.*?) \(PID (\d+)\)", msg)
             who = f" (PID {held[2]}, {held[1]})" if held else ""
@@ -297,16 +279,23 @@ class DuckDBExperimentRepository:
                 f"the experiment log {path} is held open by another process{who}; waited "
                 f"{waited:.1f} s. Close that connection (e.g. con.close() in the other notebook) "
                 "or pass a longer lock_timeout")
-        if "not a valid DuckDB" in msg or "orrupt" in msg:
+        if "not a valid duckdb" in lowered or "corrupt" in lowered:
             return StoreError(f"{path} is not a DuckDB database (or it is corrupt), so it cannot "
                               f"hold the experiment log; it was left untouched. Pass another "
                               f"path. DuckDB said: {msg}")
-        if "Permission denied" in msg or "ead-only" in msg:
-            return StoreError(self._read_only_message() + f". DuckDB said: {msg}")
+        if "permission denied" in lowered or "read-only" in lowered:
+            return StoreError(f"{_read_only(path)}. DuckDB said: {msg}")
+        if "different configuration" in lowered:
+            return StoreError(f"this Python process already has {path} open with other settings "
+                              "(e.g. duckdb.connect(..., read_only=True)); close that connection")
         if "version number" in msg:
             return StoreError(f"{path} was written by a newer DuckDB than {duckdb.__version__}; "
                               f"upgrade the duckdb package. DuckDB said: {msg}")
         return StoreError(f"the experiment log {path} failed: {msg}")
+
+
+def _read_only(path: Path) -> str:
+    return f"the experiment log {path} is read-only; make it writable (chmod u+w) or use another"
 
 
 def _is_lock(e: duckdb.Error) -> bool:
@@ -315,7 +304,12 @@ def _is_lock(e: duckdb.Error) -> bool:
 
 
 def _retryable(e: duckdb.Error) -> bool:
-    return _is_lock(e) or (isinstance(e, duckdb.TransactionException) and "onflict" in str(e))
+    """Locks, and races with another thread of this process: our inserts all say OR IGNORE or
+    OR REPLACE, so a duplicate key can only come from a transaction that committed first."""
+    msg = str(e).lower()
+    return (_is_lock(e) or (isinstance(e, duckdb.TransactionException) and "conflict" in msg)
+            or (isinstance(e, duckdb.ConstraintException | duckdb.TransactionException)
+                and "duplicate key" in msg))
 
 
 def _rollback_quietly(conn: Conn) -> None:

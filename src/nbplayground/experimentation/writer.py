@@ -13,7 +13,7 @@ Record = Callable[[Iterable[Outcome]], None]
 class BatchWriter:
     """A cell counts as done once its batch is committed; a crash loses only unflushed cells."""
 
-    def __init__(self, record: Record, *, max_rows: int = 500, max_delay: float = 0.25) -> None:
+    def __init__(self, record: Record, *, max_rows: int = 2000, max_delay: float = 1.0) -> None:
         self._record = record
         self._pending: list[Outcome] = []
         self._max_rows = max_rows

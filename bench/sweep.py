@@ -1,0 +1,125 @@
+"""Sweep throughput against the loopback stub: wall time ÷ (N·L/C), and whole-process calls/s.
+
+    .venv/bin/python bench/sweep.py            # the ratio table and the whole-process figure
+    .venv/bin/python bench/sweep.py --promptfoo /path/to/node_modules/.bin/promptfoo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def stub_process(latency: float) -> Iterator[str]:
+    """The stub in its own process, so the server's threads don't share our GIL."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.openai_stub", "--port", "0",
+                             "--latency", str(latency)], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("READY "), line
+        yield line.split(" ", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def ratio_table(latency: float) -> None:
+    from nbplayground import Playground
+    from nbplayground.configuration import Endpoint
+
+    print(f"sweep wall time ÷ (N·L/C), L = {latency} s (target ≤ 1.15)")
+    with stub_process(latency) as base_url, tempfile.TemporaryDirectory() as tmp:
+        pg = Playground(db=Path(tmp) / "bench.duckdb", user="bench",
+                        provider=Endpoint(base_url=base_url, api_key="sk-bench"))
+        # Steady state: tokenizer, price table and log file are loaded once per kernel.
+        pg.sweep(["warm up"] * 1, progress=False, refresh=True)
+        for c, n in ((1, 40), (4, 160), (16, 500), (50, 1000)):
+            t0 = time.perf_counter()
+            sw = pg.sweep([f"bench {c} cell {i}" for i in range(n)], concurrency=c,
+                          max_tokens=16, progress=False, refresh=True)
+            wall = time.perf_counter() - t0
+            ideal = n * latency / c
+            print(f"  C={c:<3} N={n:<5} wall {wall:6.2f} s  ideal {ideal:6.2f} s  "
+                  f"ratio {wall / ideal:5.3f}  ok={sw.count('ok')}")
+        pg.close()
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    from nbplayground import Playground
+    from nbplayground.configuration import Endpoint
+    pg = Playground(db=sys.argv[1], user="bench",
+                    provider=Endpoint(base_url=sys.argv[2], api_key="sk-bench"))
+    sw = pg.sweep([f"whole process {i}" for i in range(int(sys.argv[3]))], concurrency=40,
+                  max_tokens=16, progress=False, refresh=True)
+    assert sw.count("ok") == len(sw), sw.summary()
+""")
+
+
+def whole_process(latency: float, calls: int) -> float:
+    with stub_process(latency) as base_url, tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", SCRIPT, str(Path(tmp) / "w.duckdb"), base_url,
+                        str(calls)], check=True, cwd=ROOT)
+        wall = time.perf_counter() - t0
+    print(f"nbplayground, whole process: {calls} calls at C=40, L={latency} s: {wall:.2f} s "
+          f"→ {calls / wall:.0f} calls/s")
+    return calls / wall
+
+
+def promptfoo(binary: str, latency: float, calls: int) -> float:
+    with stub_process(latency) as base_url, tempfile.TemporaryDirectory() as tmp:
+        config = {
+            "providers": [{"id": "openai:chat:gpt-4o-mini",
+                           "config": {"apiBaseUrl": base_url, "apiKey": "sk-bench",
+                                      "max_tokens": 16}}],
+            "prompts": ["{{q}}"],
+            "tests": [{"vars": {"q": f"promptfoo {i}"}} for i in range(calls)],
+        }
+        path = Path(tmp) / "promptfooconfig.json"
+        path.write_text(json.dumps(config))
+        env = {**os.environ, "PROMPTFOO_DISABLE_TELEMETRY": "1",
+               "PROMPTFOO_DISABLE_DEBUG_LOG": "1", "PROMPTFOO_CONFIG_DIR": tmp,
+               "OPENAI_API_KEY": "sk-bench"}
+        t0 = time.perf_counter()
+        subprocess.run([binary, "eval", "-c", str(path), "-j", "40", "--no-cache",
+                        "--no-progress-bar", "-o", str(Path(tmp) / "out.json")],
+                       check=False, cwd=tmp, env=env, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+    print(f"promptfoo, whole process: {calls} calls at -j 40, L={latency} s: {wall:.2f} s "
+          f"→ {calls / wall:.0f} calls/s")
+    return calls / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--promptfoo", help="path to the promptfoo binary, to compare")
+    parser.add_argument("--skip-table", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_table:
+        ratio_table(args.latency)
+    ours = whole_process(args.latency, args.calls)
+    if args.promptfoo:
+        theirs = promptfoo(args.promptfoo, args.latency, args.calls)
+        print(f"nbplayground ÷ promptfoo calls/s: {ours / theirs:.2f} (aim ≥ 2)")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

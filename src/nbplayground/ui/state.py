@@ -1,0 +1,209 @@
+"""What the panel shows, as plain JSON: models, parameters, metrics, errors, history rows."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.analytics.format import format_cost, format_ms
+from nbplayground.configuration import CATALOG, lookup
+from nbplayground.domain.parameters import PARAMETER_NAMES
+from nbplayground.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nbplayground.results import Experiment
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "temperature": 1.0, "max_tokens": 256, "top_p": 1.0, "frequency_penalty": 0.0,
+    "presence_penalty": 0.0, "stop": [], "seed": None, "reasoning_effort": "",
+}
+LABELS = {"temperature": "temperature", "max_tokens": "max tokens", "top_p": "top P",
+          "frequency_penalty": "frequency penalty", "presence_penalty": "presence penalty",
+          "stop": "stop sequences", "seed": "seed", "reasoning_effort": "reasoning effort"}
+# Plain words for the error types a run can end with.
+TITLES = {
+    "AuthenticationFailed": "The API key was refused",
+    "BudgetExceeded": "Budget reached",
+    "RateLimited": "Rate limited by the provider",
+    "ModelNotFound": "The endpoint does not serve this model",
+    "BadRequest": "The request was rejected",
+    "ServerFailed": "The provider had a server error",
+    "RequestTimedOut": "The request timed out",
+    "ConnectionFailed": "Could not reach the endpoint",
+    "MalformedResponse": "The endpoint sent something unexpected",
+    "ContextWindowExceeded": "Too long for the model",
+    "InvalidParameter": "Check the parameters",
+    "UnknownModel": "Unknown model",
+    "InvalidInput": "Check the input",
+    "ConfigurationError": "Not set up for this",
+    "StoreLocked": "The experiment log is busy",
+    "StoreError": "The experiment log could not be written",
+}
+
+
+def unsupported(model: str) -> dict[str, str]:
+    """{parameter: why it is disabled} for the parameters `model` does not accept."""
+    spec = lookup(model)
+    out = {}
+    for name in PARAMETER_NAMES:
+        if name in spec.accepts:
+            continue
+        if name == "reasoning_effort":
+            out[name] = f"{model} is not a reasoning model: reasoning effort applies to " \
+                        "o-series and GPT-5 models"
+        elif spec.reasoning:
+            out[name] = f"{model} is a reasoning model: it does not take {LABELS[name]}"
+        else:
+            out[name] = f"{model} does not accept {LABELS[name]}"
+    return out
+
+
+def model_entry(provider: str, model: str) -> dict[str, Any]:
+    spec = lookup(model)
+    return {"id": f"{provider}:{model}", "provider": provider, "model": model,
+            "reasoning": spec.reasoning, "max_output_tokens": spec.max_output_tokens,
+            "context_window": spec.context_window, "description": spec.description,
+            "unsupported": unsupported(model)}
+
+
+def model_entries(frame: pd.DataFrame, current: tuple[str, str]) -> list[dict[str, Any]]:
+    """pg.models() rows plus the current (provider, model) when it is not among them."""
+    pairs = [(str(r.provider), str(r.model)) for r in frame.itertuples()]
+    if current not in pairs:
+        pairs.insert(0, current)
+    return [model_entry(p, m) for p, m in pairs]
+
+
+def fallback_entries(provider: str, current: str) -> list[dict[str, Any]]:
+    """Before pg.models() has answered: the current model and the catalog's chat models."""
+    names = [current] + [n for n, s in CATALOG.items() if s.provider == "openai" and n != current]
+    return [model_entry(provider, n) for n in (names if provider != "local" else [current])]
+
+
+def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
+    """The panel's parameters as facade keyword arguments; what `model` refuses is left out."""
+    skip = unsupported(model)
+    out: dict[str, Any] = {}
+    for name in PARAMETER_NAMES:
+        value = params.get(name, DEFAULT_PARAMS[name])
+        if name in skip or value is None or value == "" or value == []:
+            continue
+        if name == "stop":
+            value = [s for s in value if isinstance(s, str) and s] if isinstance(value, list) \
+                else value
+            if not value:
+                continue
+        if isinstance(value, float) and value.is_integer() and name in ("max_tokens", "seed"):
+            value = int(value)  # JavaScript numbers arrive as floats
+        out[name] = value
+    return out
+
+
+def prompt_arg(messages: list[dict[str, str]], prompt: str) -> Any:
+    """A plain prompt string, or the conversation (earlier turns, then the prompt)."""
+    turns = [{"role": str(m.get("role", "user")), "content": str(m.get("content", ""))}
+             for m in messages]
+    if not turns:
+        return prompt
+    if prompt.strip():
+        turns.append({"role": "user", "content": prompt})
+    return turns
+
+
+def request(state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """(prompt, keyword arguments) for pg.preview / pg.submit from a panel configuration."""
+    model = state["model"]
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidInput("pick a model")
+    kwargs: dict[str, Any] = {"model": model, "provider": state["provider"] or None,
+                              "system": state["system"] or None}
+    kwargs.update(clean_params(state["params"], model))
+    return prompt_arg(state["messages"], state["prompt"]), kwargs
+
+
+def params_of(exp: Experiment) -> dict[str, Any]:
+    sent = exp.parameters.model_dump()
+    out = dict(DEFAULT_PARAMS)
+    for name, value in sent.items():
+        if value is not None:
+            out[name] = list(value) if name == "stop" else value
+    return out
+
+
+def config_of(exp: Experiment) -> dict[str, Any]:
+    """The panel configuration that reproduces `exp`."""
+    turns = [m.as_dict() for m in exp.messages if m.role not in ("system", "developer")]
+    prompt = turns.pop()["content"] if turns and turns[-1]["role"] == "user" else ""
+    return {"model": exp.model, "provider": exp.provider, "system": exp.system or "",
+            "messages": turns, "prompt": prompt, "params": params_of(exp)}
+
+
+def metrics_of(exp: Experiment) -> dict[str, Any]:
+    m = exp.metrics
+    return {"id": exp.id, "model": exp.model, "prompt_tokens": m.prompt_tokens,
+            "completion_tokens": m.completion_tokens, "time": format_ms(m.generation_time_ms),
+            "cost": format_cost(m.cost_estimate, exp.provider), "estimated": m.usage_estimated,
+            "finish_reason": exp.finish_reason or ""}
+
+
+def error_of(error: BaseException | None = None, *, kind: str | None = None,
+             text: str | None = None) -> dict[str, str]:
+    """{title, detail} in plain words; never a traceback."""
+    kind = kind or (type(error).__name__ if error is not None else "error")
+    detail = text if text is not None else str(error) if error is not None else ""
+    title = TITLES.get(kind)
+    if title is None:
+        title = "Something went wrong" if error is None or not _ours(error) else "Error"
+        if error is not None and not _ours(error):
+            detail = f"{kind}: {detail}" if detail else kind
+    return {"title": title, "detail": detail, "kind": kind}
+
+
+def _ours(error: BaseException) -> bool:
+    from nbplayground.errors import NbPlaygroundError
+
+    return isinstance(error, NbPlaygroundError)
+
+
+def estimate_of(preview: dict[str, Any]) -> dict[str, Any]:
+    provider, lo, hi = preview["provider"], preview["min_cost"], preview["max_cost"]
+    if provider == "local" or hi is None:
+        cost = format_cost(hi, provider)
+    elif lo == hi:
+        cost = format_cost(hi, provider)
+    else:
+        cost = f"{format_cost(lo, provider)} – {format_cost(hi, provider)}"
+    return {"prompt_tokens": preview["prompt_tokens"], "max_completion":
+            preview["max_completion"], "cost": cost, "error": ""}
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _clip(text: Any, n: int) -> str:
+    s = " ".join(str(text).split()) if isinstance(text, str) else ""
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for r in frame.to_dict(orient="records"):
+        when = r.get("created_at")
+        stamp = when.to_pydatetime().astimezone().strftime("%b %d, %H:%M:%S") \
+            if hasattr(when, "to_pydatetime") else str(when or "")
+        out.append({
+            "id": r["id"], "model": r["model"], "provider": r["provider"],
+            "prompt": _clip(r.get("prompt"), 160), "response": _clip(
+                r.get("response") if r.get("status") == "ok" else r.get("error"), 220),
+            "status": r.get("status") or "ok", "when": stamp,
+            "tokens": int(_num(r.get("prompt_tokens")) or 0) +
+            int(_num(r.get("completion_tokens")) or 0),
+            "cost": format_cost(_num(r.get("cost_estimate")), str(r["provider"]))})
+    return out

@@ -1,0 +1,95 @@
+"""Background helpers of the panel: a flush throttle for streamed text and a latest-only worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Throttle:
+    """Calls `flush` at most once per `interval` seconds, however often `poke` is called.
+
+    A poke inside the interval schedules one flush at its end, so the last change is never
+    lost: `flush` reads the current state itself. Safe to poke from any thread; `flush` is
+    never called while this object's lock is held.
+    """
+
+    def __init__(self, flush: Callable[[], None], interval: float = 0.05) -> None:
+        self._flush = flush
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._timer: threading.Timer | None = None
+
+    def poke(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return  # a flush is already due; it will read this change too
+            wait = self._last + self._interval - time.monotonic()
+            if wait > 0:
+                self._timer = threading.Timer(wait, self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+            self._last = time.monotonic()
+        self._flush()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._last = time.monotonic()
+        self._flush()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+
+class LatestOnly:
+    """Runs jobs one at a time on a daemon thread; a newer job with the same key replaces a
+    pending one (typing fast asks for one token count, not one per keystroke)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Callable[[], None]] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._busy = False
+
+    def submit(self, key: str, job: Callable[[], None]) -> None:
+        with self._cond:
+            self._jobs.pop(key, None)
+            self._jobs[key] = job
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="nbplayground-panel",
+                                                daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                if not self._jobs:
+                    self._thread = None
+                    self._cond.notify_all()
+                    return
+                key = next(iter(self._jobs))
+                job = self._jobs.pop(key)
+                self._busy = True
+            try:
+                job()
+            except Exception:  # a job reports its own errors; this only keeps the thread alive
+                log.exception("nbplayground panel job %r failed", key)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no job is pending or running; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._jobs and not self._busy, timeout)
