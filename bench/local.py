@@ -26,7 +26,8 @@ async def main() -> None:
     t1 = time.perf_counter()
     prompt = client.count_messages(MESSAGES, SMOLLM2)  # loads the model
     t2 = time.perf_counter()
-    print(f"cpus {os.cpu_count()}, n_ctx {client.n_ctx}, prompt {prompt} tokens")
+    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, n_ctx {client.n_ctx}, "
+          f"prompt {prompt} tokens")
     print(f"import llama_cpp      {t1 - t0:6.2f} s")
     print(f"load SmolLM2-135M     {t2 - t1:6.2f} s")
 
@@ -48,9 +49,10 @@ async def main() -> None:
         r = await client.complete(request(temperature=0.7, seed=i, max_tokens=32))
         total += r.completion_tokens
     wall = time.perf_counter() - t
-    print(f"20 calls x max_tokens=32  {wall:6.2f} s wall, {total} tokens, "
+    print(f"20 calls, max_tokens=32 {wall:6.2f} s wall, {total} tokens, "
           f"{wall / 20 * 1000:.0f} ms/call, {total / wall:.0f} tokens/s")
-    print(f"models cached in process: {len(llamacpp_chat._MODELS)}")
+    print(f"models loaded in process: {len(llamacpp_chat._MODELS)}, "
+          f"load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,11 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> _Loaded:
             try:
                 from llama_cpp import Llama
 
-                llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+                # Half the cores (llama's default) for the prompt too: ggml stalls for seconds
+                # when its threads outnumber the free cores (seen on 2 busy cores).
+                threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
+                llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads,
+                            n_threads_batch=threads, verbose=False)
             except ImportError:
                 raise ConfigurationError(f"llama-cpp-python is missing; {INSTALL_HINT}") from None
             except Exception as e:

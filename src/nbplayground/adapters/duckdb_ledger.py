@@ -1,0 +1,129 @@
+"""DuckDBUsageLedger: the `usage` ledger and `users` table of the experiment log.
+
+Same file and connection rules as DuckDBExperimentRepository (open, one transaction, close).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from nbplayground.accounts.gate import Snapshot
+from nbplayground.accounts.limits import FREE_PROVIDERS
+from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb_store import Conn, DuckDBExperimentRepository, _dicts
+from nbplayground.errors import InvalidInput
+from nbplayground.ids import utcnow
+
+_USAGE = ", ".join(rows.names(rows.USAGE_COLUMNS))
+_FREE = ", ".join(f"'{p}'" for p in sorted(FREE_PROVIDERS))
+_BILLABLE = f"coalesce(provider, '') NOT IN ({_FREE})"
+_TOKENS = "coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)"
+_TOKEN_USAGE = f"(SELECT coalesce(sum({_TOKENS}), 0) FROM usage WHERE user_id = ?)"
+USAGE_GROUPS = {"day": ("day",), "model": ("model", "provider"), "user": ("user_id",)}
+
+
+class DuckDBUsageLedger(DuckDBExperimentRepository):
+    """UsageLedger (for the BudgetGate) plus users' plans, limits, key references and reports."""
+
+    def snapshot(self, user_id: str, day: date) -> Snapshot:
+        month = day.replace(day=1)
+
+        def work(conn: Conn) -> Snapshot:
+            user = conn.execute("SELECT subscription_type, limits FROM users WHERE id = ?",
+                                [user_id]).fetchone()
+            spent = conn.execute(f"""
+                SELECT coalesce(sum(cost) FILTER (WHERE day = ?), 0),
+                       coalesce(sum(cost), 0),
+                       coalesce(sum({_TOKENS}) FILTER (WHERE day = ?), 0)
+                FROM usage
+                WHERE user_id = ? AND day >= ? AND day <= ? AND {_BILLABLE}""",
+                                 [day, day, user_id, month, day]).fetchone()
+            today, this_month, tokens = spent or (0.0, 0.0, 0)
+            return Snapshot(plan=user[0] if user else None,
+                            overrides=json.loads(user[1]) if user and user[1] else {},
+                            spent_today=float(today), spent_month=float(this_month),
+                            tokens_today=int(tokens))
+
+        return self._run(work, write=False)
+
+    def book(self, usage: Sequence[Mapping[str, Any]]) -> None:
+        """Append usage rows and bring each user's token_usage up to date, in one transaction."""
+        if not usage:
+            return
+        df = rows.usage_frame([dict(r) for r in usage])
+
+        def work(conn: Conn) -> None:
+            conn.register("_usage_batch", df)
+            conn.execute(f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
+                         "FROM _usage_batch")
+            conn.execute(f"""
+                UPDATE users SET token_usage = t.total
+                FROM (SELECT user_id, sum({_TOKENS}) AS total FROM usage
+                      WHERE user_id IN (SELECT DISTINCT user_id FROM _usage_batch)
+                      GROUP BY user_id) t
+                WHERE users.id = t.user_id""")
+
+        self._run(work)
+
+    def save_user(self, user_id: str, *, plan: str, role: str = "user",
+                  key_ref: str | None = None, key_fingerprint: str | None = None) -> None:
+        """Create the user's row (on the plan given) or refresh its role and key reference;
+        a stored plan, email and limits are kept, and a missing key reference keeps the old."""
+
+        def work(conn: Conn) -> None:
+            conn.execute(f"""
+                INSERT INTO users (id, subscription_type, token_usage, api_key_ref,
+                                   api_key_fingerprint, role, created_at)
+                VALUES (?, ?, {_TOKEN_USAGE}, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    api_key_ref = coalesce(excluded.api_key_ref, api_key_ref),
+                    api_key_fingerprint = coalesce(excluded.api_key_fingerprint,
+                                                   api_key_fingerprint),
+                    role = excluded.role, token_usage = excluded.token_usage""",
+                         [user_id, plan, user_id, key_ref, key_fingerprint, role, utcnow()])
+
+        self._run(work)
+
+    def set_limits(self, user_id: str, *, default_plan: str, plan: str | None = None,
+                   overrides: Mapping[str, Any] | None = None) -> None:
+        """Change the user's plan and merge `overrides` into users.limits (JSON)."""
+
+        def work(conn: Conn) -> None:
+            old = _dicts(conn.execute("SELECT subscription_type, limits FROM users WHERE id = ?",
+                                      [user_id]))
+            merged = json.loads(old[0]["limits"]) if old and old[0]["limits"] else {}
+            merged.update(overrides or {})
+            limits = rows.dumps(merged) if merged else None
+            if old:
+                conn.execute("UPDATE users SET subscription_type = ?, limits = ? WHERE id = ?",
+                             [plan or old[0]["subscription_type"] or default_plan, limits,
+                              user_id])
+                return
+            conn.execute(f"""
+                INSERT INTO users (id, subscription_type, token_usage, role, limits, created_at)
+                VALUES (?, ?, {_TOKEN_USAGE}, 'user', ?, ?)""",
+                         [user_id, plan or default_plan, user_id, limits, utcnow()])
+
+        self._run(work)
+
+    def usage_report(self, by: str, user_id: str | None = None) -> pd.DataFrame:
+        """Requests, tokens and cost grouped by day, model or user; `billable_cost` is what
+        budgets count (simulated and local runs are priced but not billed)."""
+        if by not in USAGE_GROUPS:
+            raise InvalidInput(f"by must be one of {', '.join(USAGE_GROUPS)}, not {by!r}")
+        keys = ", ".join(USAGE_GROUPS[by])
+        where, params = ("WHERE user_id = ?", [user_id]) if user_id is not None else ("", [])
+        sql = f"""
+            SELECT {keys}, count(*) AS requests,
+                   coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                   coalesce(sum(completion_tokens), 0) AS completion_tokens,
+                   coalesce(sum({_TOKENS}), 0) AS tokens,
+                   coalesce(sum(cost), 0) AS cost,
+                   coalesce(sum(cost) FILTER (WHERE {_BILLABLE}), 0) AS billable_cost
+            FROM usage {where} GROUP BY {keys} ORDER BY {keys}"""
+        return self._run(lambda conn: conn.execute(sql, params).df(), write=False)

