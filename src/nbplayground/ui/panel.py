@@ -15,65 +15,26 @@ import traitlets as t
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput, NbPlaygroundError
 from nbplayground.ui import state
+from nbplayground.ui.code import code_for, compare_code
 from nbplayground.ui.presets import PresetStore
-from nbplayground.ui.snippet import compare_cell, run_cell, variable_name
-from nbplayground.ui.streaming import LatestOnly, Throttle
+from nbplayground.ui.snippet import run_cell, variable_name
+from nbplayground.ui.streaming import LatestOnly, Slot, Throttle
 
 if TYPE_CHECKING:
-    from nbplayground.playground import Playground
     from nbplayground.results import Experiment
+    from nbplayground.ui.ports import Facade
 
 _HERE = Path(__file__).parent
 _CONFIG = ("model", "provider", "system", "messages", "prompt", "params")
 _INITIAL = {"prompt", "model", "provider", "system", "messages", *PARAMETER_NAMES}
 MAX_COLUMNS = 4
 FLUSH_INTERVAL = 0.05  # seconds: at most 20 widget updates per second per panel
+# Each update resends the whole answer; long answers update less often so the stream stays far
+# below the Jupyter server's IOPub data rate limit (1 MB/s by default).
+STREAM_BYTES_PER_SECOND = 400_000
 
 
-class Slot:
-    """One streamed answer (the main run or a compare column), filled from the loop thread."""
-
-    def __init__(self) -> None:
-        self.pieces: list[str] = []
-        self.future: concurrent.futures.Future[Experiment] | None = None
-        self.done = False
-        self.status = "running"
-        self.final: str | None = None
-        self.metrics: dict[str, Any] = {}
-        self.error: dict[str, str] = {}
-
-    def add(self, delta: str) -> None:
-        if not self.done:
-            self.pieces.append(delta)
-
-    @property
-    def text(self) -> str:
-        return self.final if self.final is not None else "".join(self.pieces)
-
-    def finish(self, future: concurrent.futures.Future[Experiment]) -> None:
-        if future.cancelled():
-            self.status = "stopped"
-        elif (exc := future.exception()) is not None:
-            self.status, self.error = "error", state.error_of(exc)
-        else:
-            exp = future.result()
-            self.final = exp.response
-            if exp.ok:
-                self.status, self.metrics = "done", state.metrics_of(exp)
-            else:
-                self.status = "error"
-                self.error = state.error_of(kind=exp.error_type, text=exp.error)
-        self.done = True
-
-    def fail(self, error: BaseException) -> None:
-        self.status, self.error, self.done = "error", state.error_of(error), True
-
-    def view(self) -> dict[str, Any]:
-        return {"answer": self.text, "status": self.status, "metrics": self.metrics,
-                "error": self.error}
-
-
-class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
+class PlaygroundPanel(anywidget.AnyWidget):
     """Model, system message, conversation, parameters, Run/Stop, streamed answer, metrics,
     history, side-by-side compare and code. Holds no key and no database connection."""
 
@@ -105,7 +66,7 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
     presets = t.List(t.Unicode()).tag(sync=True)
     notice = t.Dict().tag(sync=True)
 
-    def __init__(self, pg: Playground, **initial: Any) -> None:
+    def __init__(self, pg: Facade, **initial: Any) -> None:
         unknown = sorted(set(initial) - _INITIAL)
         if unknown:
             raise InvalidInput(f"panel() does not take {unknown[0]!r}; it takes "
@@ -113,15 +74,16 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self._pg = pg
         self._writing = threading.RLock()
         self._jobs = LatestOnly()
-        self._throttle = Throttle(self._flush, FLUSH_INTERVAL)
+        self._slow = LatestOnly()  # listing an endpoint's models may wait on the network
         self._main: Slot | None = None
         self._columns: list[Slot] = []
+        self._throttle = Throttle(self._flush, FLUSH_INTERVAL)
         self._idle = threading.Event()
         self._idle.set()
         self._history_filter: dict[str, str] = {}
         self._notices = itertools.count(1)
         self._store = PresetStore()
-        config = _initial_config(pg, initial)
+        config = state.initial_config(pg.provider, pg.default_model, initial)
         column = {"model": config["model"], "provider": config["provider"],
                   "params": dict(config["params"])}
         second = {**column, "params": {**config["params"], "temperature": 0.2}}
@@ -131,7 +93,7 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
                          disabled=state.unsupported(config["model"]))
         self.on_msg(self.receive)
         current = (config["provider"], config["model"])
-        self._jobs.submit("models", lambda: self._apply(
+        self._slow.submit("models", lambda: self._apply(
             models=state.model_entries(pg.models(), current)))
         self._estimate()
 
@@ -160,11 +122,12 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until the runs and the background look-ups have finished (for scripts, tests)."""
-        return self._idle.wait(timeout) and self._jobs.wait(timeout)
+        return all(w(timeout) for w in (self._idle.wait, self._jobs.wait, self._slow.wait))
 
     def close(self) -> None:
-        self._stop()
-        self._throttle.cancel()
+        if hasattr(self, "_throttle"):  # not when __init__ refused its arguments
+            self._stop()
+            self._throttle.cancel()
         super().close()
 
     # -- observers --
@@ -173,9 +136,10 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
     def _model_changed(self, change: dict[str, Any]) -> None:
         self._apply(disabled=state.unsupported(change["new"]))
 
-    @t.observe(*_CONFIG)
-    def _config_changed(self, _change: dict[str, Any]) -> None:
-        self._estimate()
+    @t.observe(*_CONFIG, "compare_columns")
+    def _config_changed(self, change: dict[str, Any]) -> None:
+        if change["name"] != "compare_columns":
+            self._estimate()
         if self.view == "code":
             self._code()
 
@@ -190,7 +154,7 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
     def receive(self, _widget: Any, content: dict[str, Any], _buffers: Any = None) -> None:
         """The custom-message handler: {"action": "run" | "stop" | "compare" | ...}."""
-        action = content.get("action")
+        action = content.get("action") if isinstance(content, dict) else None
         handlers = {
             "run": lambda: self._run(), "stop": lambda: self._stop(),
             "compare": lambda: self._compare(),
@@ -210,8 +174,8 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
             return
         try:
             handler()
-        except NbPlaygroundError as e:
-            self._say(str(e), "error")
+        except Exception as e:  # shown in plain words in the panel, never as a traceback
+            self._say(state.error_of(e)["detail"], "error")
 
     def _busy(self) -> bool:
         return not self._idle.is_set()
@@ -229,7 +193,7 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
         try:
             prompt, kwargs = state.request(config)
             slot.future = self._pg.submit(prompt, on_token=on_token, **kwargs)
-        except NbPlaygroundError as e:
+        except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
             slot.fail(e)
             return
         slot.future.add_done_callback(done)
@@ -256,9 +220,7 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
             self._columns = slots
             self._apply(compare_status="running", compare_results=[s.view() for s in slots])
         for slot, column in zip(slots, columns, strict=True):
-            self._submit(slot, {**base, "model": column.get("model", ""),
-                                "provider": column.get("provider") or base["provider"],
-                                "params": dict(column.get("params") or {})})
+            self._submit(slot, state.column_config(base, column))
         self._throttle.poke()
 
     def _stop(self) -> None:
@@ -271,16 +233,20 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
         with self._writing:
             values: dict[str, Any] = {}
             main, columns = self._main, self._columns
+            # `done` is read before the text: a slot sets its final text, then done.
+            done = {id(s): s.done for s in (main, *columns) if s is not None}
             if main is not None:
                 values["answer"] = main.text
-                if main.done:
+                if done[id(main)]:
                     values.update(status=main.status, metrics=main.metrics, error=main.error)
             if columns:
                 values["compare_results"] = [s.view() for s in columns]
-                if all(s.done for s in columns):
+                if all(done[id(s)] for s in columns):
                     values["compare_status"] = "done"
             self._apply(**values)
-            finished = all(s.done for s in (main, *columns) if s is not None)
+            size = len(self.answer) + sum(len(r["answer"]) for r in self.compare_results)
+            self._throttle.interval = max(FLUSH_INTERVAL, size / STREAM_BYTES_PER_SECOND)
+            finished = all(done.values())
             if finished and not self._idle.is_set():
                 self._idle.set()
                 if self.view == "history":
@@ -297,8 +263,8 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
             try:
                 frame = self._pg.history(limit=50, search=wanted.get("search") or None,
                                          model=wanted.get("model") or None)
-            except NbPlaygroundError as e:
-                self._say(str(e), "error")
+            except Exception as e:
+                self._say(state.error_of(e)["detail"], "error")
                 return
             self._apply(history=state.history_rows(frame))
 
@@ -319,43 +285,18 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
 
         def job() -> None:
             try:
-                code = self._code_for(config)
-                code["compare"] = self._compare_code(config, columns)
-            except NbPlaygroundError as e:
-                code = {"error": str(e)}
+                code = code_for(self._pg, config)
+                code["compare"] = compare_code(self._pg, config, columns)
+            except Exception as e:
+                code = {"error": state.error_of(e)["detail"]}
             self._apply(code=code)
 
         self._jobs.submit("code", job)
 
-    def _code_for(self, config: dict[str, Any]) -> dict[str, str]:
-        from nbplayground.results import Experiment
-
-        prompt, kwargs = state.request(config)
-        cell = self._pg.prepare(prompt, **kwargs)
-        exp = Experiment(user_id=self._pg.user, model=cell.request.model, provider=cell.provider,
-                         messages=cell.request.messages, parameters=cell.request.parameters,
-                         base_url=cell.base_url, request_body=cell.request.body())
-        code = {"notebook": run_cell(variable_name(self._pg), prompt, kwargs,
-                                     self._pg.provider)}
-        try:
-            for language in ("python", "javascript", "curl"):
-                code[language] = exp.code(language)  # type: ignore[arg-type]
-        except ImportError:  # the API Integration context is optional for the panel
-            code.update(dict.fromkeys(("python", "javascript", "curl"),
-                                      "# code generation is not available in this install\n"))
-        return code
-
-    def _compare_code(self, base: dict[str, Any], columns: list[dict[str, Any]]) -> str:
-        prompt = state.request(base)[0]
-        runs = [state.request({**base, "model": c.get("model", ""),
-                               "provider": c.get("provider") or base["provider"],
-                               "params": dict(c.get("params") or {})})[1] for c in columns]
-        return compare_cell(variable_name(self._pg), prompt, runs, self._pg.provider)
-
     def _notebook(self, compare: bool, view: Any) -> None:
         config = self._config()
         if compare:
-            text = self._compare_code(config, list(self.compare_columns)[:MAX_COLUMNS])
+            text = compare_code(self._pg, config, list(self.compare_columns)[:MAX_COLUMNS])
         else:
             text = run_cell(variable_name(self._pg), *state.request(config), self._pg.provider)
         self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view})
@@ -388,25 +329,8 @@ class PlaygroundPanel(anywidget.AnyWidget):  # type: ignore[misc]
             try:
                 prompt, kwargs = state.request(config)
                 estimate = state.estimate_of(self._pg.preview(prompt, **kwargs))
-            except NbPlaygroundError as e:
-                estimate = {"error": str(e)}
+            except Exception as e:
+                estimate = {"error": state.error_of(e)["detail"]}
             self._apply(estimate=estimate)
 
         self._jobs.submit("estimate", job)
-
-
-def _initial_config(pg: Playground, initial: dict[str, Any]) -> dict[str, Any]:
-    provider = initial.get("provider") or pg.provider
-    model = initial.get("model") or pg.default_model(provider)
-    params = dict(state.DEFAULT_PARAMS)
-    for name in PARAMETER_NAMES:
-        value = initial.get(name)
-        if value is not None:
-            params[name] = [value] if name == "stop" and isinstance(value, str) else value
-    prompt, messages = initial.get("prompt") or "", list(initial.get("messages") or [])
-    if not isinstance(prompt, str):  # a conversation, as pg.run takes it
-        turns = [dict(m) for m in prompt]
-        prompt = turns.pop()["content"] if turns and turns[-1].get("role") == "user" else ""
-        messages += turns
-    return {"model": model, "provider": provider, "system": initial.get("system") or "",
-            "messages": messages, "prompt": prompt, "params": params}

@@ -76,7 +76,7 @@ class PresetStore:
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("give the preset a name")
-    name = name.strip()
-    if len(name) > 80 or any(not c.isprintable() for c in name):
+    clean = str(name).strip()
+    if len(clean) > 80 or any(not c.isprintable() for c in clean):
         raise InvalidInput("a preset name is up to 80 printable characters")
-    return name
+    return clean

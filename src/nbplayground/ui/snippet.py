@@ -28,7 +28,8 @@ def variable_name(obj: object, default: str = "pg") -> str:
         return default
     if shell is None:
         return default
-    names = sorted(k for k, v in shell.user_ns.items() if v is obj and not k.startswith("_"))
+    items = list(shell.user_ns.items())  # a copy: the kernel may add names meanwhile
+    names = sorted(k for k, v in items if v is obj and not k.startswith("_"))
     return default if not names or default in names else names[0]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbplayground.analytics.format import format_cost, format_ms
@@ -169,9 +170,7 @@ def _ours(error: BaseException) -> bool:
 
 def estimate_of(preview: dict[str, Any]) -> dict[str, Any]:
     provider, lo, hi = preview["provider"], preview["min_cost"], preview["max_cost"]
-    if provider == "local" or hi is None:
-        cost = format_cost(hi, provider)
-    elif lo == hi:
+    if provider == "local" or hi is None or lo == hi:
         cost = format_cost(hi, provider)
     else:
         cost = f"{format_cost(lo, provider)} – {format_cost(hi, provider)}"
@@ -197,7 +196,7 @@ def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for r in frame.to_dict(orient="records"):
         when = r.get("created_at")
         stamp = when.to_pydatetime().astimezone().strftime("%b %d, %H:%M:%S") \
-            if hasattr(when, "to_pydatetime") else str(when or "")
+            if when is not None and hasattr(when, "to_pydatetime") else str(when or "")
         out.append({
             "id": r["id"], "model": r["model"], "provider": r["provider"],
             "prompt": _clip(r.get("prompt"), 160), "response": _clip(
@@ -207,3 +206,29 @@ def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
             int(_num(r.get("completion_tokens")) or 0),
             "cost": format_cost(_num(r.get("cost_estimate")), str(r["provider"]))})
     return out
+
+
+def column_config(base: dict[str, Any], column: dict[str, Any]) -> dict[str, Any]:
+    """A compare column's configuration: its model and parameters, the shared messages."""
+    return {**base, "model": column.get("model", ""),
+            "provider": column.get("provider") or base["provider"],
+            "params": dict(column.get("params") or {})}
+
+
+def initial_config(default_provider: str, default_model: Callable[[str], str],
+                   initial: dict[str, Any]) -> dict[str, Any]:
+    """The configuration of a new panel from pg.panel(**initial), which takes pg.run's names."""
+    provider = initial.get("provider") or default_provider
+    model = initial.get("model") or default_model(provider)
+    params = dict(DEFAULT_PARAMS)
+    for name in PARAMETER_NAMES:
+        value = initial.get(name)
+        if value is not None:
+            params[name] = [value] if name == "stop" and isinstance(value, str) else value
+    prompt, messages = initial.get("prompt") or "", list(initial.get("messages") or [])
+    if not isinstance(prompt, str):  # a conversation, as pg.run takes it
+        turns = [dict(m) for m in prompt]
+        prompt = turns.pop()["content"] if turns and turns[-1].get("role") == "user" else ""
+        messages += turns
+    return {"model": model, "provider": provider, "system": initial.get("system") or "",
+            "messages": messages, "prompt": prompt, "params": params}

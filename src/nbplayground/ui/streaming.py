@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.ui import state
+
+if TYPE_CHECKING:
+    from nbplayground.results import Experiment
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +27,8 @@ class Throttle:
 
     def __init__(self, flush: Callable[[], None], interval: float = 0.05) -> None:
         self._flush = flush
-        self._interval = interval
+        self.interval = interval
+        """Seconds between flushes; may change between flushes."""
         self._lock = threading.Lock()
         self._last = float("-inf")
         self._timer: threading.Timer | None = None
@@ -29,7 +37,7 @@ class Throttle:
         with self._lock:
             if self._timer is not None:
                 return  # a flush is already due; it will read this change too
-            wait = self._last + self._interval - time.monotonic()
+            wait = self._last + self.interval - time.monotonic()
             if wait > 0:
                 self._timer = threading.Timer(wait, self._fire)
                 self._timer.daemon = True
@@ -93,3 +101,46 @@ class LatestOnly:
         """Block until no job is pending or running; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._jobs and not self._busy, timeout)
+
+
+class Slot:
+    """One streamed answer (the main run or a compare column), filled from the loop thread."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.future: concurrent.futures.Future[Experiment] | None = None
+        self.done = False
+        self.status = "running"
+        self.final: str | None = None
+        self.metrics: dict[str, Any] = {}
+        self.error: dict[str, str] = {}
+
+    def add(self, delta: str) -> None:
+        if not self.done:
+            self.pieces.append(delta)
+
+    @property
+    def text(self) -> str:
+        return self.final if self.final is not None else "".join(self.pieces)
+
+    def finish(self, future: concurrent.futures.Future[Experiment]) -> None:
+        if future.cancelled():
+            self.status = "stopped"
+        elif (exc := future.exception()) is not None:
+            self.status, self.error = "error", state.error_of(exc)
+        else:
+            exp = future.result()
+            self.final = exp.response
+            if exp.ok:
+                self.status, self.metrics = "done", state.metrics_of(exp)
+            else:
+                self.status = "error"
+                self.error = state.error_of(kind=exp.error_type, text=exp.error)
+        self.done = True
+
+    def fail(self, error: BaseException) -> None:
+        self.status, self.error, self.done = "error", state.error_of(error), True
+
+    def view(self) -> dict[str, Any]:
+        return {"answer": self.text, "status": self.status, "metrics": self.metrics,
+                "error": self.error}

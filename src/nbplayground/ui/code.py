@@ -1,0 +1,42 @@
+"""View code: the request of the panel's configuration as Python, JavaScript, curl and pg.run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from nbplayground.ui import state
+from nbplayground.ui.snippet import compare_cell, run_cell, variable_name
+
+if TYPE_CHECKING:
+    from nbplayground.ui.ports import Facade
+
+LANGUAGES: tuple[Literal["python", "javascript", "curl"], ...] = ("python", "javascript", "curl")
+
+
+def code_for(pg: Facade, config: dict[str, Any]) -> dict[str, str]:
+    """{python, javascript, curl, notebook} for a configuration, before anything is run.
+
+    The request is prepared exactly as a run would prepare it (pg.prepare), so the code sends
+    the body a run from the panel sends.
+    """
+    from nbplayground.results import Experiment
+
+    prompt, kwargs = state.request(config)
+    cell = pg.prepare(prompt, **kwargs)
+    exp = Experiment(user_id=pg.user, model=cell.request.model, provider=cell.provider,
+                     messages=cell.request.messages, parameters=cell.request.parameters,
+                     base_url=cell.base_url, request_body=cell.request.body())
+    code = {"notebook": run_cell(variable_name(pg), prompt, kwargs, pg.provider)}
+    try:
+        for language in LANGUAGES:
+            code[language] = exp.code(language)
+    except ImportError:  # the API Integration context is optional for the panel
+        code.update(dict.fromkeys(LANGUAGES, "# code generation is not available here\n"))
+    return code
+
+
+def compare_code(pg: Facade, base: dict[str, Any], columns: list[dict[str, Any]]) -> str:
+    """The pg.sweep(...) (or pg.run per column) cell that runs the compare columns."""
+    prompt = state.request(base)[0]
+    runs = [state.request(state.column_config(base, c))[1] for c in columns]
+    return compare_cell(variable_name(pg), prompt, runs, pg.provider)

@@ -1,0 +1,674 @@
+// nbplayground panel: a plain ES module rendered by anywidget (no build step).
+// State lives in synced traits; actions (run, stop, load, ...) are custom messages to the kernel.
+
+const SLIDERS = [
+  { name: "temperature", label: "Temperature", min: 0, max: 2, step: 0.01,
+    help: "Higher values give more varied answers; 0 is nearly deterministic." },
+  { name: "max_tokens", label: "Maximum tokens", min: 1, max: 4096, step: 1, int: true,
+    help: "The longest answer the model may write." },
+  { name: "top_p", label: "Top P", min: 0, max: 1, step: 0.01,
+    help: "Nucleus sampling: only the most likely tokens whose mass adds up to top P." },
+  { name: "frequency_penalty", label: "Frequency penalty", min: -2, max: 2, step: 0.01,
+    help: "Penalises tokens by how often they already appeared." },
+  { name: "presence_penalty", label: "Presence penalty", min: -2, max: 2, step: 0.01,
+    help: "Penalises tokens that appeared at all: nudges toward new topics." },
+];
+const COMPACT = ["temperature", "max_tokens", "top_p"];
+const EFFORTS = ["", "minimal", "low", "medium", "high"];
+const VIEWS = [["chat", "Chat"], ["compare", "Compare"], ["history", "History"], ["code", "Code"]];
+const LANGS = [["python", "Python"], ["javascript", "JavaScript"], ["curl", "curl"],
+  ["notebook", "pg.run"], ["compare", "pg.sweep (compare)"]];
+const PROVIDERS = { openai: "OpenAI", local: "Local · llama.cpp", simulated: "Simulated" };
+const MAX_COLUMNS = 4;
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "value" || k === "disabled" || k === "checked") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+const ICONS = {
+  play: '<path d="M4 2.5v11l9.5-5.5z"/>',
+  stop: '<rect x="3.5" y="3.5" width="9" height="9" rx="1.5"/>',
+  plus: '<path d="M8 3v10M3 8h10" stroke="currentColor" stroke-width="1.6" fill="none" stroke-linecap="round"/>',
+  x: '<path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" stroke-width="1.6" fill="none" stroke-linecap="round"/>',
+  copy: '<rect x="5.5" y="5.5" width="8" height="8" rx="1.5" stroke="currentColor" stroke-width="1.3" fill="none"/><path d="M10.5 3.5v-.5a1 1 0 0 0-1-1h-6a1 1 0 0 0-1 1v6a1 1 0 0 0 1 1h.5" stroke="currentColor" stroke-width="1.3" fill="none"/>',
+  cell: '<rect x="2.5" y="2.5" width="11" height="11" rx="2" stroke="currentColor" stroke-width="1.3" fill="none"/><path d="M8 5.5v5M5.5 8h5" stroke="currentColor" stroke-width="1.4" fill="none" stroke-linecap="round"/>',
+  refresh: '<path d="M13 8a5 5 0 1 1-1.6-3.7M13 2.5V5h-2.5" stroke="currentColor" stroke-width="1.4" fill="none" stroke-linecap="round" stroke-linejoin="round"/>',
+  spark: '<path d="M8 1.5l1.6 4.9 4.9 1.6-4.9 1.6L8 14.5l-1.6-4.9L1.5 8l4.9-1.6z"/>',
+  trash: '<path d="M3 4.5h10M6.5 4.5V3h3v1.5M4.5 4.5l.6 8.5h5.8l.6-8.5" stroke="currentColor" stroke-width="1.3" fill="none" stroke-linejoin="round"/>',
+  save: '<path d="M3 2.5h8l2.5 2.5v8.5h-10.5z M5.5 2.5v3.5h5v-3.5 M5 13.5v-4h6v4" stroke="currentColor" stroke-width="1.2" fill="none" stroke-linejoin="round"/>',
+  turn: '<path d="M3 4v3.5a2 2 0 0 0 2 2h7.5M10 7l2.5 2.5L10 12" stroke="currentColor" stroke-width="1.4" fill="none" stroke-linecap="round" stroke-linejoin="round"/>',
+};
+function icon(name) {
+  const s = h("span", { class: "nbp-icon", "aria-hidden": "true" });
+  s.innerHTML = `<svg viewBox="0 0 16 16" width="14" height="14" fill="currentColor">${ICONS[name]}</svg>`;
+  return s;
+}
+
+function grow(ta) {
+  ta.style.height = "auto";
+  ta.style.height = `${Math.min(ta.scrollHeight + 2, 480)}px`;
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const ta = h("textarea", { class: "nbp-offscreen", value: text });
+    document.body.append(ta);
+    ta.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    ta.remove();
+    return ok;
+  }
+}
+
+function fmtNumber(v, int) {
+  if (v === null || v === undefined || v === "") return "";
+  return int ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
+}
+
+/** Put `code` in a new cell below the cell showing this widget. True when it worked. */
+function insertCell(model, code, modelId, el) {
+  try {
+    const nb = model.widget_manager?.context?.model?.sharedModel;
+    if (!nb || typeof nb.insertCell !== "function") return false;
+    const cells = nb.cells || [];
+    let index = -1;
+    cells.forEach((cell, i) => {
+      const outputs = typeof cell.getOutputs === "function" ? cell.getOutputs() : [];
+      for (const o of outputs) {
+        if (o?.data?.["application/vnd.jupyter.widget-view+json"]?.model_id === modelId) index = i;
+      }
+    });
+    if (index < 0) {
+      const node = el.closest(".jp-Cell");
+      const at = node ? Number(node.getAttribute("data-windowed-list-index")) : NaN;
+      index = Number.isFinite(at) ? at : cells.length - 1;
+    }
+    nb.insertCell(index + 1, { cell_type: "code", source: code, metadata: {} });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function render({ model, el }) {
+  const viewId = Math.random().toString(36).slice(2);
+  const local = {};
+  const cleanup = [];
+  let saveTimer = null;
+  let lang = "python";
+
+  const save = (delay = 0) => {
+    clearTimeout(saveTimer);
+    if (delay) saveTimer = setTimeout(() => model.save_changes(), delay);
+    else model.save_changes();
+  };
+  // Set a trait from the browser without re-rendering the control that changed it.
+  const put = (name, value, delay = 0) => {
+    local[name] = true;
+    try { model.set(name, value); } finally { local[name] = false; }
+    save(delay);
+  };
+  const on = (name, fn) => {
+    const cb = () => { if (!local[name]) fn(model.get(name)); };
+    model.on(`change:${name}`, cb);
+    cleanup.push(() => model.off(`change:${name}`, cb));
+  };
+  const send = (msg) => { save(); model.send(msg); };
+  const entries = () => model.get("models") || [];
+  const entryOf = (provider, name) =>
+    entries().find((e) => e.provider === provider && e.model === name) ||
+    { id: `${provider}:${name}`, provider, model: name, unsupported: {}, max_output_tokens: 4096 };
+
+  // ---------- header ----------
+  const brandBadge = h("span", { class: "nbp-badge" });
+  const tabs = VIEWS.map(([id, label]) =>
+    h("button", { class: "nbp-tab", "data-view": id, type: "button",
+      onclick: () => { put("view", id); showView(id); } }, label));
+  const presetSelect = h("select", { class: "nbp-select nbp-preset-select", title: "Load a saved preset",
+    onchange: () => {
+      if (presetSelect.value) send({ action: "load_preset", name: presetSelect.value });
+      presetDelete.hidden = !presetSelect.value;
+    } });
+  const presetName = h("input", { class: "nbp-input nbp-preset-name", placeholder: "Preset name",
+    onkeydown: (e) => { if (e.key === "Enter") savePreset(); if (e.key === "Escape") presetBox.classList.remove("is-open"); } });
+  const presetBox = h("div", { class: "nbp-preset-box" }, presetName,
+    h("button", { class: "nbp-btn nbp-btn-small", type: "button", onclick: () => savePreset() }, "Save"));
+  const presetDelete = h("button", { class: "nbp-icon-btn nbp-preset-delete", type: "button", hidden: true,
+    title: "Delete this preset",
+    onclick: () => { if (presetSelect.value) send({ action: "delete_preset", name: presetSelect.value }); } },
+  icon("trash"));
+  function savePreset() {
+    const name = presetName.value.trim();
+    if (!name) { presetName.focus(); return; }
+    send({ action: "save_preset", name });
+    presetName.value = "";
+    presetBox.classList.remove("is-open");
+  }
+  const toast = h("div", { class: "nbp-toast", role: "status" });
+  const header = h("header", { class: "nbp-header" },
+    h("div", { class: "nbp-brand" }, icon("spark"), h("span", { class: "nbp-title" }, "Playground"), brandBadge),
+    h("nav", { class: "nbp-tabs", role: "tablist" }, tabs),
+    h("div", { class: "nbp-header-right" }, toast, presetSelect, presetDelete,
+      h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-preset-save", type: "button",
+        title: "Save the model, messages and parameters as a named preset",
+        onclick: () => {
+          presetBox.classList.toggle("is-open");
+          presetName.value = presetSelect.value;
+          presetName.focus();
+        } }, icon("save"), "Save preset"),
+      presetBox));
+
+  // ---------- settings column ----------
+  const modelSelect = h("select", { class: "nbp-select nbp-model-select", "aria-label": "Model",
+    onchange: () => pickModel(modelSelect.value) });
+  const modelInfo = h("div", { class: "nbp-hint nbp-model-info" });
+  function fillModels(select, provider, name) {
+    const list = entries().slice();
+    if (!list.some((e) => e.provider === provider && e.model === name)) list.unshift(entryOf(provider, name));
+    select.replaceChildren();
+    const groups = new Map();
+    for (const e of list) {
+      if (!groups.has(e.provider)) {
+        groups.set(e.provider, h("optgroup", { label: PROVIDERS[e.provider] || e.provider }));
+        select.append(groups.get(e.provider));
+      }
+      groups.get(e.provider).append(h("option", { value: `${e.provider}:${e.model}` }, e.model));
+    }
+    select.value = `${provider}:${name}`;
+  }
+  function pickModel(id) {
+    const e = entries().find((x) => x.id === id);
+    if (!e) return;
+    const params = { ...model.get("params") };
+    if (e.max_output_tokens && params.max_tokens > e.max_output_tokens) params.max_tokens = e.max_output_tokens;
+    local.model = local.provider = local.params = true;
+    try {
+      model.set("provider", e.provider);
+      model.set("model", e.model);
+      model.set("params", params);
+    } finally { local.model = local.provider = local.params = false; }
+    save();
+    showModel();
+    showParams();
+  }
+  const setParam = (name, value, delay = 250) => {
+    put("params", { ...model.get("params"), [name]: value }, delay);
+  };
+
+  const rows = {};
+  function sliderRow(spec, get, set, compact = false) {
+    const number = h("input", { class: "nbp-number", type: "number", step: spec.step,
+      min: spec.min, "aria-label": spec.label,
+      oninput: () => {
+        if (number.value === "") return;
+        const v = spec.int ? parseInt(number.value, 10) : parseFloat(number.value);
+        if (Number.isNaN(v)) return;
+        range.value = v;
+        set(v);
+      } });
+    const range = h("input", { class: "nbp-range", type: "range", min: spec.min, max: spec.max,
+      step: spec.step, "aria-label": spec.label,
+      oninput: () => {
+        const v = spec.int ? parseInt(range.value, 10) : parseFloat(range.value);
+        number.value = fmtNumber(v, spec.int);
+        set(v);
+      } });
+    const row = h("div", { class: `nbp-param${compact ? " is-compact" : ""}`, "data-param": spec.name },
+      h("div", { class: "nbp-param-head" },
+        h("label", { class: "nbp-label", title: spec.help }, spec.label), number),
+      compact ? null : range);
+    const update = (reason, max) => {
+      const v = get();
+      if (document.activeElement !== number) number.value = fmtNumber(v, spec.int);
+      if (max) range.max = Math.min(max, 32768);
+      range.value = v ?? spec.min;
+      row.classList.toggle("is-disabled", Boolean(reason));
+      row.title = reason || "";
+      number.disabled = range.disabled = Boolean(reason);
+    };
+    return { row, update };
+  }
+  for (const spec of SLIDERS) {
+    rows[spec.name] = sliderRow(spec, () => model.get("params")[spec.name], (v) => setParam(spec.name, v));
+  }
+  const effort = h("select", { class: "nbp-select", "aria-label": "Reasoning effort",
+    onchange: () => setParam("reasoning_effort", effort.value, 0) },
+  EFFORTS.map((e) => h("option", { value: e }, e || "default")));
+  const effortRow = h("div", { class: "nbp-param", "data-param": "reasoning_effort" },
+    h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label",
+      title: "How long a reasoning model thinks before it answers." }, "Reasoning effort"), effort));
+  const stopChips = h("div", { class: "nbp-chips" });
+  const stopInput = h("input", { class: "nbp-input nbp-stop-input", placeholder: "Type a sequence, press Enter",
+    "aria-label": "Stop sequences",
+    onkeydown: (e) => {
+      if (e.key !== "Enter" || !stopInput.value) return;
+      e.preventDefault();
+      const stop = [...(model.get("params").stop || [])];
+      if (stop.length >= 4) return;
+      stop.push(stopInput.value.replace(/\\n/g, "\n"));
+      stopInput.value = "";
+      setParam("stop", stop, 0);
+      showParams();
+    } });
+  const stopRow = h("div", { class: "nbp-param", "data-param": "stop" },
+    h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label",
+      title: "Up to 4 sequences where the model stops writing (\\n for a newline)." }, "Stop sequences")),
+    stopChips, stopInput);
+  const seedInput = h("input", { class: "nbp-number nbp-seed", type: "number", step: 1, placeholder: "random",
+    "aria-label": "Seed",
+    oninput: () => setParam("seed", seedInput.value === "" ? null : parseInt(seedInput.value, 10)) });
+  const seedRow = h("div", { class: "nbp-param", "data-param": "seed" },
+    h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label",
+      title: "The same seed and settings give (mostly) the same answer." }, "Seed"), seedInput));
+
+  const settings = h("aside", { class: "nbp-settings" },
+    h("div", { class: "nbp-field" }, h("label", { class: "nbp-label" }, "Model"), modelSelect, modelInfo),
+    h("div", { class: "nbp-section-title" }, "Parameters"),
+    SLIDERS.map((s) => rows[s.name].row), effortRow, stopRow, seedRow);
+
+  function showModel() {
+    fillModels(modelSelect, model.get("provider"), model.get("model"));
+    const e = entryOf(model.get("provider"), model.get("model"));
+    const k = (n) => (n >= 1000 ? `${Math.round(n / 1000)}k` : String(n));
+    modelInfo.textContent = [e.description, e.context_window ? `${k(e.context_window)} context` : "",
+      e.max_output_tokens ? `${k(e.max_output_tokens)} output` : "", e.reasoning ? "reasoning" : ""]
+      .filter(Boolean).join(" · ");
+    brandBadge.textContent = model.get("default_provider") || e.provider;
+  }
+  function showParams() {
+    const p = model.get("params") || {};
+    const off = model.get("disabled") || {};
+    const e = entryOf(model.get("provider"), model.get("model"));
+    for (const s of SLIDERS) rows[s.name].update(off[s.name], s.name === "max_tokens" ? e.max_output_tokens : 0);
+    effort.value = p.reasoning_effort || "";
+    effort.disabled = Boolean(off.reasoning_effort);
+    effortRow.title = off.reasoning_effort || "";
+    effortRow.classList.toggle("is-disabled", Boolean(off.reasoning_effort));
+    stopChips.replaceChildren(...(p.stop || []).map((s, i) => h("span", { class: "nbp-chip" },
+      JSON.stringify(s).slice(1, -1),
+      h("button", { class: "nbp-chip-x", type: "button", title: "Remove", disabled: Boolean(off.stop),
+        onclick: () => { const stop = [...p.stop]; stop.splice(i, 1); setParam("stop", stop, 0); showParams(); } }, "×"))));
+    stopInput.disabled = Boolean(off.stop);
+    stopRow.title = off.stop || "";
+    stopRow.classList.toggle("is-disabled", Boolean(off.stop));
+    if (document.activeElement !== seedInput) seedInput.value = p.seed ?? "";
+    seedInput.disabled = Boolean(off.seed);
+    seedRow.title = off.seed || "";
+    seedRow.classList.toggle("is-disabled", Boolean(off.seed));
+  }
+
+  // ---------- chat area ----------
+  const textBox = (name, placeholder, cls, rowsN) => {
+    const ta = h("textarea", { class: `nbp-textarea ${cls}`, placeholder, rows: rowsN, spellcheck: "false",
+      oninput: () => { grow(ta); put(name, ta.value, 300); } });
+    return ta;
+  };
+  const systemBox = textBox("system", "You are a helpful assistant.", "nbp-system", 2);
+  const promptBox = textBox("prompt", "Enter a prompt…  (Ctrl+Enter runs it)", "nbp-prompt", 4);
+  const turns = h("div", { class: "nbp-turns" });
+  function showTurns() {
+    const msgs = model.get("messages") || [];
+    turns.replaceChildren(...msgs.map((m, i) => {
+      const ta = h("textarea", { class: "nbp-textarea nbp-turn-text", rows: 1, value: m.content,
+        placeholder: m.role === "user" ? "A user message" : "What the assistant said",
+        oninput: () => {
+          const next = model.get("messages").map((x, j) => (j === i ? { ...x, content: ta.value } : x));
+          grow(ta);
+          put("messages", next, 300);
+        } });
+      requestAnimationFrame(() => grow(ta));
+      return h("div", { class: `nbp-turn is-${m.role}` },
+        h("button", { class: "nbp-role", type: "button", title: "Switch between user and assistant",
+          onclick: () => {
+            put("messages", model.get("messages").map((x, j) => (j === i ? { ...x, role: x.role === "user" ? "assistant" : "user" } : x)));
+            showTurns();
+          } }, m.role),
+        ta,
+        h("button", { class: "nbp-icon-btn", type: "button", title: "Remove this message",
+          onclick: () => { put("messages", model.get("messages").filter((_, j) => j !== i)); showTurns(); } }, icon("x")));
+    }));
+  }
+  const addTurn = h("button", { class: "nbp-btn nbp-btn-ghost nbp-add-turn", type: "button",
+    title: "Add an earlier turn of the conversation",
+    onclick: () => {
+      const msgs = model.get("messages") || [];
+      const role = msgs.length && msgs[msgs.length - 1].role === "user" ? "assistant" : "user";
+      put("messages", [...msgs, { role, content: "" }]);
+      showTurns();
+      turns.lastElementChild?.querySelector("textarea")?.focus();
+    } }, icon("plus"), "Add message");
+  const estimate = h("div", { class: "nbp-estimate" });
+  const runBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-run", type: "button",
+    onclick: () => (model.get("status") === "running" ? send({ action: "stop" }) : send({ action: "run" })) });
+  const status = h("span", { class: "nbp-status" });
+  const answer = h("div", { class: "nbp-answer", "aria-live": "polite" });
+  const metrics = h("div", { class: "nbp-metrics" });
+  const errorBox = h("div", { class: "nbp-error", role: "alert" });
+  const keep = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-keep", type: "button",
+    title: "Move this prompt and answer into the conversation and write the next prompt",
+    onclick: () => {
+      const msgs = [...(model.get("messages") || []), { role: "user", content: model.get("prompt") },
+        { role: "assistant", content: model.get("answer") }];
+      local.messages = local.prompt = true;
+      try { model.set("messages", msgs); model.set("prompt", ""); } finally { local.messages = local.prompt = false; }
+      save();
+      showTurns();
+      promptBox.value = "";
+      grow(promptBox);
+      promptBox.focus();
+    } }, icon("turn"), "Add to conversation");
+  const copyAnswer = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small", type: "button",
+    onclick: async () => flash(await copyText(model.get("answer")) ? "Answer copied" : "Copy failed") },
+  icon("copy"), "Copy");
+  const answerCard = h("div", { class: "nbp-card nbp-answer-card" },
+    h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "Assistant"), status,
+      h("span", { class: "nbp-spacer" }), copyAnswer, keep),
+    answer, errorBox, metrics);
+  const chat = h("div", { class: "nbp-chat" },
+    h("div", { class: "nbp-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "System")), systemBox),
+    turns,
+    h("div", { class: "nbp-card nbp-prompt-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User")), promptBox),
+    h("div", { class: "nbp-actions" }, addTurn, estimate, h("span", { class: "nbp-spacer" }), runBtn),
+    answerCard);
+
+  function showStatus() {
+    const s = model.get("status");
+    const running = s === "running";
+    runBtn.replaceChildren(icon(running ? "stop" : "play"), running ? "Stop" : "Run",
+      running ? "" : h("kbd", {}, "Ctrl ↵"));
+    runBtn.classList.toggle("is-stop", running);
+    status.className = `nbp-status is-${s}`;
+    status.textContent = { running: "Streaming…", done: "Done", error: "Error", stopped: "Stopped" }[s] || "";
+    answer.classList.toggle("is-running", running);
+    keep.hidden = copyAnswer.hidden = running || !model.get("answer");
+  }
+  function showAnswer() {
+    const text = model.get("answer");
+    answer.textContent = text;
+    answer.classList.toggle("is-empty", !text);
+    if (!text) answer.textContent = model.get("status") === "idle" ? "The answer appears here. Press Run." : "";
+    answer.hidden = !text && model.get("status") === "error";
+    keep.hidden = copyAnswer.hidden = model.get("status") === "running" || !text;
+  }
+  function metricChips(m) {
+    if (!m || m.prompt_tokens === undefined) return [];
+    const approx = m.estimated ? "≈ " : "";
+    return [
+      h("span", { class: "nbp-metric", title: "Prompt tokens" }, h("b", {}, `${approx}${m.prompt_tokens}`), " prompt"),
+      h("span", { class: "nbp-metric", title: "Completion tokens" }, h("b", {}, `${approx}${m.completion_tokens}`), " completion"),
+      h("span", { class: "nbp-metric", title: "Generation time" }, h("b", {}, m.time)),
+      h("span", { class: "nbp-metric", title: "Estimated cost" }, h("b", {}, m.cost)),
+      m.finish_reason === "length" ? h("span", { class: "nbp-metric is-warn", title: "finish_reason: length" }, "cut at max tokens") : null,
+    ].filter(Boolean);
+  }
+  function showMetrics() { metrics.replaceChildren(...metricChips(model.get("metrics"))); }
+  function errorView(box, e) {
+    box.replaceChildren();
+    box.hidden = !e || !e.title;
+    if (!box.hidden) box.append(h("strong", {}, e.title), e.detail ? h("span", {}, e.detail) : null);
+  }
+  function showEstimate() {
+    const e = model.get("estimate") || {};
+    estimate.classList.toggle("is-error", Boolean(e.error));
+    estimate.title = e.error || (e.max_completion ? `Cost range: the answer can be up to ${e.max_completion} tokens` : "");
+    if (e.error) estimate.textContent = `⚠ ${e.error}`;
+    else if (e.prompt_tokens !== undefined) {
+      estimate.replaceChildren(h("b", {}, String(e.prompt_tokens)), " prompt tokens · ", e.cost);
+    } else estimate.textContent = "";
+  }
+
+  // ---------- compare ----------
+  const cmpPrompt = h("textarea", { class: "nbp-textarea nbp-cmp-prompt", rows: 2, spellcheck: "false",
+    placeholder: "The prompt every column answers…",
+    oninput: () => { grow(cmpPrompt); put("prompt", cmpPrompt.value, 300); } });
+  const cmpGrid = h("div", { class: "nbp-cmp-grid" });
+  const cmpRun = h("button", { class: "nbp-btn nbp-btn-primary nbp-cmp-run", type: "button",
+    onclick: () => send({ action: model.get("compare_status") === "running" ? "stop" : "compare" }) });
+  const cmpAdd = h("button", { class: "nbp-btn nbp-btn-ghost nbp-cmp-add", type: "button",
+    onclick: () => {
+      const cols = model.get("compare_columns") || [];
+      if (cols.length >= MAX_COLUMNS) return;
+      const last = cols[cols.length - 1] || { model: model.get("model"), provider: model.get("provider"), params: model.get("params") };
+      put("compare_columns", [...cols, { ...last, params: { ...last.params } }]);
+      showColumns();
+    } }, icon("plus"), "Add column");
+  const cmpSend = h("button", { class: "nbp-btn nbp-btn-ghost", type: "button",
+    title: "Insert a cell with the pg.sweep(...) call that runs these columns",
+    onclick: () => send({ action: "notebook", what: "compare", view: viewId }) }, icon("cell"), "Send to notebook");
+  const compare = h("div", { class: "nbp-compare" },
+    h("div", { class: "nbp-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "Prompt"),
+      h("span", { class: "nbp-hint" }, "shared by every column, with the system message and conversation from Chat")), cmpPrompt),
+    h("div", { class: "nbp-actions" }, cmpAdd, cmpSend, h("span", { class: "nbp-spacer" }), cmpRun),
+    cmpGrid);
+  let colViews = [];
+  function showColumns() {
+    const cols = model.get("compare_columns") || [];
+    cmpGrid.style.setProperty("--nbp-cols", String(Math.max(1, cols.length)));
+    colViews = cols.map((col, i) => {
+      const setCol = (patch, delay = 250) => {
+        const next = model.get("compare_columns").map((c, j) => (j === i ? { ...c, ...patch } : c));
+        put("compare_columns", next, delay);
+      };
+      const select = h("select", { class: "nbp-select nbp-cmp-model", "aria-label": `Model of column ${i + 1}`,
+        onchange: () => {
+          const e = entries().find((x) => x.id === select.value);
+          if (e) { setCol({ model: e.model, provider: e.provider }, 0); showColumns(); }
+        } });
+      fillModels(select, col.provider, col.model);
+      const off = entryOf(col.provider, col.model).unsupported || {};
+      const params = COMPACT.map((name) => {
+        const spec = SLIDERS.find((s) => s.name === name);
+        const r = sliderRow(spec, () => (model.get("compare_columns")[i]?.params || {})[name],
+          (v) => setCol({ params: { ...model.get("compare_columns")[i].params, [name]: v } }), true);
+        r.update(off[name], 0);
+        return r.row;
+      });
+      const ans = h("div", { class: "nbp-answer nbp-cmp-answer" });
+      const met = h("div", { class: "nbp-metrics" });
+      const err = h("div", { class: "nbp-error", role: "alert", hidden: true });
+      const card = h("div", { class: "nbp-card nbp-cmp-col" },
+        h("div", { class: "nbp-cmp-head" }, h("span", { class: "nbp-cmp-index" }, String.fromCharCode(65 + i)), select,
+          h("button", { class: "nbp-icon-btn", type: "button", title: "Remove this column", disabled: cols.length <= 2,
+            onclick: () => { put("compare_columns", model.get("compare_columns").filter((_, j) => j !== i)); showColumns(); } }, icon("x"))),
+        h("div", { class: "nbp-cmp-params" }, params), ans, err, met);
+      return { card, ans, met, err };
+    });
+    cmpGrid.replaceChildren(...colViews.map((v) => v.card));
+    cmpAdd.disabled = cols.length >= MAX_COLUMNS;
+    showResults();
+  }
+  function showResults() {
+    const results = model.get("compare_results") || [];
+    colViews.forEach((v, i) => {
+      const r = results[i] || {};
+      v.ans.textContent = r.answer || (r.status === "running" ? "" : "Run all to compare.");
+      v.ans.classList.toggle("is-empty", !r.answer);
+      v.ans.classList.toggle("is-running", r.status === "running");
+      v.met.replaceChildren(...metricChips(r.metrics));
+      errorView(v.err, r.error);
+    });
+    const running = model.get("compare_status") === "running";
+    cmpRun.replaceChildren(icon(running ? "stop" : "play"), running ? "Stop" : "Run all");
+    cmpRun.classList.toggle("is-stop", running);
+  }
+
+  // ---------- history ----------
+  let searchTimer = null;
+  const hSearch = h("input", { class: "nbp-input nbp-h-search", type: "search", placeholder: "Search prompts and answers",
+    oninput: () => { clearTimeout(searchTimer); searchTimer = setTimeout(askHistory, 300); } });
+  const hModel = h("select", { class: "nbp-select nbp-h-model", onchange: () => askHistory() });
+  const askHistory = () => send({ action: "history", search: hSearch.value, model: hModel.value });
+  const hBody = h("tbody", {});
+  const historyView = h("div", { class: "nbp-history" },
+    h("div", { class: "nbp-actions" }, hSearch, hModel,
+      h("button", { class: "nbp-btn nbp-btn-ghost", type: "button", onclick: askHistory, title: "Reload the log" }, icon("refresh"), "Refresh"),
+      h("span", { class: "nbp-spacer" }), h("span", { class: "nbp-hint" }, "Click a run to load it into Chat")),
+    h("div", { class: "nbp-table-wrap" }, h("table", { class: "nbp-table" },
+      h("thead", {}, h("tr", {}, ["When", "Model", "Prompt", "Answer", "Tokens", "Cost"].map((c) => h("th", {}, c)))),
+      hBody)));
+  function showHistory() {
+    const rowsH = model.get("history") || [];
+    const models = [...new Set(entries().map((e) => e.model))];
+    const chosen = hModel.value;
+    hModel.replaceChildren(h("option", { value: "" }, "All models"), ...models.map((m) => h("option", { value: m }, m)));
+    hModel.value = chosen;
+    if (!rowsH.length) {
+      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: 6 }, "No runs yet. Runs from the panel and from pg.run() appear here.")));
+      return;
+    }
+    hBody.replaceChildren(...rowsH.map((r) => h("tr", { class: `nbp-h-row is-${r.status}`, tabindex: 0, "data-id": r.id,
+      title: "Load this run into Chat",
+      onclick: () => send({ action: "load", id: r.id }),
+      onkeydown: (e) => { if (e.key === "Enter") send({ action: "load", id: r.id }); } },
+    h("td", { class: "nbp-nowrap nbp-muted" }, r.when),
+    h("td", { class: "nbp-nowrap" }, h("span", { class: "nbp-pill" }, r.model)),
+    h("td", { class: "nbp-clip" }, r.prompt),
+    h("td", { class: "nbp-clip nbp-muted" }, r.status === "ok" ? r.response : h("span", { class: "nbp-bad" }, r.response || "error")),
+    h("td", { class: "nbp-num" }, String(r.tokens)),
+    h("td", { class: "nbp-num nbp-nowrap" }, r.cost))));
+  }
+
+  // ---------- code ----------
+  const langBtns = LANGS.map(([id, label]) => h("button", { class: "nbp-seg", type: "button", "data-lang": id,
+    onclick: () => { lang = id; showCode(); } }, label));
+  const codePre = h("pre", { class: "nbp-code" });
+  const sendBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-send", type: "button",
+    onclick: () => send({ action: "notebook", what: lang === "compare" ? "compare" : "chat", view: viewId }) },
+  icon("cell"), "Send to notebook");
+  const codeNote = h("div", { class: "nbp-hint" });
+  const codeView = h("div", { class: "nbp-codeview" },
+    h("div", { class: "nbp-actions" }, h("div", { class: "nbp-segmented" }, langBtns), h("span", { class: "nbp-spacer" }),
+      h("button", { class: "nbp-btn nbp-btn-ghost nbp-copy-code", type: "button",
+        onclick: async () => flash(await copyText(codePre.textContent) ? "Code copied" : "Copy failed") }, icon("copy"), "Copy"),
+      sendBtn),
+    codePre, codeNote);
+  function showCode() {
+    const code = model.get("code") || {};
+    langBtns.forEach((b) => b.classList.toggle("is-active", b.dataset.lang === lang));
+    codePre.classList.toggle("is-error", Boolean(code.error));
+    codePre.textContent = code.error ? code.error : (code[lang] ?? "Generating…");
+    codeNote.textContent = lang === "notebook" || lang === "compare"
+      ? "Runs through nbplayground, so it is logged like the runs from this panel."
+      : "The request body exactly as the panel sends it. The key is read from OPENAI_API_KEY; it never appears here.";
+    sendBtn.title = lang === "compare" ? "Insert a new cell below with the pg.sweep(...) call of the compare columns"
+      : "Insert a new cell below with the pg.run(...) call for this configuration";
+  }
+
+  // ---------- layout ----------
+  const sections = {
+    chat: h("section", { class: "nbp-view nbp-view-chat" }, settings, chat),
+    compare: h("section", { class: "nbp-view nbp-view-compare" }, compare),
+    history: h("section", { class: "nbp-view nbp-view-history" }, historyView),
+    code: h("section", { class: "nbp-view nbp-view-code" }, codeView),
+  };
+  const root = h("div", { class: "nbp-root" }, header, h("div", { class: "nbp-body" }, Object.values(sections)));
+  // Keys typed here belong to the panel: without this, Shift+Enter in the prompt would re-run
+  // the notebook cell (and replace the panel). Ctrl/Cmd+S still saves the notebook.
+  root.addEventListener("keydown", (e) => {
+    const accel = e.ctrlKey || e.metaKey;
+    if (accel && e.key === "Enter") {
+      e.preventDefault();
+      const v = model.get("view");
+      if (v === "compare") send({ action: model.get("compare_status") === "running" ? "stop" : "compare" });
+      else if (v === "chat") send({ action: model.get("status") === "running" ? "stop" : "run" });
+    }
+    if (!(accel && e.key.toLowerCase() === "s")) e.stopPropagation();
+  });
+  el.classList.add("nbp-host");
+  el.append(root);
+
+  let toastTimer = null;
+  function flash(text, level = "info") {
+    toast.textContent = text;
+    toast.className = `nbp-toast is-visible is-${level}`;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { toast.className = "nbp-toast"; }, level === "error" ? 6000 : 2500);
+  }
+  function showView(v) {
+    for (const [id, node] of Object.entries(sections)) node.hidden = id !== v;
+    tabs.forEach((t) => {
+      t.classList.toggle("is-active", t.dataset.view === v);
+      t.setAttribute("aria-selected", String(t.dataset.view === v));
+    });
+    if (v === "compare") { cmpPrompt.value = model.get("prompt"); requestAnimationFrame(() => grow(cmpPrompt)); }
+    if (v === "chat") { promptBox.value = model.get("prompt"); requestAnimationFrame(() => { grow(promptBox); grow(systemBox); }); }
+  }
+  function showPresets() {
+    const names = model.get("presets") || [];
+    const current = presetSelect.value;
+    presetSelect.replaceChildren(h("option", { value: "" }, names.length ? "Presets" : "No presets"),
+      ...names.map((n) => h("option", { value: n }, n)));
+    presetSelect.value = names.includes(current) ? current : "";
+    presetSelect.disabled = !names.length;
+    presetDelete.hidden = !presetSelect.value;
+  }
+  const setText = (box, value) => { if (box.value !== value) { box.value = value; grow(box); } };
+
+  on("models", () => { showModel(); showParams(); showColumns(); showHistory(); });
+  on("model", () => { showModel(); showParams(); });
+  on("provider", showModel);
+  on("params", showParams);
+  on("disabled", showParams);
+  on("system", (v) => setText(systemBox, v));
+  on("prompt", (v) => { setText(promptBox, v); setText(cmpPrompt, v); });
+  on("messages", showTurns);
+  on("status", () => { showStatus(); showAnswer(); });
+  on("answer", showAnswer);
+  on("metrics", showMetrics);
+  on("error", (e) => errorView(errorBox, e));
+  on("estimate", showEstimate);
+  on("compare_columns", showColumns);
+  on("compare_results", showResults);
+  on("compare_status", showResults);
+  on("history", showHistory);
+  on("code", showCode);
+  on("presets", showPresets);
+  on("view", showView);
+  on("notice", (n) => { if (n && n.text) flash(n.text, n.level); });
+  const onMsg = async (msg) => {
+    if (!msg || msg.type !== "insert" || msg.view !== viewId) return;
+    if (insertCell(model, msg.code, msg.model_id, el)) { flash("Inserted a cell below"); return; }
+    const copied = await copyText(msg.code);
+    lang = "notebook";
+    put("view", "code");
+    showView("code");
+    showCode();
+    flash(copied ? "No notebook here: the pg.run(...) code is copied; paste it into a cell"
+      : "No notebook here: copy the pg.run(...) code below", "info");
+  };
+  model.on("msg:custom", onMsg);
+  cleanup.push(() => model.off("msg:custom", onMsg));
+
+  systemBox.value = model.get("system");
+  promptBox.value = model.get("prompt");
+  showModel(); showParams(); showTurns(); showStatus(); showAnswer(); showMetrics();
+  errorView(errorBox, model.get("error")); showEstimate(); showColumns(); showHistory();
+  showCode(); showPresets(); showView(model.get("view") || "chat");
+  requestAnimationFrame(() => { grow(systemBox); grow(promptBox); });
+
+  return () => {
+    clearTimeout(saveTimer);
+    clearTimeout(searchTimer);
+    clearTimeout(toastTimer);
+    for (const fn of cleanup) fn();
+  };
+}
+
+export default { render };

@@ -1,0 +1,304 @@
+"""The panel in a real JupyterLab, driven by headless chromium through Python playwright.
+
+One JupyterLab server and one page for the module; the tests run in file order on the same
+notebook (run, code, compare, history, screenshot, save).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.openai_stub import OpenAIStub
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+# No hex runs: an 8-character piece of a key must not match an id by chance.
+CANARY = "sk-proj-CANARYbrowserQWRTYUPKJHGZXVNMwqrtyupkjhg"
+CANARY_ARG = "sk-CANARYargumentZXVNMQWRTYUPzxvnmqwrtyup"
+SHOT_PROMPT = "Explain what a context window is to a new engineer, in three sentences."
+SHOT_ANSWER = (
+    "A context window is the amount of text a model can read at once, counted in tokens: the "
+    "system message, the conversation so far and the answer it is writing all have to fit "
+    "inside it.\n\nWhen a chat grows past that limit, the oldest parts are dropped or have to be "
+    "summarised, so the model simply cannot see them anymore.\n\nThat is why long prompts cost "
+    "more, and why trimming what you send often makes answers both faster and better.")
+NOTEBOOK_CELLS = [
+    # The panel under test: simulated answers, and a key given to the Playground that the
+    # simulated provider never needs (it must not reach the saved notebook either).
+    "import os\n\n"
+    "from nbplayground import Endpoint, Playground\n\n"
+    "pg = Playground(db='runs.duckdb', provider='simulated', simulated_latency=1.2,\n"
+    "                api_key=os.environ['CANARY_ARG'])\n"
+    "panel = pg.panel(system='You are a concise writing assistant.')\n"
+    "panel",
+    # A second panel on an OpenAI-compatible endpoint that checks the key (the loopback stub),
+    # for the screenshot: it holds and sends a real key.
+    "shot = Playground(db='shot.duckdb', provider=Endpoint(base_url=os.environ['STUB_URL'],\n"
+    "                  api_key=os.environ['OPENAI_API_KEY']))\n"
+    "shot.panel(system='You are a patient senior engineer. Answer plainly, without jargon.',\n"
+    "           model='gpt-4o-mini', temperature=0.7, max_tokens=400)",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _notebook(cells: list[str]) -> dict[str, Any]:
+    return {"nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"}},
+            "cells": [{"cell_type": "code", "id": f"cell{i}", "metadata": {},
+                       "execution_count": None, "outputs": [], "source": src}
+                      for i, src in enumerate(cells)]}
+
+
+@dataclass
+class Lab:
+    page: Any
+    root: Path
+    errors: list[str] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def panel(self, index: int = 0) -> Any:
+        return self.page.locator(".nbp-root").nth(index)
+
+    def js(self, script: str) -> Any:
+        return self.page.evaluate(script)
+
+
+def _start_lab(tmp: Path, stub_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    root = tmp / "notebooks"
+    root.mkdir()
+    (root / "panel.ipynb").write_text(json.dumps(_notebook(NOTEBOOK_CELLS)), encoding="utf-8")
+    settings = tmp / "lab-settings"
+    # The news/update pop-up would cover the panel; the widget manager saves widget state.
+    _write_json(settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+                {"fetchNews": "false", "checkForUpdates": False})
+    _write_json(settings / "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings",
+                {"saveState": True})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "JUPYTER"))}
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"), IPYTHONDIR=str(tmp / "ipython"),
+        NBPLAYGROUND_CONFIG_DIR=str(tmp / "nbplayground"), OPENAI_API_KEY=CANARY,
+        CANARY_ARG=CANARY_ARG, STUB_URL=stub_url, PYTHONDONTWRITEBYTECODE="1")
+    token, port = secrets.token_hex(16), _free_port()
+    log = tmp / "jupyter.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--allow-root",
+             f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(
+                    f"JupyterLab did not start:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.25)
+    return proc, f"{base}/lab/tree/panel.ipynb?token={token}", root
+
+
+def _stop_lab(proc: subprocess.Popen[bytes], url: str) -> None:
+    base, token = url.split("/lab/")[0], url.rsplit("token=", 1)[1]
+    req = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=5):
+            pass
+    except OSError:
+        proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    if shutil.which("jupyter", path=str(VENV_BIN)) is None:
+        pytest.skip("needs JupyterLab in the virtualenv (the dev extra)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (dev extra)")
+    tmp = tmp_path_factory.mktemp("lab")
+    # No usage chunk: the stub counts words, the client then counts real tokens (shown as ≈).
+    with OpenAIStub(api_key=CANARY, reply_with=SHOT_ANSWER, chunk_delay=0.02,
+                    stream_usage=False) as stub:
+        proc, url, root = _start_lab(tmp, stub.base_url)
+        pw = sync_api.sync_playwright().start()
+        try:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            context = browser.new_context(viewport={"width": 1500, "height": 1100},
+                                          permissions=["clipboard-read", "clipboard-write"])
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            lab = Lab(page, root)
+            page.on("console", lambda m: lab.errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: lab.errors.append(f"page error: {e}"))
+            page.goto(url, wait_until="domcontentloaded")
+            page.wait_for_function(
+                "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel",
+                timeout=90_000)
+            lab.js("() => window.jupyterapp.shell.collapseLeft()")
+            lab.js("() => window.jupyterapp.commands.execute('runmenu:run-all')")
+            sync_api.expect(page.locator(".nbp-root")).to_have_count(2, timeout=90_000)
+            yield lab
+            context.close()
+            browser.close()
+        finally:
+            pw.stop()
+            _stop_lab(proc, url)
+
+
+def _expect() -> Any:
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def test_type_a_prompt_run_it_and_watch_it_stream(lab: Lab) -> None:
+    expect, a = _expect(), lab.panel(0)
+    prompt = a.locator("textarea.nbp-prompt")
+    prompt.click()
+    # Real key presses: letters such as "a" and "b" must not reach the notebook's shortcuts.
+    prompt.press_sequentially("Write a haiku about autumn rain in Kyoto")
+    runs = "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).executionCount"
+    ran = lab.js(runs)
+    prompt.press("Shift+Enter")  # a newline in the prompt; the notebook must not re-run the cell
+    prompt.press("Backspace")
+    expect(prompt).to_have_value("Write a haiku about autumn rain in Kyoto")
+    assert lab.js("() => window.jupyterapp.shell.currentWidget.content.model.cells.length") == 2
+    assert lab.js(runs) == ran
+    expect(a.locator(".nbp-estimate")).to_contain_text("prompt tokens")  # counted in the kernel
+    a.locator(".nbp-run").click()
+    expect(a.locator(".nbp-status")).to_have_text("Streaming…")
+    lab.page.wait_for_function(  # part of the answer is on screen while the run goes on
+        "el => el.querySelector('.nbp-status').textContent === 'Streaming…' && "
+        "el.querySelector('.nbp-answer').textContent.length > 0", arg=a.element_handle())
+    expect(a.locator(".nbp-status")).to_have_text("Done")
+    metrics = a.locator(".nbp-answer-card .nbp-metric")
+    expect(metrics).to_have_count(4)
+    expect(metrics.nth(0)).to_contain_text("prompt")
+    expect(metrics.nth(3)).to_contain_text("$")
+    lab.seen["chat_answer"] = a.locator(".nbp-answer-card .nbp-answer").inner_text()
+    assert len(lab.seen["chat_answer"]) > 20
+
+
+def test_view_code_copy_it_and_send_it_to_the_notebook(lab: Lab) -> None:
+    expect, a = _expect(), lab.panel(0)
+    a.locator('.nbp-tab[data-view="code"]').click()
+    code = a.locator(".nbp-code")
+    expect(code).to_contain_text("client.chat.completions.create(")
+    expect(code).to_contain_text("autumn rain in Kyoto")
+    a.locator('.nbp-seg[data-lang="javascript"]').click()
+    expect(code).to_contain_text("new OpenAI(")
+    a.locator('.nbp-seg[data-lang="curl"]').click()
+    expect(code).to_contain_text("curl -sS")
+    a.locator(".nbp-copy-code").click()
+    expect(a.locator(".nbp-toast")).to_have_text("Code copied")
+    assert lab.js("() => navigator.clipboard.readText()").startswith("curl -sS")
+
+    a.locator(".nbp-send").click()
+    expect(a.locator(".nbp-toast")).to_have_text("Inserted a cell below")
+    source = lab.js("() => window.jupyterapp.shell.currentWidget.content.model"
+                    ".sharedModel.cells[1].getSource()")
+    assert source.startswith("exp = pg.run(\n    'Write a haiku about autumn rain in Kyoto',")
+
+
+def test_compare_two_columns_side_by_side(lab: Lab) -> None:
+    expect, a = _expect(), lab.panel(0)
+    a.locator('.nbp-tab[data-view="compare"]').click()
+    expect(a.locator("textarea.nbp-cmp-prompt")).to_have_value(
+        "Write a haiku about autumn rain in Kyoto")
+    columns = a.locator(".nbp-cmp-col")
+    expect(columns).to_have_count(2)
+    columns.nth(1).locator("select.nbp-cmp-model").select_option("simulated:gpt-4.1-nano")
+    a.locator(".nbp-cmp-run").click()
+    expect(a.locator(".nbp-cmp-run")).to_contain_text("Stop")
+    for i in range(2):
+        expect(columns.nth(i).locator(".nbp-metric")).to_have_count(4)
+    expect(a.locator(".nbp-cmp-run")).to_contain_text("Run all")
+    lab.seen["nano_answer"] = columns.nth(1).locator(".nbp-cmp-answer").inner_text()
+    assert lab.seen["nano_answer"] and columns.nth(0).locator(".nbp-cmp-answer").inner_text()
+
+
+def test_load_a_run_back_from_history(lab: Lab) -> None:
+    expect, a = _expect(), lab.panel(0)
+    a.locator('.nbp-tab[data-view="history"]').click()
+    rows = a.locator(".nbp-h-row")
+    expect(rows).to_have_count(3)  # one chat run and two compare columns
+    rows.filter(has_text="gpt-4.1-nano").click()
+    expect(a.locator('.nbp-tab[data-view="chat"]')).to_have_class("nbp-tab is-active")
+    expect(a.locator("select.nbp-model-select")).to_have_value("simulated:gpt-4.1-nano")
+    expect(a.locator(".nbp-answer-card .nbp-answer")).to_have_text(lab.seen["nano_answer"])
+    expect(a.locator("textarea.nbp-prompt")).to_have_value(
+        "Write a haiku about autumn rain in Kyoto")
+
+
+def test_screenshot_of_a_finished_answer(lab: Lab) -> None:
+    expect, b = _expect(), lab.panel(1)
+    b.scroll_into_view_if_needed()
+    b.locator("textarea.nbp-prompt").fill(SHOT_PROMPT)
+    expect(b.locator(".nbp-estimate")).to_contain_text("prompt tokens")
+    b.locator("textarea.nbp-prompt").press("Control+Enter")  # runs the panel, not the cell
+    expect(b.locator(".nbp-status")).to_have_text("Done")
+    expect(b.locator(".nbp-answer-card .nbp-answer")).to_have_text(SHOT_ANSWER)
+    expect(b.locator(".nbp-answer-card .nbp-metric")).to_have_count(4)
+    lab.page.mouse.move(0, 0)
+    lab.js("() => document.activeElement && document.activeElement.blur()")
+    (REPO / "docs").mkdir(exist_ok=True)
+    b.screenshot(path=str(REPO / "docs" / "panel.png"), animations="disabled")
+
+
+def test_saved_notebook_holds_widget_state_but_no_key_and_console_is_clean(lab: Lab) -> None:
+    path = lab.root / "panel.ipynb"
+    before = path.stat().st_mtime_ns
+    lab.js("() => window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.monotonic() + 20
+    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = path.read_text(encoding="utf-8")
+    state = json.loads(text)["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    prompts = [m["state"].get("prompt") for m in state["state"].values()]
+    assert "Write a haiku about autumn rain in Kyoto" in prompts and SHOT_PROMPT in prompts
+    for key in (CANARY, CANARY_ARG):
+        leaked = {key[i:i + 8] for i in range(len(key) - 7)} & {
+            text[i:i + 8] for i in range(len(text) - 7)}
+        assert not leaked, f"pieces of a key in the saved notebook: {sorted(leaked)[:3]}"
+    assert lab.errors == []

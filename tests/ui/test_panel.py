@@ -1,0 +1,348 @@
+"""The playground panel in plain Python: set traits, send its action messages, assert on state
+and on the experiment log."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbplayground import InvalidInput
+from nbplayground.configuration import Endpoint
+from nbplayground.ui.panel import PlaygroundPanel
+from nbplayground.ui.streaming import LatestOnly, Throttle
+from tests.support.openai_stub import OpenAIStub
+
+CANARY = "sk-canary-PANEL-0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def pg(make_pg: Any) -> Any:
+    return make_pg(provider="simulated", simulated_latency=0.05)
+
+
+def panel_of(pg: Any, **initial: Any) -> PlaygroundPanel:
+    panel = PlaygroundPanel(pg, **initial)
+    assert panel.wait(30)
+    return panel
+
+
+def act(panel: PlaygroundPanel, action: str, **content: Any) -> None:
+    panel.receive(panel, {"action": action, **content}, [])
+    assert panel.wait(30), "the panel did not finish"
+
+
+def test_run_streams_the_answer_shows_metrics_and_logs_one_row(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Write a haiku about rain", system="Be brief.", temperature=0.7)
+    seen: list[str] = []
+    panel.observe(lambda c: seen.append(c["new"]), names="answer")
+    act(panel, "run")
+    assert panel.status == "done"
+    assert panel.error == {}
+    exp = pg.get(panel.metrics["id"])
+    assert panel.answer == exp.response
+    assert len(seen) >= 2
+    assert all(exp.response.startswith(s) for s in seen)
+    m = panel.metrics
+    assert (m["prompt_tokens"], m["completion_tokens"]) == (exp.metrics.prompt_tokens,
+                                                            exp.metrics.completion_tokens)
+    assert m["cost"].startswith("$")
+    assert m["time"].endswith(("ms", " s"))
+    log = pg.history()
+    assert len(log) == 1
+    row = log.iloc[0]
+    assert (row.id, row.prompt, row.system, row.model, row.temperature, row.status) == (
+        exp.id, "Write a haiku about rain", "Be brief.", "gpt-4o-mini", 0.7, "ok")
+
+
+def test_streaming_updates_are_throttled_to_20_per_second(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=1.5)
+    panel = panel_of(pg, prompt="Tell a long story", max_tokens=2000)
+    stamps: list[float] = []
+    panel.observe(lambda c: stamps.append(time.monotonic()), names="answer")
+    act(panel, "run")
+    exp = pg.get(panel.metrics["id"])
+    assert panel.answer == exp.response  # nothing lost
+    assert exp.metrics.completion_tokens > 40  # many more deltas than updates
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert len(stamps) >= 10, "the answer should stream, not arrive at once"
+    assert min(gaps) >= 0.045
+    assert (len(stamps) - 1) / (stamps[-1] - stamps[0]) <= 20
+
+
+def test_live_estimate_counts_prompt_tokens_in_the_kernel(pg: Any) -> None:
+    panel = panel_of(pg)
+    assert panel.estimate == {}  # nothing typed yet: no count, no complaint
+    panel.prompt = "How many tokens is this prompt?"
+    assert panel.wait(30)
+    preview = pg.preview("How many tokens is this prompt?", "gpt-4o-mini", max_tokens=256)
+    assert panel.estimate["prompt_tokens"] == preview["prompt_tokens"]
+    assert panel.estimate["cost"].startswith("$")
+    assert panel.estimate["error"] == ""
+
+
+def test_bad_temperature_is_shown_inline_and_nothing_is_sent(pg: Any) -> None:
+    panel = panel_of(pg, prompt="hi")
+    panel.params = {**panel.params, "temperature": 5}
+    assert panel.wait(30)
+    assert "temperature must be between 0 and 2" in panel.estimate["error"]
+    act(panel, "run")
+    assert panel.status == "error"
+    assert panel.error["title"] == "Check the parameters"
+    assert "temperature must be between 0 and 2 for gpt-4o-mini" in panel.error["detail"]
+    assert "Traceback" not in json.dumps(panel.get_state(), default=str)
+    assert pg.history().empty
+
+
+def test_a_refused_key_reads_as_plain_words(make_pg: Any, stub: OpenAIStub) -> None:
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key="sk-wrong-key-000000000"))
+    panel = panel_of(pg, prompt="hi")
+    act(panel, "run")
+    assert panel.status == "error"
+    assert panel.error["title"] == "The API key was refused"
+    assert panel.error["kind"] == "AuthenticationFailed"
+    assert panel.error["detail"]
+    assert pg.history().iloc[0].status == "error"  # logged exactly like pg.run
+
+
+def test_reasoning_model_disables_what_it_does_not_take(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Prove it", model="o4-mini", max_tokens=300)
+    assert set(panel.disabled) == {"temperature", "top_p", "frequency_penalty",
+                                   "presence_penalty", "stop"}
+    assert "reasoning model" in panel.disabled["temperature"]
+    o4 = next(m for m in panel.models if m["model"] == "o4-mini")
+    assert o4["unsupported"] == panel.disabled  # the same reasons drive the compare columns
+    act(panel, "run")  # the disabled sliders still hold values; they are not sent
+    assert panel.status == "done"
+    row = pg.history().iloc[0]
+    assert row.model == "o4-mini"
+    assert row.temperature != row.temperature
+    panel.model = "gpt-4o-mini"
+    assert set(panel.disabled) == {"reasoning_effort"}
+
+
+def test_multi_turn_messages_are_sent_before_the_prompt(pg: Any) -> None:
+    turns = [{"role": "user", "content": "My name is Ada."},
+             {"role": "assistant", "content": "Nice to meet you, Ada."}]
+    panel = panel_of(pg, system="Be kind.", messages=turns, prompt="What is my name?")
+    act(panel, "run")
+    exp = pg.get(panel.metrics["id"])
+    assert [m.as_dict() for m in exp.messages] == [
+        {"role": "system", "content": "Be kind."}, *turns,
+        {"role": "user", "content": "What is my name?"}]
+
+
+def test_history_filters_and_loads_a_run_back(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Name three rivers", temperature=0.3, stop=["\n\n"], seed=7)
+    act(panel, "run")
+    first = panel.metrics["id"]
+    panel.prompt, panel.model, panel.system = "Name three mountains", "gpt-4.1-nano", "Short."
+    act(panel, "run")
+    act(panel, "history", search="rivers", model="")
+    assert [r["id"] for r in panel.history] == [first]
+    act(panel, "history", search="", model="gpt-4.1-nano")
+    assert [r["model"] for r in panel.history] == ["gpt-4.1-nano"]
+    act(panel, "history", search="", model="")
+    assert len(panel.history) == 2
+    assert panel.history[0]["prompt"] == "Name three mountains"
+
+    act(panel, "load", id=first)
+    assert (panel.prompt, panel.model, panel.system, panel.view) == (
+        "Name three rivers", "gpt-4o-mini", "", "chat")
+    assert panel.params["temperature"] == 0.3
+    assert panel.params["stop"] == ["\n\n"]
+    assert panel.params["seed"] == 7
+    assert panel.answer == pg.get(first).response
+    assert panel.metrics["id"] == first
+
+
+def test_compare_runs_columns_in_parallel_and_logs_each(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0.5)
+    panel = panel_of(pg, prompt="Explain recursion in one paragraph")
+    panel.compare_columns = [
+        {"model": "gpt-4o-mini", "provider": "simulated", "params": {"temperature": 0.2}},
+        {"model": "gpt-4.1-nano", "provider": "simulated",
+         "params": {"temperature": 1.2, "max_tokens": 40}}]
+    started = time.monotonic()
+    act(panel, "compare")
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.95, "two 0.5 s runs in parallel, not one after the other"
+    assert panel.compare_status == "done"
+    a, b = panel.compare_results
+    assert a["status"] == b["status"] == "done"
+    assert a["answer"]
+    assert b["answer"]
+    log = pg.history().set_index("id")
+    assert log.loc[a["metrics"]["id"], ["model", "temperature"]].tolist() == ["gpt-4o-mini", 0.2]
+    assert log.loc[b["metrics"]["id"], ["model", "temperature", "max_tokens"]].tolist() == [
+        "gpt-4.1-nano", 1.2, 40]
+    assert b["answer"] == pg.get(b["metrics"]["id"]).response
+
+
+def test_stop_cancels_the_run(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=3.0)
+    panel = panel_of(pg, prompt="Take your time", max_tokens=500)
+    panel.receive(panel, {"action": "run"}, [])
+    deadline = time.monotonic() + 5
+    while not panel.answer and time.monotonic() < deadline:
+        time.sleep(0.02)
+    act(panel, "stop")
+    assert panel.status == "stopped"
+    assert panel.answer
+    assert pg.history().empty  # a stopped run is not an experiment
+
+
+def test_code_view_and_the_notebook_cell_reproduce_the_configuration(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Say hi", system="Terse.", temperature=0.4, max_tokens=64)
+    panel.view = "code"
+    assert panel.wait(30)
+    code = panel.code
+    assert '"model": "gpt-4o-mini"' in code["curl"]
+    assert "Terse." in code["curl"]
+    assert "client.chat.completions.create(" in code["python"]
+    assert "temperature=0.4" in code[
+        "python"]
+    assert "new OpenAI(" in code["javascript"]
+    assert code["notebook"].startswith("exp = pg.run(")
+    namespace: dict[str, Any] = {"pg": pg}
+    exec(code["notebook"], namespace)  # the cell runs as is
+    exp = namespace["exp"]
+    assert (exp.prompt, exp.system, exp.parameters.temperature, exp.parameters.max_tokens) == (
+        "Say hi", "Terse.", 0.4, 64)
+    assert exp.request_body == json.loads(
+        code["curl"].split("<<'JSON'\n", 1)[1].rsplit("\nJSON", 1)[0])
+    panel.prompt = "Say bye"  # the code follows the configuration while the tab is open
+    assert panel.wait(30)
+    assert "Say bye" in panel.code["python"]
+
+
+def test_compare_code_is_a_zipped_sweep(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Pick a colour")
+    panel.compare_columns = [
+        {"model": "gpt-4o-mini", "provider": "simulated", "params": {"temperature": 0.1}},
+        {"model": "o4-mini", "provider": "simulated", "params": {"temperature": 0.9}}]
+    panel.view = "code"
+    assert panel.wait(30)
+    code = panel.code["compare"]
+    assert code.startswith("sw = pg.sweep(")
+    assert "mode='zip'" in code
+    namespace: dict[str, Any] = {"pg": pg}
+    exec(code, namespace)
+    frame = namespace["sw"].to_pandas()
+    assert sorted(frame.model) == ["gpt-4o-mini", "o4-mini"]
+
+
+def test_send_to_notebook_sends_the_cell_to_the_asking_view(
+        pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    panel = panel_of(pg, prompt="Hello")
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(panel, "send", lambda content, buffers=None: sent.append(content))
+    act(panel, "notebook", what="chat", view="v1")
+    assert sent == [{"type": "insert", "code": "exp = pg.run(\n    'Hello',\n    model="
+                     "'gpt-4o-mini',\n    temperature=1.0,\n    max_tokens=256,\n    top_p=1.0,"
+                     "\n    frequency_penalty=0.0,\n    presence_penalty=0.0,\n)\nexp\n",
+                     "model_id": panel.model_id, "view": "v1"}]
+
+
+def test_presets_round_trip_through_the_config_dir(pg: Any, tmp_path: Path) -> None:
+    panel = panel_of(pg, prompt="Haiku about {topic}", system="A poet.", temperature=0.9)
+    act(panel, "save_preset", name="poet")
+    assert panel.presets == ["poet"]
+    assert "poet" in panel.notice["text"]
+    stored = json.loads((tmp_path / "config" / "presets.json").read_text())
+    assert stored["poet"]["params"]["temperature"] == 0.9
+    panel.prompt, panel.system, panel.params = "x", "", {**panel.params, "temperature": 0.1}
+    act(panel, "load_preset", name="poet")
+    assert (panel.prompt, panel.system, panel.params["temperature"]) == (
+        "Haiku about {topic}", "A poet.", 0.9)
+    assert PlaygroundPanel(pg).presets == ["poet"]  # another panel sees it
+    act(panel, "save_preset", name="  ")
+    assert panel.notice["level"] == "error"
+    assert "name" in panel.notice["text"]
+    act(panel, "delete_preset", name="poet")
+    assert panel.presets == []
+
+
+def test_no_key_in_any_synced_trait(make_pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    pg = make_pg(provider="simulated", api_key=CANARY)
+    panel = panel_of(pg, prompt="hi")
+    act(panel, "run")
+    panel.view = "code"
+    act(panel, "history", search="", model="")
+    state = json.dumps(panel.get_state(), default=str)
+    assert panel.code["python"]
+    assert panel.history
+    pieces = {CANARY[i:i + 8] for i in range(len(CANARY) - 7)}
+    assert not [p for p in pieces if p in state]
+
+
+def test_unknown_initial_argument_is_refused(pg: Any) -> None:
+    with pytest.raises(InvalidInput, match="does not take 'temprature'"):
+        PlaygroundPanel(pg, temprature=1)
+
+
+def test_pg_panel_returns_the_widget(pg: Any) -> None:
+    panel = pg.panel(prompt="hi", model="gpt-4.1-nano")
+    assert isinstance(panel, PlaygroundPanel)
+    assert panel.model == "gpt-4.1-nano"
+    assert panel.wait(30)
+
+
+def test_throttle_flushes_at_most_once_per_interval_and_never_drops_the_last() -> None:
+    flushed: list[tuple[float, int]] = []
+    state = {"n": 0}
+    throttle = Throttle(lambda: flushed.append((time.monotonic(), state["n"])), interval=0.05)
+    for _ in range(200):
+        state["n"] += 1
+        throttle.poke()
+        time.sleep(0.002)
+    time.sleep(0.12)
+    assert flushed[-1][1] == 200
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(flushed)]
+    assert min(gaps) >= 0.045
+    assert len(flushed) <= 12
+
+
+def test_latest_only_runs_the_newest_job_of_a_key() -> None:
+    gate, ran = threading.Event(), []
+    worker = LatestOnly()
+    worker.submit("block", gate.wait)
+    for i in range(5):
+        worker.submit("estimate", lambda i=i: ran.append(i))
+    gate.set()
+    assert worker.wait(5)
+    assert ran == [4]
+
+
+class BrokenSubmit:
+    """The facade, except that its first submit fails the way a bug would (not an
+    NbPlaygroundError)."""
+
+    def __init__(self, pg: Any) -> None:
+        self._pg = pg
+        self.failures = 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pg, name)
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the loop thread is gone")
+        return self._pg.submit(*args, **kwargs)
+
+
+def test_an_unexpected_failure_is_shown_in_words_and_the_panel_stays_usable(pg: Any) -> None:
+    panel = panel_of(BrokenSubmit(pg), prompt="hi")
+    act(panel, "run")
+    assert panel.status == "error"
+    assert panel.error["title"] == "Something went wrong"
+    assert panel.error["detail"] == "RuntimeError: the loop thread is gone"
+    act(panel, "run")  # the failed run did not leave the panel busy
+    assert panel.status == "done"
