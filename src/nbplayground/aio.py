@@ -1,9 +1,10 @@
-"""One background event loop per process, so sync calls work from Jupyter cells (whose loop is busy)."""
+"""One background event loop per process, so sync calls work from Jupyter cells (loop busy)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -38,10 +39,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return future.result()
     except KeyboardInterrupt:
         future.cancel()
-        try:
+        with contextlib.suppress(Exception):  # cancelled, timed out or failed: all the same now
             future.result(timeout=10)
-        except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError, Exception):
-            pass
         raise
 
 

@@ -1,4 +1,4 @@
-"""The one error tree of nbplayground: every failure a user can see is a subclass of NbPlaygroundError."""
+"""The one error tree: every failure a user can see is a subclass of NbPlaygroundError."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class ContextWindowExceeded(InvalidInput):
 
 
 class ConfigurationError(NbPlaygroundError):
-    """The environment is not set up for what was asked (missing extra, missing key, bad provider)."""
+    """The environment is not set up for what was asked (missing extra or key, bad provider)."""
 
 
 class BudgetExceeded(NbPlaygroundError):

@@ -54,6 +54,8 @@ class TokenUsageUpdated(Event):
     prompt_tokens: int
     completion_tokens: int
     cost: float | None
+    experiment_id: str | None = None
+    provider: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from nbplayground import aio
+from nbplayground.accounts import current_user
 from nbplayground.analytics import CostEstimator
 from nbplayground.configuration import CATALOG, Endpoint
 from nbplayground.errors import ConfigurationError, InvalidInput
 from nbplayground.events import EventBus
 from nbplayground.experimentation import ChatClient, ExperimentService
+from nbplayground.facade_accounts import AccountsFacade
 from nbplayground.facade_analytics import AnalyticsFacade
 from nbplayground.results import Experiment, view
 
@@ -41,7 +43,6 @@ class Settings(BaseModel):
     db: Path
     user: str
     provider: str | Endpoint | None = None
-    api_key: str | None = None
     base_url: str | None = None
     simulated_latency: float = 0.01
 
@@ -61,19 +62,13 @@ class Settings(BaseModel):
         return v
 
 
-def default_user() -> str:
-    import getpass
-
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
-
-
 def local_available() -> bool:
     from nbplayground.adapters.llamacpp_chat import local_available as available
 
     return available()
 
 
-class Playground(AnalyticsFacade):
+class Playground(AccountsFacade, AnalyticsFacade):
     """`pg.run(...)`, `pg.sweep(...)`, `pg.history()`: every run lands in a DuckDB log."""
 
     def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
@@ -82,16 +77,16 @@ class Playground(AnalyticsFacade):
         try:
             settings = Settings(
                 db=Path(db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
-                user=user if user is not None else default_user(), provider=provider,
-                api_key=api_key, base_url=base_url, simulated_latency=simulated_latency)
+                user=current_user(user), provider=provider, base_url=base_url,
+                simulated_latency=simulated_latency)
         except ValidationError as e:
             raise InvalidInput("; ".join(err["msg"] for err in e.errors())) from None
         self._settings = settings
-        self._api_key = api_key
         self.db = settings.db
         self.user = settings.user
         self.bus = EventBus()
         self._clients: dict[str, ChatClient] = {}
+        self._init_accounts(api_key)
         self._lock = threading.Lock()
         self.provider = self._choose_provider(settings.provider)
 
@@ -117,7 +112,7 @@ class Playground(AnalyticsFacade):
         self._endpoint = None
         if wanted is not None:
             return wanted
-        if self._api_key or os.environ.get("OPENAI_API_KEY"):
+        if self._has_key():
             return "openai"
         if local_available():
             return "local"
@@ -145,7 +140,7 @@ class Playground(AnalyticsFacade):
     @functools.cached_property
     def service(self) -> ExperimentService:
         return ExperimentService(self._client, self.repository, self._costs, self._tokenizer,
-                                 self.bus)
+                                 self.bus, gate=self._gate)
 
     def _client(self, provider: str) -> ChatClient:
         with self._lock:
@@ -158,11 +153,12 @@ class Playground(AnalyticsFacade):
             from nbplayground.adapters.openai_chat import OpenAIChatClient
 
             ep = self._endpoint
-            key = (ep.api_key.get_secret_value() if ep and ep.api_key else None) \
-                or self._api_key or os.environ.get("OPENAI_API_KEY")
+            key = self._resolve_key()  # argument, keyring, OPENAI_API_KEY, key file
+            self._key_ref = (key.source, key.fingerprint) if key else None
             base = (ep.base_url if ep else None) or self._settings.base_url \
                 or os.environ.get("OPENAI_BASE_URL")
-            return OpenAIChatClient(api_key=key, base_url=base, tokenizer=self._tokenizer,
+            return OpenAIChatClient(api_key=key.reveal() if key else None, base_url=base,
+                                    tokenizer=self._tokenizer,
                                     timeout=ep.timeout if ep else 120.0)
         if provider == "local":
             if not local_available():
@@ -281,16 +277,19 @@ class Playground(AnalyticsFacade):
         return view(exp)
 
     def history(self, limit: int | None = None, sweep: Any = None, *,
-                search: str | None = None, model: str | None = None) -> pd.DataFrame:
-        """The current user's experiments, newest first."""
+                search: str | None = None, model: str | None = None,
+                user: str | None = None, all_users: bool = False) -> pd.DataFrame:
+        """The current user's experiments, newest first; admins may pass user= or all_users=True
+        (anyone else gets NotAuthorized)."""
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 1):
             raise InvalidInput(f"limit must be a positive whole number or None, not {limit!r}")
         sweep_id = getattr(sweep, "id", sweep)
         if sweep_id is not None and not isinstance(sweep_id, str):
             raise InvalidInput(f"sweep must be a Sweep, a sweep id or None, not {sweep!r}")
-        return self.repository.history(user_id=self.user, sweep_id=sweep_id, limit=limit,
-                                       search=search, model=model)
+        return self.repository.history(user_id=self._readable(user, all_users),
+                                       sweep_id=sweep_id, limit=limit, search=search,
+                                       model=model)
 
     # -- the panel --
 
@@ -303,7 +302,7 @@ class Playground(AnalyticsFacade):
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(self.panel())
+        display(self.panel())  # type: ignore[no-untyped-call]
 
     # -- sweeps --
 
@@ -419,7 +418,8 @@ def _sweep_params(params: dict[str, Any]) -> dict[str, Any]:
 def _check_limits(concurrency: Any, rpm: Any, tpm: Any, max_cost: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not \
             1 <= concurrency <= 1000:
-        raise InvalidInput(f"concurrency must be a whole number from 1 to 1000, not {concurrency!r}")
+        raise InvalidInput(f"concurrency must be a whole number from 1 to 1000, "
+                           f"not {concurrency!r}")
     for name, value in (("rpm", rpm), ("tpm", tpm), ("max_cost", max_cost)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
                                   or not value > 0):

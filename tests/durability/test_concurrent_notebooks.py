@@ -48,7 +48,7 @@ def test_two_writers_and_a_reader_share_one_log(tmp_path: Path) -> None:
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), "6"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for p in [*procs, reader]:
-        out, err = p.communicate(timeout=180)
+        _, err = p.communicate(timeout=180)
         assert p.returncode == 0, err[-2000:]
         assert "Lock" not in err and "lock" not in err, err[-2000:]
     with duckdb.connect(str(db), read_only=True) as conn:

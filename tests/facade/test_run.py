@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from nbplayground import InvalidInput, Playground
+from nbplayground import InvalidInput
 from nbplayground.configuration import Endpoint
 from tests.conftest import TEST_KEY
 from tests.support.openai_stub import OpenAIStub
@@ -35,7 +35,7 @@ def test_simulated_is_deterministic_and_follows_max_tokens(make_pg: Any, db: Pat
     assert a.finish_reason == "length"
 
 
-def test_env_key_and_base_url_reach_the_server_and_the_log(make_pg: Any, 
+def test_env_key_and_base_url_reach_the_server_and_the_log(make_pg: Any,
         db: Path, stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
@@ -48,7 +48,8 @@ def test_env_key_and_base_url_reach_the_server_and_the_log(make_pg: Any,
     assert exp.base_url == stub.base_url
     got = rows(db, "select response, prompt_tokens, completion_tokens from experiments")
     assert got == [(exp.response, 3, exp.metrics.completion_tokens)]
-    attempts = rows(db, "select attempt, status_code, request_id from api_requests order by attempt")
+    attempts = rows(db, "select attempt, status_code, request_id from api_requests "
+                        "order by attempt")
     assert [(a, s) for a, s, _ in attempts] == [(0, 429), (1, 200)]
     assert attempts[1][2] == stub.requests[-1].request_id
 
@@ -60,7 +61,8 @@ def test_streamed_run_calls_on_token(make_pg: Any, db: Path, stub: OpenAIStub) -
     assert "".join(pieces) == exp.response and len(pieces) > 2
 
 
-def test_a_refused_key_is_an_error_row_and_the_key_is_nowhere(make_pg: Any, db: Path, stub: OpenAIStub) -> None:
+def test_a_refused_key_is_an_error_row_and_the_key_is_nowhere(
+        make_pg: Any, db: Path, stub: OpenAIStub) -> None:
     canary = "sk-canary-ZZZZ1111YYYY2222XXXX3333"
     pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=canary))
     exp = pg.run("hello")
@@ -73,7 +75,7 @@ def test_a_refused_key_is_an_error_row_and_the_key_is_nowhere(make_pg: Any, db: 
     assert canary[-4:] not in (exp.error or "")
 
 
-def test_no_key_and_no_local_model_means_simulated_with_a_notice(make_pg: Any, 
+def test_no_key_and_no_local_model_means_simulated_with_a_notice(make_pg: Any,
         db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nbplayground.playground.local_available", lambda: False)
     pg = make_pg()

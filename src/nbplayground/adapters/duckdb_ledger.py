@@ -120,9 +120,9 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
         where, params = ("WHERE user_id = ?", [user_id]) if user_id is not None else ("", [])
         sql = f"""
             SELECT {keys}, count(*) AS requests,
-                   coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
-                   coalesce(sum(completion_tokens), 0) AS completion_tokens,
-                   coalesce(sum({_TOKENS}), 0) AS tokens,
+                   CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens,
+                   CAST(coalesce(sum(completion_tokens), 0) AS BIGINT) AS completion_tokens,
+                   CAST(coalesce(sum({_TOKENS}), 0) AS BIGINT) AS tokens,
                    coalesce(sum(cost), 0) AS cost,
                    coalesce(sum(cost) FILTER (WHERE {_BILLABLE}), 0) AS billable_cost
             FROM usage {where} GROUP BY {keys} ORDER BY {keys}"""

@@ -1,4 +1,4 @@
-"""OpenAIChatClient: chat completions through the official openai SDK, for OpenAI or any compatible endpoint."""
+"""OpenAIChatClient: chat completions through the official openai SDK, any compatible endpoint."""
 
 from __future__ import annotations
 

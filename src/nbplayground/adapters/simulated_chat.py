@@ -1,4 +1,4 @@
-"""SimulatedChatClient: a deterministic stand-in for any model, with real token counts; never a real answer."""
+"""SimulatedChatClient: a deterministic stand-in for any model; real token counts."""
 
 from __future__ import annotations
 

@@ -71,7 +71,8 @@ def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
     unknown = set(given) - set(PARAMETER_NAMES)
     if unknown:
         raise InvalidParameter(
-            f"unknown parameter {sorted(unknown)[0]!r}; the parameters are {', '.join(PARAMETER_NAMES)}",
+            f"unknown parameter {sorted(unknown)[0]!r}; "
+            f"the parameters are {', '.join(PARAMETER_NAMES)}",
             parameter=sorted(unknown)[0])
     out: dict[str, Any] = {}
     for name in PARAMETER_NAMES:

@@ -77,7 +77,7 @@ def records(variables: Any) -> list[dict[str, Any]]:
     raise InvalidInput("vars must be a list of dicts or a pandas DataFrame")
 
 
-def expand(prompts: Any, model: str | Sequence[str], *, system: str | None | Sequence[Any],
+def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[Any] | None,
            repeats: int, params: Mapping[str, Any], mode: Mode = "cross",
            variables: Any = None) -> list[CellSpec]:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -113,6 +113,6 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | None | Seq
     else:
         combos = [(m, s, vals) for m in models for s in systems
                   for vals in itertools.product(*axes)]
-    return [CellSpec(prompt=p, model=m, system=s, repeat=r, params=dict(zip(names, vals)),
-                     variables=v)
+    return [CellSpec(prompt=p, model=m, system=s, repeat=r,
+                     params=dict(zip(names, vals, strict=True)), variables=v)
             for (p, v) in filled for (m, s, vals) in combos for r in range(repeats)]

@@ -28,6 +28,7 @@ from nbplayground.events import (
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.ports import ChatClient, DeltaCallback, ExperimentRepository
 from nbplayground.experimentation.retry import RetryPolicy
+from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.ids import new_id, utcnow
 
 Prompt = str | Sequence[Mapping[str, str] | Message]
@@ -41,10 +42,23 @@ class Throttle(Protocol):
     def observe(self, headers: Mapping[str, str]) -> None: ...
 
 
-class Gate(Protocol):
-    """Checked before a request is sent (raises BudgetExceeded); told what it cost after."""
+class Hold(Protocol):
+    """What a gate holds for work in flight, until that work's spend is booked."""
 
-    def check(self, user_id: str, needed: float) -> None: ...
+    rpm: int | None
+
+    def settle(self, usd: float, tokens: int = 0) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Gate(Protocol):
+    """Passed before a request is sent (raises BudgetExceeded); told what calls cost after."""
+
+    def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
+                what: str = "this run") -> Hold: ...
+
+    def book(self, usage: Sequence[TokenUsageUpdated]) -> None: ...
 
 
 @dataclass
@@ -54,6 +68,7 @@ class Outcome:
 
 
 def validate_prompt(prompt: Any) -> None:
+    texts: list[Any]
     if isinstance(prompt, str):
         texts = [prompt]
     elif isinstance(prompt, list | tuple) and prompt:
@@ -83,6 +98,7 @@ class ExperimentService:
         self.bus = bus
         self.retry = retry or RetryPolicy()
         self.gate = gate
+        self._limiters: dict[tuple[str, int, int], RateLimiter] = {}
 
     # -- preparation: everything that can be wrong is found here, before any request --
 
@@ -118,7 +134,7 @@ class ExperimentService:
                 f"{prompt_tokens + wanted} do not fit {model}'s context window of "
                 f"{spec.context_window} tokens; shorten the prompt or lower max_tokens")
         request = ChatRequest(model=model, messages=messages, parameters=parameters,
-                              repeat=repeat, max_tokens_field=spec.max_tokens_name)  # type: ignore[arg-type]
+                              repeat=repeat, max_tokens_field=spec.max_tokens_name)
         max_completion = parameters.max_tokens or min(
             spec.max_output_tokens, spec.context_window - prompt_tokens)
         return Cell(request=request, provider=provider, base_url=client.base_url,
@@ -210,6 +226,9 @@ class ExperimentService:
         if fresh:
             self.repository.add([o.experiment for o in fresh],
                                 [r for o in fresh for r in o.requests])
+        usage = [u for o in fresh if (u := usage_of(o.experiment)) is not None]
+        if usage and self.gate is not None:
+            self.gate.book(usage)  # before any hold is released: spend is never out of sight
         for o in fresh:
             self.publish(o)
 
@@ -222,19 +241,34 @@ class ExperimentService:
         self.bus.publish(ExperimentExecuted(
             experiment_id=exp.id, user_id=exp.user_id, model=exp.model, provider=exp.provider,
             status=exp.status, cost_estimate=exp.metrics.cost_estimate, sweep_id=exp.sweep_id))
-        if exp.ok:
-            self.bus.publish(TokenUsageUpdated(
-                user_id=exp.user_id, model=exp.model, prompt_tokens=exp.metrics.prompt_tokens,
-                completion_tokens=exp.metrics.completion_tokens, cost=exp.metrics.cost_estimate))
+        usage = usage_of(exp)
+        if usage is not None:
+            self.bus.publish(usage)
 
     async def run_experiment(self, cell: Cell, *, on_delta: DeltaCallback | None = None
                              ) -> Experiment:
         """The spec's runExperiment: gate, send, log, publish."""
-        if self.gate is not None:
-            self.gate.check(cell.user_id, self.max_cost(cell) or 0.0)
-        outcome = await self.execute(cell, on_delta=on_delta)
-        self.record([outcome])
+        if self.gate is None:
+            outcome = await self.execute(cell, on_delta=on_delta)
+            self.record([outcome])
+            return outcome.experiment
+        hold = await reserve(self.gate, cell.user_id, self.max_cost(cell) or 0.0,
+                             tokens=cell.prompt_tokens + cell.max_completion,
+                             provider=cell.provider)
+        try:
+            outcome = await self.execute(cell, on_delta=on_delta,
+                                         limiter=self._limiter(cell.user_id, hold.rpm))
+            self.record([outcome])
+        finally:
+            hold.release()
         return outcome.experiment
+
+    def _limiter(self, user_id: str, rpm: int | None) -> RateLimiter | None:
+        """One RPM bucket per user (and event loop) for single runs; sweeps bring their own."""
+        if not rpm:
+            return None
+        key = (user_id, rpm, id(asyncio.get_running_loop()))
+        return self._limiters.setdefault(key, RateLimiter(rpm))
 
     def get_experiment_history(self, user_id: str, limit: int | None = None) -> list[Experiment]:
         return self.repository.list(user_id=user_id, limit=limit)
@@ -244,3 +278,32 @@ class ExperimentService:
             return self.clients(provider)
         except KeyError:
             raise ConfigurationError(f"unknown provider {provider!r}") from None
+
+
+async def reserve(gate: Gate, user_id: str, needed: float, *, tokens: int, provider: str,
+                  what: str = "this run") -> Hold:
+    """gate.reserve off the event loop (it reads the ledger); a hold taken while the caller
+    was cancelled is released, never leaked."""
+    task = asyncio.ensure_future(asyncio.to_thread(
+        gate.reserve, user_id, needed, tokens=tokens, provider=provider, what=what))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_release_quietly)
+        raise
+
+
+def _release_quietly(task: asyncio.Future[Hold]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result().release()
+
+
+def usage_of(exp: Experiment) -> TokenUsageUpdated | None:
+    """What an ok experiment consumed, for the usage ledger; failed ones consumed nothing."""
+    if not exp.ok or exp.cached:
+        return None
+    m = exp.metrics
+    return TokenUsageUpdated(user_id=exp.user_id, model=exp.model, provider=exp.provider,
+                             experiment_id=exp.id, prompt_tokens=m.prompt_tokens,
+                             completion_tokens=m.completion_tokens, cost=m.cost_estimate,
+                             occurred_at=exp.timestamp)

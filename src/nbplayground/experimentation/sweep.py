@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.estimate import Estimate
-from nbplayground.experimentation.service import ExperimentService, Outcome
+from nbplayground.experimentation.service import ExperimentService, Hold, Outcome, reserve
 from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import new_id, utcnow
@@ -105,7 +105,10 @@ class Sweep:
     def _repr_html_(self) -> str:
         table = self.to_pandas()[["prompt", "model", "temperature", "repeat", "status",
                                   "completion_tokens", "cost_estimate", "response"]].head(10)
-        return f"<p><b>{html.escape(self.summary())}</b></p>{table.to_html(max_colwidth=60)}"
+        for column in ("prompt", "response"):  # to_html has no max_colwidth of its own
+            table[column] = [t if not isinstance(t, str) or len(t) <= 60 else t[:59] + "…"
+                             for t in table[column]]
+        return f"<p><b>{html.escape(self.summary())}</b></p>{table.to_html()}"
 
 
 ProgressFactory = Callable[[Sweep, int, str], Any]
@@ -167,18 +170,50 @@ class SweepRunner:
                     f"this sweep could cost up to {ceiling}, more than max_cost=${max_cost:g}; "
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
+        ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
+        hold = await self._reserve(sweep, todo, ceilings)
+        return await self._run(sweep, todo, ceilings, hold, started, concurrency=concurrency,
+                               rpm=_tighter(rpm, hold.rpm if hold else None), tpm=tpm,
+                               max_cost=max_cost, progress=progress)
+
+    async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
+                       ) -> Hold | None:
+        """Hold the sweep's pre-flight maximum for its whole flight (BudgetExceeded if it does
+        not fit what is left), so a concurrent sweep of the same user sees it as spent."""
+        gate = self.service.gate
+        if gate is None or not todo:
+            return None
+        cells = [sweep.cells[i] for i in todo]
+        tokens = sum(c.prompt_tokens + c.max_completion for c in cells)
+        return await reserve(gate, cells[0].user_id, sum(ceilings.values()), tokens=tokens,
+                             provider=cells[0].provider,
+                             what=f"this sweep ({len(cells)} calls)")
+
+    async def _run(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float],
+                   hold: Hold | None, started: float, *, concurrency: int, rpm: float | None,
+                   tpm: float | None, max_cost: float | None,
+                   progress: ProgressFactory | None) -> Sweep:
+        cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
+
+        def record(outcomes: Iterable[Outcome]) -> None:
+            batch = list(outcomes)
+            self.service.record(batch)
+            if hold is not None:  # booked now: hold only what is still to come
+                done = [cell_of[o.experiment.id] for o in batch]
+                hold.settle(sum(ceilings[i] for i in done),
+                            sum(sweep.cells[i].prompt_tokens + sweep.cells[i].max_completion
+                                for i in done))
+
         local = any(sweep.cells[i].provider == "local" for i in todo)
         workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
         note = "local model: one cell at a time" if local else f"{workers} at a time"
-        bar = progress(sweep, len(todo), note) if progress else None
+        writer = BatchWriter(record)
         limiter = RateLimiter(rpm, tpm)
-        writer = BatchWriter(self.service.record)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)
         over_budget = False
-        sweep.status = "running"
-        await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
+        bar = None
 
         async def worker() -> None:
             nonlocal over_budget
@@ -188,14 +223,18 @@ class SweepRunner:
                     return
                 i = queue.get_nowait()
                 outcome: Outcome = await self.service.execute(sweep.cells[i], limiter=limiter)
+                cell_of[outcome.experiment.id] = i
                 sweep.results[i] = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
                 writer.put(outcome)
                 if bar is not None:
                     bar(outcome.experiment)
 
-        writer.start()
         try:
+            bar = progress(sweep, len(todo), note) if progress else None
+            sweep.status = "running"
+            await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
+            writer.start()
             await asyncio.gather(*(worker() for _ in range(workers)))
             sweep.status = "budget" if over_budget else "done"
         except asyncio.CancelledError:
@@ -203,7 +242,7 @@ class SweepRunner:
             raise
         finally:
             sweep.wall_time_s = time.perf_counter() - started
-            await asyncio.shield(self._finish(sweep, writer, bar))
+            await asyncio.shield(self._finish(sweep, writer, bar, hold))
         if over_budget:
             err = BudgetExceeded(
                 f"max_cost=${max_cost:g} reached: spent ${sweep.spent:.6f}, "
@@ -214,8 +253,13 @@ class SweepRunner:
             raise err
         return sweep
 
-    async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any) -> None:
-        await writer.close()
+    async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any,
+                      hold: Hold | None = None) -> None:
+        try:
+            await writer.close()
+        finally:
+            if hold is not None:  # only now: everything this sweep spent is booked
+                hold.release()
         await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
         self.service.bus.publish(SweepProgressed(
             sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
@@ -229,6 +273,10 @@ class SweepRunner:
         return {"id": sweep.id, "user_id": user, "spec": sweep.spec, "status": sweep.status,
                 "total": len(sweep), "done": sweep.count("ok"), "failed": sweep.count("failed"),
                 "cached": sweep.count("cached"), "spent": sweep.spent, "updated_at": utcnow()}
+
+
+def _tighter(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def new_sweep_id() -> str:

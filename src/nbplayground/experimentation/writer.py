@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 
 from nbplayground.experimentation.service import Outcome
@@ -34,10 +35,8 @@ class BatchWriter:
 
     async def _loop(self) -> None:
         while not self._closed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._max_delay)
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self.flush()
 
@@ -58,10 +57,8 @@ class BatchWriter:
         self._wake.set()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._inflight is not None:
             await self._inflight
         await self.flush()

@@ -1,0 +1,191 @@
+"""BudgetGate: before every call and every sweep, booked + in-flight + projected must fit.
+
+Projected amounts are held while a run or sweep is in flight (process-wide, per log file and
+user), so concurrent sweeps of one user cannot overspend together; what a call actually cost is
+booked in the usage ledger before its hold is released.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from nbplayground.accounts.limits import Limits, billable, limits_for
+from nbplayground.errors import BudgetExceeded
+from nbplayground.events import TokenUsageUpdated
+from nbplayground.ids import utcnow
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A user's plan, limit overrides and billable spend so far, read in one transaction."""
+
+    plan: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    spent_today: float = 0.0
+    spent_month: float = 0.0
+    tokens_today: int = 0
+
+
+class UsageLedger(Protocol):
+    def snapshot(self, user_id: str, day: date) -> Snapshot:
+        """Billable spend on `day` (UTC) and in its month, plus the user's plan and overrides."""
+        ...
+
+    def book(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append usage rows (id = experiment id, so booking twice is harmless)."""
+        ...
+
+
+class Hold:
+    """What a run or sweep in flight holds; settle parts as they are booked, then release."""
+
+    def __init__(self, flight: _InFlight | None, usd: float, tokens: int, rpm: int | None
+                 ) -> None:
+        self._flight = flight
+        self.usd = usd
+        self.tokens = tokens
+        self.rpm = rpm
+        """The user's requests-per-minute limit (None when the provider is free)."""
+
+    def settle(self, usd: float, tokens: int = 0) -> None:
+        """Part of the work is booked in the ledger: hold that much less."""
+        if self._flight is not None:
+            with self._flight.lock:
+                self.usd = max(0.0, self.usd - usd)
+                self.tokens = max(0, self.tokens - tokens)
+
+    def release(self) -> None:
+        if self._flight is not None:
+            with self._flight.lock:
+                self._flight.holds.pop(id(self), None)
+            self._flight = None
+
+    def __enter__(self) -> Hold:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class _InFlight:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holds: dict[int, Hold] = {}
+
+    def totals(self) -> tuple[float, int]:
+        return (sum((h.usd for h in self.holds.values()), 0.0),
+                sum(h.tokens for h in self.holds.values()))
+
+
+_REGISTRY: dict[tuple[str, str], _InFlight] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _in_flight(scope: str, user_id: str) -> _InFlight:
+    with _REGISTRY_LOCK:
+        return _REGISTRY.setdefault((scope, user_id), _InFlight())
+
+
+class BudgetGate:
+    """The gate ExperimentService and SweepRunner pass before sending anything."""
+
+    def __init__(self, ledger: UsageLedger, *, scope: str,
+                 default_plan: Callable[[], str] = lambda: "free",
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.ledger = ledger
+        self.scope = scope
+        """Holds are shared by every gate of the same scope (the log file) in this process."""
+        self.default_plan = default_plan
+        self.clock = clock
+
+    def limits(self, user_id: str, snap: Snapshot | None = None) -> Limits:
+        snap = snap or self.ledger.snapshot(user_id, self.clock().date())
+        return limits_for(snap.plan, snap.overrides, self.default_plan())
+
+    def status(self, user_id: str) -> dict[str, Any]:
+        today = self.clock().date()
+        snap = self.ledger.snapshot(user_id, today)
+        lim = self.limits(user_id, snap)
+        flight = _in_flight(self.scope, user_id)
+        with flight.lock:
+            held, held_tokens = flight.totals()
+        return {
+            "user": user_id, "plan": lim.plan, "day": today.isoformat(),
+            "spent_today": snap.spent_today, "spent_month": snap.spent_month,
+            "in_flight": held, "daily_limit": lim.daily_usd, "monthly_limit": lim.monthly_usd,
+            "left_today": max(0.0, lim.daily_usd - snap.spent_today - held),
+            "left_month": max(0.0, lim.monthly_usd - snap.spent_month - held),
+            "tokens_today": snap.tokens_today, "daily_tokens": lim.daily_tokens,
+            "tokens_left_today": max(0, lim.daily_tokens - snap.tokens_today - held_tokens),
+            "rpm": lim.rpm}
+
+    def reserve(self, user_id: str, needed: float, *, tokens: int = 0,
+                provider: str = "openai", what: str = "this run") -> Hold:
+        """Hold `needed` USD and `tokens`, or raise BudgetExceeded saying spent / limit / needed."""
+        if not billable(provider):
+            return Hold(None, 0.0, 0, None)
+        flight = _in_flight(self.scope, user_id)
+        with flight.lock:  # read and hold atomically: two sweeps cannot both see the same room
+            snap = self.ledger.snapshot(user_id, self.clock().date())
+            lim = self.limits(user_id, snap)
+            held, held_tokens = flight.totals()
+            for period, spent, limit, name in (
+                    ("daily", snap.spent_today, lim.daily_usd, "daily_usd"),
+                    ("monthly", snap.spent_month, lim.monthly_usd, "monthly_usd")):
+                if spent + held + needed > limit + _EPS:
+                    raise BudgetExceeded(_refusal(what, user_id, period, lim.plan, name, spent,
+                                                  held, limit, needed), spent=spent + held,
+                                         limit=limit, needed=needed)
+            if snap.tokens_today + held_tokens + tokens > lim.daily_tokens:
+                used = snap.tokens_today + held_tokens
+                raise BudgetExceeded(
+                    f"budget exceeded: {what} needs up to {tokens:,} tokens, but {user_id} has "
+                    f"spent {snap.tokens_today:,}"
+                    f"{_flying(f'{held_tokens:,}') if held_tokens else ''} of the "
+                    f"{lim.daily_tokens:,} daily token limit ({lim.plan} plan); nothing was sent. "
+                    "Lower max_tokens or run fewer cells, wait for the next day (UTC), or raise "
+                    "the limit: pg.set_limits(daily_tokens=...)",
+                    spent=float(used), limit=float(lim.daily_tokens), needed=float(tokens))
+            hold = Hold(flight, max(0.0, needed), max(0, tokens), lim.rpm)
+            flight.holds[id(hold)] = hold
+            return hold
+
+    def check(self, user_id: str, needed: float, *, tokens: int = 0,
+              provider: str = "openai") -> None:
+        """Raise BudgetExceeded when `needed` does not fit now; holds nothing."""
+        self.reserve(user_id, needed, tokens=tokens, provider=provider).release()
+
+    def book(self, usage: Sequence[TokenUsageUpdated]) -> None:
+        """Write what calls actually cost to the ledger, one transaction for the batch."""
+        rows = [{"id": u.experiment_id, "user_id": u.user_id, "experiment_id": u.experiment_id,
+                 "model": u.model, "provider": u.provider, "day": u.occurred_at.date(),
+                 "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+                 "cost": u.cost, "created_at": u.occurred_at} for u in usage]
+        if rows:
+            self.ledger.book(rows)
+
+
+def usd(amount: float) -> str:
+    """Cents for budgets, six decimals for the fractions of a cent single calls cost."""
+    return f"${amount:,.2f}" if amount >= 1 or amount == 0 else f"${amount:.6f}"
+
+
+def _flying(text: str) -> str:
+    return f" (+{text} in flight)"
+
+
+def _refusal(what: str, user: str, period: str, plan: str, name: str, spent: float,
+             held: float, limit: float, needed: float) -> str:
+    left = max(0.0, limit - spent - held)
+    wait = "day" if period == "daily" else "month"
+    flying = _flying(usd(held)) if held > _EPS else ""
+    return (f"budget exceeded: {what} needs up to {usd(needed)}, but {user} has spent "
+            f"{usd(spent)}{flying} of the {usd(limit)} {period} limit ({plan} plan), so "
+            f"{usd(left)} is left; nothing was sent. Lower max_tokens or run fewer cells, wait "
+            f"for the next {wait} (UTC), or raise the limit: pg.set_limits({name}=...)")
