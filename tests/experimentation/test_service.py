@@ -134,3 +134,18 @@ def test_conversations_and_system_messages(world: World) -> None:
                             {"role": "user", "content": "again"}], system="be brief")
     assert [m.role for m in exp.messages] == ["system", "user", "assistant", "user"]
     assert exp.prompt == "again" and exp.system == "be brief"
+
+
+def test_rate_limits_get_more_patience_than_failures(world: World) -> None:
+    world.client.enqueue(*[RateLimited("429", status_code=429, retry_after=0.001)] * 6, "late")
+    assert world.run().response == "late"
+    world.client.enqueue(*[RateLimited("429", status_code=429, retry_after=0.001)] * 20)
+    exp = world.run()
+    assert exp.status == "error" and exp.error_type == "RateLimited"
+    assert len(world.client.history) == 7 + 9  # 1 + 8 retries for the second run
+
+
+def test_retry_after_is_a_floor_with_jitter() -> None:
+    policy = RetryPolicy()
+    delays = {policy.delay(0, 1.0) for _ in range(50)}
+    assert all(1.0 <= d <= 1.25 for d in delays) and len(delays) > 1

@@ -167,7 +167,8 @@ class ExperimentService:
                 latency = (time.perf_counter() - t0) * 1000
                 requests.append(self._attempt(cell, exp_id, attempt, e.status_code, latency,
                                               e.request_id, str(e), e.retry_after))
-                if e.retryable and attempt < self.retry.max_retries:
+                if e.retryable and self.retry.allows(
+                        attempt, rate_limited=isinstance(e, RateLimited)):
                     delay = self.retry.delay(attempt, e.retry_after)
                     if limiter is not None and isinstance(e, RateLimited):
                         limiter.pause(delay)
