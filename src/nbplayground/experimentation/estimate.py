@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from nbplayground.analytics import CostEstimator
+from nbplayground.experimentation.cell import Cell
 
 
 def usd(value: float | None) -> str:
@@ -24,14 +29,20 @@ class Estimate:
     cached: int = 0
     unpriced_models: tuple[str, ...] = ()
     by_model: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    price_as: str | None = None
+    """With price_as, what the same calls would cost on that model (its own token counts)."""
+    min_cost_as: float | None = None
+    max_cost_as: float | None = None
 
     def __str__(self) -> str:
         extra = f", {self.cached} cached" if self.cached else ""
         unpriced = (f"; no price for {', '.join(self.unpriced_models)}"
                     if self.unpriced_models else "")
+        priced_as = (f"; on {self.price_as}: between {usd(self.min_cost_as)} and "
+                     f"{usd(self.max_cost_as)}" if self.price_as else "")
         return (f"{self.calls} calls{extra}: {self.prompt_tokens:,} prompt tokens, at most "
                 f"{self.max_completion_tokens:,} completion tokens; cost between "
-                f"{usd(self.min_cost)} and {usd(self.max_cost)}{unpriced}")
+                f"{usd(self.min_cost)} and {usd(self.max_cost)}{unpriced}{priced_as}")
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -41,3 +52,42 @@ class Estimate:
         return (f"<b>Estimate</b>: {html.escape(str(self))}"
                 "<table><tr><th>model</th><th>calls</th><th>prompt tokens</th>"
                 f"<th>min cost</th><th>max cost</th></tr>{rows}</table>")
+
+
+def _add(total: float | None, value: float | None) -> float | None:
+    return None if total is None or value is None else total + value
+
+
+def estimate_cells(cells: Iterable[Cell], costs: CostEstimator,
+                   cached: set[str] | frozenset[str] = frozenset()) -> Estimate:
+    """Price every cell not already in the log: exact prompt tokens, max_tokens for answers."""
+    all_cells = list(cells)
+    todo = [c for c in all_cells if c.cache_key not in cached]
+    by_model: dict[str, dict[str, Any]] = {}
+    unpriced: set[str] = set()
+    lo_total: float | None = 0.0
+    hi_total: float | None = 0.0
+    price_as = next((c.price_as for c in todo if c.price_as), None)
+    lo_as: float | None = 0.0 if price_as else None
+    hi_as: float | None = 0.0 if price_as else None
+    for c in todo:
+        lo, hi = costs.bounds(c.provider, c.request.model, c.prompt_tokens, c.max_completion)
+        m = by_model.setdefault(c.request.model, {"calls": 0, "prompt_tokens": 0,
+                                                  "min_cost": 0.0, "max_cost": 0.0})
+        m["calls"] += 1
+        m["prompt_tokens"] += c.prompt_tokens
+        m["min_cost"], m["max_cost"] = _add(m["min_cost"], lo), _add(m["max_cost"], hi)
+        lo_total, hi_total = _add(lo_total, lo), _add(hi_total, hi)
+        if lo is None or hi is None:
+            unpriced.add(c.request.model)
+        if price_as:
+            # Counted again in price_as's own encoding: what that model would bill.
+            pt = costs.tokenizer.count_messages(c.request.messages, price_as)
+            lo_as = _add(lo_as, costs.prices.price(price_as, pt, 0))
+            hi_as = _add(hi_as, costs.prices.price(price_as, pt, c.max_completion))
+    return Estimate(calls=len(todo), cached=len(all_cells) - len(todo),
+                    prompt_tokens=sum(c.prompt_tokens for c in todo),
+                    max_completion_tokens=sum(c.max_completion for c in todo),
+                    min_cost=lo_total, max_cost=hi_total,
+                    unpriced_models=tuple(sorted(unpriced)), by_model=by_model,
+                    price_as=price_as, min_cost_as=lo_as, max_cost_as=hi_as)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
-from nbplayground.experimentation.estimate import Estimate
+from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.service import ExperimentService, Hold, Outcome, reserve
 from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
@@ -120,34 +120,7 @@ class SweepRunner:
 
     def estimate(self, cells: list[Cell], cached: set[str] | frozenset[str] = frozenset()
                  ) -> Estimate:
-        todo = [c for c in cells if c.cache_key not in cached]
-        by_model: dict[str, dict[str, Any]] = {}
-        unpriced: set[str] = set()
-        lo_total: float | None = 0.0
-        hi_total: float | None = 0.0
-        for c in todo:
-            lo, hi = self.service.costs.bounds(c.provider, c.request.model, c.prompt_tokens,
-                                               c.max_completion)
-            m = by_model.setdefault(c.request.model, {"calls": 0, "prompt_tokens": 0,
-                                                      "min_cost": 0.0, "max_cost": 0.0})
-            m["calls"] += 1
-            m["prompt_tokens"] += c.prompt_tokens
-            if lo is None or hi is None:
-                unpriced.add(c.request.model)
-                m["min_cost"] = m["max_cost"] = None
-                lo_total = hi_total = None
-                continue
-            if m["min_cost"] is not None:
-                m["min_cost"] += lo
-                m["max_cost"] += hi
-            if lo_total is not None and hi_total is not None:
-                lo_total += lo
-                hi_total += hi
-        return Estimate(calls=len(todo), cached=len(cells) - len(todo),
-                        prompt_tokens=sum(c.prompt_tokens for c in todo),
-                        max_completion_tokens=sum(c.max_completion for c in todo),
-                        min_cost=lo_total, max_cost=hi_total,
-                        unpriced_models=tuple(sorted(unpriced)), by_model=by_model)
+        return estimate_cells(cells, self.service.costs, cached)
 
     def cached(self, cells: list[Cell]) -> dict[str, Experiment]:
         return self.service.repository.find_cached(sorted({c.cache_key for c in cells}))

@@ -1,0 +1,52 @@
+"""The local provider through the facade: default with no key, free, priceable as another model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nbplayground.playground import local_available
+
+pytestmark = [
+    pytest.mark.local_model,
+    pytest.mark.skipif(not local_available(), reason="needs the local extra"),
+]
+
+
+def test_no_key_means_the_local_model(make_pg: Any) -> None:
+    pg = make_pg()
+    assert pg.provider == "local" and pg.default_model() == "smollm2"
+    models = pg.models()
+    assert "smollm2" in set(models[models["provider"] == "local"]["model"])
+
+
+def test_local_runs_cost_nothing_and_can_be_priced_as_a_production_model(make_pg: Any) -> None:
+    pg = make_pg()
+    exp = pg.run("Name three colours.", max_tokens=12, temperature=0, seed=3,
+                 price_as="gpt-4o-mini")
+    assert exp.ok and exp.provider == "local" and exp.response.strip()
+    assert exp.metrics.cost_estimate == 0.0
+    assert exp.metrics.cost_as is not None and exp.metrics.cost_as > 0
+    assert "local (free)" in exp.summary()
+    row = pg.history().iloc[0]
+    assert row["price_as"] == "gpt-4o-mini" and row["cost_as"] == pytest.approx(
+        exp.metrics.cost_as)
+
+
+def test_estimate_prices_a_local_sweep_for_production(make_pg: Any) -> None:
+    pg = make_pg()
+    est = pg.estimate(["Say yes.", "Say no."], temperature=[0.0, 1.0], max_tokens=10,
+                      price_as="gpt-4o-mini")
+    assert est.calls == 4 and est.max_cost == 0.0
+    assert est.max_cost_as is not None and est.min_cost_as is not None
+    assert 0 < est.min_cost_as < est.max_cost_as
+    assert "gpt-4o-mini" in str(est)
+
+
+def test_a_local_sweep_runs_one_cell_at_a_time_and_says_so(
+        make_pg: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    pg = make_pg()
+    sw = pg.sweep(["Say yes.", "Say no."], max_tokens=6, concurrency=8, seed=1)
+    assert sw.count("ok") == 2
+    assert "one cell at a time" in capsys.readouterr().err
