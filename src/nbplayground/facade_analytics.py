@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
     import plotly.graph_objects as go
 
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
 
 REPORTS: dict[str, tuple[str, ...]] = {
     "pivot": ("by",), "cost": ("by",), "latency": ("by",), "length": ("params",),
-    "variety": ("by", "n"), "answers": ("column", "limit", "diff"),
+    "variety": ("by", "n", "rows"), "answers": ("column", "limit", "diff", "rows"),
 }
 """Report kind -> the options it takes."""
 CHARTS: dict[str, tuple[str, ...]] = {
@@ -38,17 +40,27 @@ class AnalyticsFacade:
         query: Query = self.repository.query
         return query
 
-    def _sweep_id(self, sweep: Any) -> str | None:
-        sweep_id = getattr(sweep, "id", sweep)
-        if sweep_id is not None and (not isinstance(sweep_id, str) or not sweep_id):
+    def _sweep_id(self, sweep: Any) -> str | list[str] | None:
+        """A sweep id as given; for a Sweep its id, or its experiment ids when some of its
+        cells came from the cache (those rows carry the id of the sweep that ran them)."""
+        done = getattr(sweep, "experiments", None)
+        if isinstance(getattr(sweep, "id", None), str) and isinstance(done, list):
+            if not done:
+                raise InvalidInput(f"sweep {sweep.id} has no finished cells yet; run it with "
+                                   "pg.sweep(...) first")
+            if all(e.sweep_id == sweep.id for e in done):
+                return str(sweep.id)  # the fast path: an equality filter, not a semi-join
+            return [e.id for e in done]
+        if sweep is not None and (not isinstance(sweep, str) or not sweep):
             raise InvalidInput(f"sweep must be the Sweep pg.sweep(...) returned, a sweep id "
                                f"(a string such as 'sw-…'), or None for the whole log; "
                                f"not {sweep!r}")
-        return sweep_id
+        return sweep
 
-    def _nothing(self, sweep_id: str | None) -> InvalidInput:
+    def _nothing(self, sweep_id: str | list[str] | None) -> InvalidInput:
         if sweep_id is not None:
-            return InvalidInput(f"no experiments of sweep {sweep_id!r} for user {self.user!r} in "
+            what = f"sweep {sweep_id!r}" if isinstance(sweep_id, str) else "that sweep"
+            return InvalidInput(f"no experiments of {what} for user {self.user!r} in "
                                 f"{self.db}; pass the Sweep pg.sweep(...) returned, or an id "
                                 "from pg.history()['sweep_id']")
         return InvalidInput(f"no experiments for user {self.user!r} in {self.db} yet; "
@@ -74,16 +86,19 @@ class AnalyticsFacade:
 
         kinds: "pivot" (by=axes) mean and std per cell; "cost" (by="model"|"user"|"day"|...);
         "latency" (by=...) p05–p95; "length" (params=...) answer length per parameter value;
-        "variety" (by=..., n=2) distinct n-gram ratio across repeats; "answers" (column="model",
-        limit=100, diff=False) answers side by side.
+        "variety" (by=..., n=2, rows=5_000) distinct n-gram ratio across repeats; "answers"
+        (column="model", limit=100, diff=False, rows=5_000) answers side by side. variety and
+        answers read the newest `rows` runs in scope (a whole sweep, as a rule).
         """
         from nbplayground.analytics import reports
 
         _check(kind, opts, REPORTS, "report")
         sweep_id = self._sweep_id(sweep)
-        build = {"pivot": reports.pivot, "cost": reports.cost, "latency": reports.latency,
-                 "length": reports.length, "variety": reports.variety,
-                 "answers": reports.answers}[kind]
+        builders: dict[str, Callable[..., pd.DataFrame]] = {
+            "pivot": reports.pivot, "cost": reports.cost, "latency": reports.latency,
+            "length": reports.length, "variety": reports.variety, "answers": reports.answers,
+        }
+        build = builders[kind]
         df: pd.DataFrame = build(self._query(), self.user, sweep_id, **opts)
         if df.empty and sweep_id is not None:
             raise self._nothing(sweep_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import importlib.util
 import logging
 import os
@@ -61,6 +63,17 @@ class _Loaded:  # the lock: one generation at a time, as a Llama holds one KV ca
 
 _MODELS: dict[tuple[str, int, int | None], _Loaded] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Llama.__del__ during interpreter teardown calls into a half-unloaded library and
+    # prints a TypeError; closing while the interpreter is whole avoids it.
+    with _MODELS_LOCK:
+        for loaded in _MODELS.values():
+            with contextlib.suppress(Exception):
+                loaded.llm.close()
+        _MODELS.clear()
 
 
 def _load(path: str, n_ctx: int, n_threads: int | None) -> _Loaded:

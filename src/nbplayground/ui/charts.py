@@ -18,23 +18,29 @@ FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Aria
 """A mid grey reads on JupyterLab's light and dark themes alike."""
 GRID = "rgba(128, 128, 128, 0.22)"
 CLEAR = "rgba(0, 0, 0, 0)"
+DAY_MS = 86_400_000
 LABELS = {"completion_tokens": "completion tokens", "prompt_tokens": "prompt tokens",
-          "token_count": "tokens", "cost_estimate": "cost", "cost_as": "cost if priced as",
+          "token_count": "tokens", "cost_estimate": "cost", "cost_as": "cost at price_as",
           "generation_time_ms": "generation time", "answer_chars": "answer length",
           "answer_words": "answer length", "tokens_per_s": "throughput"}
 AXIS_UNITS = {"max_tokens": "tokens", "seed": "", "temperature": "", "top_p": ""}
 CATEGORICAL = {"model", "prompt", "system", "provider", "reasoning_effort"}
 
 
-def themed(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
-    """plotly_white with a transparent background, so the notebook's own theme shows through."""
+def themed(fig: go.Figure, title: str, x_title: str, y_title: str, subtitle: str = ""
+           ) -> go.Figure:
+    """plotly_white with a transparent background, so the notebook's own theme shows through;
+    USD axes read "$0.0004", not the SI "400µ"."""
     fig.update_layout(
-        template="plotly_white", title={"text": title, "x": 0.01, "xanchor": "left"},
+        template="plotly_white",
+        title={"text": title, "x": 0.01, "xanchor": "left", "subtitle": {"text": subtitle}},
         paper_bgcolor=CLEAR, plot_bgcolor=CLEAR, font=FONT, legend={"bgcolor": CLEAR},
-        hoverlabel={"font": {"family": FONT["family"]}}, margin={"l": 70, "r": 30, "t": 60,
-                                                                   "b": 60})
+        hoverlabel={"font": {"family": FONT["family"]}},
+        margin={"l": 70, "r": 30, "t": 90 if subtitle else 60, "b": 60})
     fig.update_xaxes(title_text=x_title, gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
     fig.update_yaxes(title_text=y_title, gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
+    if y_title.endswith("(USD)"):
+        fig.update_layout(yaxis={"tickprefix": "$", "tickformat": ",.6~f"})
     return fig
 
 
@@ -91,7 +97,7 @@ def compare(df: pd.DataFrame, x: str, y: str, color: str | None = "model") -> go
                  f"{_fmt(0.0 if _missing(row[std]) else row[std])} {METRICS[y][1]}"),
                 ("repeats", row["n"]), ("prompt", row["prompts"]),
                 *((p, row[p]) for p in shown if not _missing(row[p]))])
-            for _, row in part.iterrows()]
+            for row in part.to_dict("records")]
         fig.add_trace(go.Scatter(
             x=[_fmt(v) for v in part[x]] if x in CATEGORICAL else _values(part[x]),
             y=_values(part[mean]), name=name,
@@ -99,7 +105,7 @@ def compare(df: pd.DataFrame, x: str, y: str, color: str | None = "model") -> go
             error_y={"type": "data", "array": part[std].fillna(0.0).tolist(), "visible": True},
             text=hover, hovertemplate="%{text}<extra></extra>"))
     title = f"{label.capitalize()} by {x}" + (f" and {color}" if color and color != x else "")
-    fig = themed(fig, title + " (mean ± std over repeats)", axis_title(x), metric_title(y))
+    fig = themed(fig, title, axis_title(x), metric_title(y), "mean ± std over repeats")
     if x in CATEGORICAL:
         fig.update_layout(scattermode="group")
     return fig
@@ -110,9 +116,10 @@ def cost_breakdown(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     x = "user" if "user" in df.columns else "model"
     for model, part in df.groupby("model", sort=False, dropna=False):
-        hover = [_lines([("user", r.get("user", "")), ("model", model), ("cost", f"${r['cost']:.6f}"),
-                         ("calls", r["calls"]), ("tokens", r["tokens"]),
-                         ("unpriced calls", r["unpriced"])]) for _, r in part.iterrows()]
+        hover = [_lines([("user", r.get("user", "")), ("model", model),
+                         ("cost", f"${r['cost']:.6f}"), ("calls", r["calls"]),
+                         ("tokens", r["tokens"]), ("unpriced calls", r["unpriced"])])
+                 for r in part.to_dict("records")]
         fig.add_trace(go.Bar(x=part[x].astype(str).tolist(), y=part["cost"].tolist(),
                              name=str(model), text=hover,
                              hovertemplate="%{text}<extra></extra>", textposition="none"))
@@ -131,10 +138,10 @@ def spend_over_time(df: pd.DataFrame) -> go.Figure:
     for model, part in groups:
         hover = [_lines([("day", r["day"]), ("model", model), ("cost", f"${r['cost']:.6f}"),
                          ("tokens", r["tokens"]), ("calls", r["calls"])])
-                 for _, r in part.iterrows()]
+                 for r in part.to_dict("records")]
         fig.add_trace(go.Bar(x=part["day"].tolist(), y=part["cost"].tolist(), name=str(model),
                              text=hover, hovertemplate="%{text}<extra></extra>",
-                             textposition="none"), secondary_y=False)
+                             textposition="none", width=0.8 * DAY_MS), secondary_y=False)
     daily = df.groupby("day", sort=True)[["tokens", "cost"]].sum().reset_index()
     fig.add_trace(go.Scatter(
         x=daily["day"].tolist(), y=daily["tokens"].tolist(), name="tokens", mode="lines+markers",
@@ -144,14 +151,19 @@ def spend_over_time(df: pd.DataFrame) -> go.Figure:
         hovertemplate="%{text}<extra></extra>"), secondary_y=True)
     fig.update_layout(barmode="stack")
     fig = themed(fig, "Tokens and spend per day", "day (UTC)", "cost (USD)")
-    fig.update_yaxes(title_text="tokens", secondary_y=True, showgrid=False)
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(title_text="tokens", secondary_y=True, showgrid=False, tickformat=",d")
+    # a date axis keeps the gaps between days; ticks on whole days, however few there are
+    fig.update_xaxes(type="date", tickformat="%b %d",
+                     dtick=DAY_MS if daily["day"].nunique() <= 14 else None)
+    fig.update_layout(legend={"x": 1.1})
     return fig
 
 
 def latency_distribution(df: pd.DataFrame, by: str = "model") -> go.Figure:
     """Boxes from percentiles computed in the store: p25–p75, median, whiskers p5–p95."""
     fig = go.Figure()
-    for _, r in df.iterrows():
+    for r in df.to_dict("records"):
         name = _fmt(r[by]) if by in df.columns else "all"
         fig.add_trace(go.Box(
             x=[name], name=name, q1=[r["p25_ms"]], median=[r["p50_ms"]], q3=[r["p75_ms"]],
@@ -160,8 +172,8 @@ def latency_distribution(df: pd.DataFrame, by: str = "model") -> go.Figure:
                                ("p95", f"{r['p95_ms']:.0f} ms"),
                                ("tokens/s", r["tokens_per_s"])])],
             hoverinfo="text+y"))
-    return themed(fig, f"Latency by {by} (box p25–p75, whiskers p5–p95)", by,
-                  "generation time (ms)")
+    return themed(fig, f"Latency by {by}", by, "generation time (ms)",
+                  "box p25–p75 with the median, whiskers p5–p95, dashed line the mean")
 
 
 def tokens_vs_cost(df: pd.DataFrame, cost: str = "cost_estimate") -> go.Figure:
@@ -174,7 +186,7 @@ def tokens_vs_cost(df: pd.DataFrame, cost: str = "cost_estimate") -> go.Figure:
                                                 f"{r['completion_tokens']}"),
             ("cost", "unpriced" if _missing(r[cost]) else f"${r[cost]:.6f}"),
             *((p, r[p]) for p in shown if not _missing(r[p]))])
-            for _, r in part.iterrows()]
+            for r in part.to_dict("records")]
         fig.add_trace(go.Scatter(x=_values(part["token_count"]), y=_values(part[cost]),
                                  name=str(model), mode="markers", text=hover,
                                  hovertemplate="%{text}<extra></extra>", marker={"opacity": 0.7}))

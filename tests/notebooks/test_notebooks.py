@@ -1,0 +1,75 @@
+"""The demo notebooks run top to bottom with no key (local model, else simulated), as committed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import TEST_KEY
+from tests.support.openai_stub import OpenAIStub
+
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
+BUDGET_S = 60.0
+
+
+def test_the_four_demos_are_there() -> None:
+    assert [p.name for p in NOTEBOOKS] == ["01-playground.ipynb", "02-parameter-sweep.ipynb",
+                                          "03-costs-and-budgets.ipynb", "04-api-code.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code)
+    assert len(nb.cells) <= 12
+    assert "widgets" not in nb.metadata  # no saved widget state
+
+
+def execute(path: Path, folder: Path) -> float:
+    """Run the notebook in a fresh python3 kernel (this venv's); seconds taken."""
+    before = set(path.parent.iterdir())
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": str(folder)}})
+    started = time.perf_counter()
+    client.execute()  # raises CellExecutionError on the first failing cell
+    took = time.perf_counter() - started
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert errors == []
+    assert set(path.parent.iterdir()) == before  # the log went to NBPLAYGROUND_DB, not here
+    print(f"{path.name}: {took:.1f} s")
+    return took
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_top_to_bottom_without_a_key(path: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "demo.duckdb"
+    monkeypatch.setenv("NBPLAYGROUND_DB", str(log))  # the kernel inherits this environment
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert execute(path, tmp_path) < BUDGET_S
+    assert log.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_top_to_bottom_with_a_key(path: Path, tmp_path: Path, stub: OpenAIStub,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same notebooks on the OpenAI path: a key and an OpenAI-compatible endpoint."""
+    monkeypatch.setenv("NBPLAYGROUND_DB", str(tmp_path / "demo.duckdb"))
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+    assert execute(path, tmp_path) < BUDGET_S
+    assert stub.count("/v1/chat/completions") > 0
+    models = {r.body["model"] for r in stub.requests
+              if r.path == "/v1/chat/completions"}
+    assert models <= {"gpt-4o-mini", "gpt-4.1-nano"}
