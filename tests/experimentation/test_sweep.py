@@ -104,7 +104,8 @@ def test_faulty_server_every_cell_ends_ok_or_error_exactly_once(
                   progress=False)
     df = sw.to_pandas()
     assert len(df) == 60 and set(df["status"]) <= {"ok", "error"}
-    assert (df["status"] == "ok").all(), df[df["status"] != "ok"]["error"].tolist()  # retries absorb the faults
+    # retries absorb the faults
+    assert (df["status"] == "ok").all(), df[df["status"] != "ok"]["error"].tolist()
     assert count(db, "select count(*) from experiments") == 60
     assert count(db, "select count(distinct cache_key) from experiments") == 60
     retried = count(db, "select count(*) from api_requests where status_code in (429, 500)")

@@ -44,6 +44,6 @@ class CostEstimator:
 
     def bounds(self, provider: str, model: str, prompt_tokens: int, max_completion: int
                ) -> tuple[float | None, float | None]:
-        """(min, max) USD of one request: no answer at all, or an answer of max_completion tokens."""
+        """(min, max) USD of one request: an empty answer, or one of max_completion tokens."""
         return (self.cost(provider, model, prompt_tokens, 0),
                 self.cost(provider, model, prompt_tokens, max_completion))

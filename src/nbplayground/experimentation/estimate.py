@@ -47,7 +47,7 @@ class Estimate:
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(m)}</td><td>{v['calls']}</td><td>{v['prompt_tokens']:,}</td>"
-            f"<td>{usd(v['min_cost'])}</td><td>{usd(v['max_cost'])}</td></tr>"  # type: ignore[arg-type]
+            f"<td>{usd(v['min_cost'])}</td><td>{usd(v['max_cost'])}</td></tr>"
             for m, v in self.by_model.items())
         return (f"<b>Estimate</b>: {html.escape(str(self))}"
                 "<table><tr><th>model</th><th>calls</th><th>prompt tokens</th>"

@@ -99,11 +99,12 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
     else:
         filled = [(p, None) for p in base]
     models = [model] if isinstance(model, str) else list(model)
-    systems = list(system) if isinstance(system, list | tuple) else [system]
+    systems: list[Any] = list(system) if isinstance(system, list | tuple) else [system]
     names = [n for n in PARAMETER_NAMES if n in params]
     axes = [_axis(n, params[n]) for n in names]
     if mode == "zip":
-        lengths = {len(a) for a in [models, systems, *axes] if len(a) > 1}
+        axes_and_lists: list[list[Any]] = [models, systems, *axes]
+        lengths = {len(a) for a in axes_and_lists if len(a) > 1}
         if len(lengths) > 1:
             raise InvalidInput(f"mode='zip' needs every list to have the same length, got "
                                f"{sorted(lengths)}")
