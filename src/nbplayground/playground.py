@@ -74,6 +74,8 @@ class Playground(AccountsFacade, AnalyticsFacade):
     def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
                  provider: str | Endpoint | None = None, *, api_key: str | None = None,
                  base_url: str | None = None, simulated_latency: float = 0.01) -> None:
+        if db is not None and not isinstance(db, str | os.PathLike):
+            raise InvalidInput(f"db must be a file path (str or Path), not {type(db).__name__}")
         try:
             settings = Settings(
                 db=Path(db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
@@ -222,7 +224,7 @@ class Playground(AccountsFacade, AnalyticsFacade):
                 provider: str | None = None, price_as: str | None = None, repeat: int = 0,
                 sweep_id: str | None = None, index: int = 0, **params: Any) -> Any:
         prov = self._provider_for(provider)
-        if price_as is not None and price_as not in CATALOG:
+        if price_as is not None and (not isinstance(price_as, str) or price_as not in CATALOG):
             raise InvalidInput(f"price_as must be a priced OpenAI model such as 'gpt-4o-mini', "
                                f"not {price_as!r}")
         return self.service.prepare(user_id=self.user, prompt=prompt,
@@ -287,6 +289,9 @@ class Playground(AccountsFacade, AnalyticsFacade):
         sweep_id = getattr(sweep, "id", sweep)
         if sweep_id is not None and not isinstance(sweep_id, str):
             raise InvalidInput(f"sweep must be a Sweep, a sweep id or None, not {sweep!r}")
+        for name, value in (("search", search), ("model", model)):
+            if value is not None and (not isinstance(value, str) or "\x00" in value):
+                raise InvalidInput(f"{name} must be a string or None, not {value!r}")
         return self.repository.history(user_id=self._readable(user, all_users),
                                        sweep_id=sweep_id, limit=limit, search=search,
                                        model=model)

@@ -41,6 +41,14 @@ def normalize_prompts(prompts: Any) -> list[Any]:
                        f"(lists of {{'role', 'content'}}), not {type(prompts).__name__}")
 
 
+def _names(model: Any) -> list[str]:
+    models = [model] if isinstance(model, str) else model
+    if not isinstance(models, list | tuple) or not models or not all(
+            isinstance(m, str) and m.strip() for m in models):
+        raise InvalidInput(f"model must be a model name or a list of them, not {model!r}")
+    return list(models)
+
+
 def _axis(name: str, value: Any) -> list[Any]:
     """A parameter's values: a list sweeps; for stop, only a list of lists (or Nones) sweeps."""
     if name == "stop":
@@ -98,8 +106,10 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
             filled += [(fill(p, r), r) for r in rows]
     else:
         filled = [(p, None) for p in base]
-    models = [model] if isinstance(model, str) else list(model)
+    models = _names(model)
     systems: list[Any] = list(system) if isinstance(system, list | tuple) else [system]
+    if not systems or not all(v is None or isinstance(v, str) for v in systems):
+        raise InvalidInput("system must be a string, None, or a list of them to sweep over")
     names = [n for n in PARAMETER_NAMES if n in params]
     axes = [_axis(n, params[n]) for n in names]
     if mode == "zip":
