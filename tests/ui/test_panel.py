@@ -346,3 +346,24 @@ def test_an_unexpected_failure_is_shown_in_words_and_the_panel_stays_usable(pg: 
     assert panel.error["detail"] == "RuntimeError: the loop thread is gone"
     act(panel, "run")  # the failed run did not leave the panel busy
     assert panel.status == "done"
+
+
+def test_a_run_over_budget_is_blocked_with_the_gates_words(make_pg: Any,
+                                                          stub: OpenAIStub) -> None:
+    from tests.conftest import TEST_KEY
+
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
+    pg.set_limits(daily_usd=0.000001)
+    panel = panel_of(pg, prompt="This run cannot fit a budget of a millionth of a dollar.")
+    assert panel.wait(30)
+    blocked = panel.estimate["blocked"]
+    assert blocked and "budget" in blocked.lower()
+    act(panel, "run")
+    assert panel.status == "error" and panel.error["kind"] == "BudgetExceeded"
+    assert stub.count("/v1/chat/completions") == 0
+
+
+def test_a_run_within_budget_is_not_blocked(pg: Any) -> None:
+    panel = panel_of(pg, prompt="simulated runs are free of budgets")
+    assert panel.wait(30)
+    assert panel.estimate["blocked"] is None

@@ -394,6 +394,7 @@ function render({ model, el }) {
     runBtn.replaceChildren(icon(running ? "stop" : "play"), running ? "Stop" : "Run",
       running ? "" : h("kbd", {}, "Ctrl ↵"));
     runBtn.classList.toggle("is-stop", running);
+    showEstimate();
     status.className = `nbp-status is-${s}`;
     status.textContent = { running: "Streaming…", done: "Done", error: "Error", stopped: "Stopped" }[s] || "";
     answer.classList.toggle("is-running", running);
@@ -426,9 +427,14 @@ function render({ model, el }) {
   }
   function showEstimate() {
     const e = model.get("estimate") || {};
-    estimate.classList.toggle("is-error", Boolean(e.error));
+    estimate.classList.toggle("is-error", Boolean(e.error || e.blocked));
     estimate.title = e.error || (e.max_completion ? `Cost range: the answer can be up to ${e.max_completion} tokens` : "");
+    const running = model.get("status") === "running";
+    runBtn.disabled = Boolean(e.blocked) && !running;
+    runBtn.title = e.blocked && !running ? e.blocked : "";
+    if (e.blocked) estimate.title = e.blocked;
     if (e.error) estimate.textContent = `⚠ ${e.error}`;
+    else if (e.blocked) estimate.textContent = `⛔ ${e.blocked}`;
     else if (e.prompt_tokens !== undefined) {
       estimate.replaceChildren(h("b", {}, String(e.prompt_tokens)), " prompt tokens · ", e.cost);
     } else estimate.textContent = "";

@@ -328,7 +328,11 @@ class PlaygroundPanel(anywidget.AnyWidget):
                 return
             try:
                 prompt, kwargs = state.request(config)
-                estimate = state.estimate_of(self._pg.preview(prompt, **kwargs))
+                preview = self._pg.preview(prompt, **kwargs)
+                estimate = state.estimate_of(preview)
+                # Run is disabled with the gate's own words when this run would not fit.
+                estimate["blocked"] = self._pg.budget(needed=preview["max_cost"] or 0.0
+                                                      )["message"]
             except Exception as e:
                 estimate = {"error": state.error_of(e)["detail"]}
             self._apply(estimate=estimate)
