@@ -217,6 +217,14 @@ class Playground(AccountsFacade, AnalyticsFacade):
             out.append("simulated")
         return out
 
+    def add_local_model(self, name: str, path: str | os.PathLike[str]) -> None:
+        """Run any GGUF file in the kernel as `model=name` on the local provider."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput(f"name must be a non-empty model name, not {name!r}")
+        if not isinstance(path, str | os.PathLike):
+            raise InvalidInput(f"path must be the path of a GGUF file, not {path!r}")
+        self._client("local").register(name, os.fspath(path))  # type: ignore[attr-defined]
+
     def default_model(self, provider: str | None = None) -> str:
         return DEFAULT_MODEL[self._provider_for(provider)]
 

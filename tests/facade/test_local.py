@@ -50,3 +50,20 @@ def test_a_local_sweep_runs_one_cell_at_a_time_and_says_so(
     sw = pg.sweep(["Say yes.", "Say no."], max_tokens=6, concurrency=8, seed=1)
     assert sw.count("ok") == 2
     assert "one cell at a time" in capsys.readouterr().err
+
+
+def test_any_gguf_file_can_be_added_by_name_and_path(make_pg: Any, tmp_path: Any) -> None:
+    import shutil
+
+    from nbplayground import ConfigurationError
+    from nbplayground.adapters.llamacpp_chat import smollm2_path
+
+    pg = make_pg()
+    with pytest.raises(ConfigurationError, match="no file"):
+        pg.add_local_model("ghost", tmp_path / "missing.gguf")
+    copy = tmp_path / "my-model.gguf"
+    shutil.copy(smollm2_path() or "", copy)
+    pg.add_local_model("my-model", copy)
+    exp = pg.run("Say hi.", model="my-model", max_tokens=5, provider="local")
+    assert exp.ok and exp.model == "my-model" and exp.metrics.completion_tokens > 0
+    assert "my-model" in set(pg.models()["model"])
