@@ -78,7 +78,9 @@ def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
     for name in PARAMETER_NAMES:
         value = given.get(name)
         if value is None:
-            if name in spec.accepts and name in DEFAULTS:
+            # A reasoning model's answer budget also pays for its reasoning: 256 would often
+            # leave nothing to say, so by default no limit is sent (the API's own default).
+            if name in spec.accepts and name in DEFAULTS and not spec.reasoning:
                 out[name] = DEFAULTS[name]
             continue
         if name not in spec.accepts:
