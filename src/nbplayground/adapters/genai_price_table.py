@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from nbplayground.errors import InvalidInput
@@ -39,7 +40,16 @@ class GenaiPriceTable:
             raise InvalidInput(
                 f"cached_tokens ({cached_tokens}) cannot exceed prompt_tokens ({prompt_tokens})"
             )
-        calc = self._calc(model, prompt_tokens, completion_tokens, cached_tokens, at)
+        when = (at or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0,
+                                                                   microsecond=0)
+        return self._cached_price(model, prompt_tokens, completion_tokens, cached_tokens, when)
+
+    @functools.lru_cache(maxsize=65_536)  # noqa: B019 - one table per Playground, kept for its life
+    def _cached_price(self, model: str, prompt_tokens: int, completion_tokens: int,
+                      cached_tokens: int, hour: datetime) -> float | None:
+        # A sweep prices thousands of cells with a handful of distinct token counts; prices
+        # change at most at dated boundaries, so one lookup per hour and usage is exact enough.
+        calc = self._calc(model, prompt_tokens, completion_tokens, cached_tokens, hour)
         return None if calc is None else float(calc.total_price)
 
     def known(self, model: str) -> bool:
