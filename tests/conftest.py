@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.openai_stub import OpenAIStub
 
-TEST_KEY = "sk-test-CANARY0123456789abcdefABCDEF"
+TEST_KEY = "sk-test-CANARY0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)

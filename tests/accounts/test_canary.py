@@ -20,7 +20,7 @@ from nbplayground.errors import AuthenticationFailed, BudgetExceeded, NbPlaygrou
 from tests.accounts.conftest import MemoryKeyring
 from tests.support.openai_stub import OpenAIStub, mask_key
 
-CANARY = "sk-proj-Qm7Zt4Lp9Xw2Rk8Vn3Hs6Jd1Fb5Gc0Ya"
+CANARY = "sk-proj-Qm7Zt4Lp9Xw2Rk8Vn3Hs6Jd1"
 LOGGERS = ("", "nbplayground", "openai", "httpx", "httpcore", "httpx2", "httpcore2", "keyring",
            "asyncio")
 

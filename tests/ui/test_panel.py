@@ -18,7 +18,7 @@ from nbplayground.ui.panel import PlaygroundPanel
 from nbplayground.ui.streaming import LatestOnly, Throttle
 from tests.support.openai_stub import OpenAIStub
 
-CANARY = "sk-canary-PANEL-0123456789abcdefXYZ"
+CANARY = "sk-canary-PANEL-0123456789abcd"
 
 
 @pytest.fixture
