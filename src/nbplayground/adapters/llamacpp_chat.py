@@ -51,11 +51,17 @@ def smollm2_path() -> str | None:
 
 
 def default_threads() -> int:
-    """$NBPLAYGROUND_LOCAL_THREADS, else every core: on 2 idle cores that is 85 tokens/s
-    against 45 with llama's own default of half. ggml spins its threads, so a machine whose
-    cores are busy with other work does better with fewer: set the variable there."""
+    """$NBPLAYGROUND_LOCAL_THREADS, else half the cores (llama.cpp's own default).
+
+    Measured on 2 cores: called from the kernel's main thread, 2 threads write 85 tokens/s
+    against 47 for 1; but our calls run on a worker thread (the event loop must stay free),
+    and there this OpenMP build of llama.cpp is slower with 2 (short sampled answers: 26
+    tokens/s against 36). A machine with more cores may gain from more: set the variable.
+    """
     given = os.environ.get("NBPLAYGROUND_LOCAL_THREADS", "")
-    return int(given) if given.isdigit() and int(given) > 0 else max(1, os.cpu_count() or 1)
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def local_available() -> bool:
