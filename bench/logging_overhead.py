@@ -26,6 +26,11 @@ def main() -> None:
         for i in range(10, N, 2000):  # the sweep writer's batches
             repo.add(exps[i:i + 2000], reqs[i:i + 2000])
         batched = time.perf_counter() - t0
+        whole = DuckDBExperimentRepository(Path(tmp) / "whole.duckdb")
+        whole.add(exps[:10], reqs[:10])
+        t0 = time.perf_counter()
+        whole.add(exps[10:], reqs[10:])
+        one_batch = time.perf_counter() - t0
         t0 = time.perf_counter()
         for e, r in zip(exps[:50], reqs[:50], strict=True):
             repo.add([e.model_copy(update={"id": e.id + "-single"})],
@@ -33,6 +38,8 @@ def main() -> None:
         single = (time.perf_counter() - t0) / 50
     print(f"{N:,} experiments (+1 request each) in batches of 2,000: {batched:.2f} s "
           f"→ {batched / N * 1000:.3f} ms each (target 1 ms); ratio to 2 s: {batched / 2:.2f}")
+    print(f"{N - 10:,} experiments (+1 request each) in one batch: {one_batch:.2f} s; "
+          f"ratio to 2 s: {one_batch / 2:.2f}")
     print(f"one experiment per transaction (a single pg.run): {single * 1000:.0f} ms")
 
 

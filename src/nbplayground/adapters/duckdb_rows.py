@@ -6,10 +6,12 @@ Pure Python and pandas (no duckdb), so the in-memory fake repository shares the 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from nbplayground.domain import (
@@ -73,8 +75,15 @@ def names(columns: Columns) -> list[str]:
 
 def frame(columns: Columns, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """A typed DataFrame of `rows` with exactly `columns`, ready to append to a table."""
-    return pd.DataFrame({name: pd.Series([r.get(name) for r in rows], dtype=_DTYPES[sql])
-                         for name, sql in columns})
+    keys = names(columns)
+    pick = operator.itemgetter(*keys)
+    try:  # rows built by this module have every key: transpose in C, not key by key
+        table = [pick(r) for r in rows]
+    except KeyError:
+        table = [tuple(r.get(k) for k in keys) for r in rows]
+    values = list(zip(*table, strict=True)) if table else [() for _ in keys]
+    return pd.DataFrame({name: pd.Series(list(col), dtype=_DTYPES[sql])
+                         for (name, sql), col in zip(columns, values, strict=True)})
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -82,12 +91,21 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-
-
 def dumps(value: Any) -> str:
     """JSON text as people read it in SQL (no \\u escapes); never fails on an odd value."""
     return _ENCODER.encode(value)
+
+
+def fast_dumps(value: Any) -> str:
+    """The same JSON, compact, through orjson: the three JSON columns of every experiment
+    row were half the cost of logging a batch with the json module."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson cannot write (an integer beyond 64 bits) json can
+        return dumps(value)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 # -- experiments --
@@ -97,10 +115,10 @@ def experiment_row(e: Experiment) -> Row:
     return {
         "id": e.id, "user_id": e.user_id, "sweep_id": e.sweep_id, "model": e.model,
         "provider": e.provider, "base_url": e.base_url, "prompt": e.prompt, "system": e.system,
-        "messages": dumps([msg.as_dict() for msg in e.messages]), "response": e.response,
+        "messages": fast_dumps([msg.as_dict() for msg in e.messages]), "response": e.response,
         "temperature": p.temperature, "max_tokens": p.max_tokens, "top_p": p.top_p,
         "frequency_penalty": p.frequency_penalty, "presence_penalty": p.presence_penalty,
-        "stop": None if p.stop is None else dumps(list(p.stop)), "seed": p.seed,
+        "stop": None if p.stop is None else fast_dumps(list(p.stop)), "seed": p.seed,
         "reasoning_effort": p.reasoning_effort, "repeat": e.repeat,
         "prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens,
         "cached_tokens": m.cached_tokens, "token_count": m.token_count,
@@ -108,7 +126,7 @@ def experiment_row(e: Experiment) -> Row:
         "usage_estimated": m.usage_estimated, "price_as": m.price_as, "cost_as": m.cost_as,
         "finish_reason": e.finish_reason, "status": e.status, "error": e.error,
         "error_type": e.error_type, "cache_key": e.cache_key, "cached": e.cached,
-        "request_body": dumps(e.request_body), "created_at": as_utc(e.timestamp),
+        "request_body": fast_dumps(e.request_body), "created_at": as_utc(e.timestamp),
     }
 
 
