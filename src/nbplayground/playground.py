@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
+import contextlib
 import functools
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +94,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         self._init_accounts(api_key)
         self._lock = threading.Lock()
         self.provider = self._choose_provider(settings.provider)
+        _OPEN.add(self)
 
     def close(self) -> None:
         """Close the HTTP connections; the log file is never held open anyway."""
@@ -325,3 +329,15 @@ def _close_clients(pg: Playground) -> None:
         close = getattr(client, "aclose", None)
         if close is not None:
             aio.run(close())
+
+
+_OPEN: weakref.WeakSet[Playground] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    # A notebook never calls close(): say goodbye to the servers before the interpreter goes,
+    # not in a garbage collector's warning at exit.
+    for pg in list(_OPEN):
+        with contextlib.suppress(Exception):
+            _close_clients(pg)
