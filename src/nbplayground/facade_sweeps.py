@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
+from nbplayground.configuration import DEFAULT_MODEL
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
     from nbplayground.experimentation import ExperimentService
-
-DEFAULT_MODEL = {"openai": "gpt-4o-mini", "local": "smollm2", "simulated": "gpt-4o-mini"}
 
 
 class SweepsFacade:
@@ -33,7 +32,7 @@ class SweepsFacade:
 
         prov = self._provider_for(provider)
         specs = expand(prompts, model or DEFAULT_MODEL[prov], system=system, repeats=repeats,
-                       params={k: v for k, v in params.items() if v is not None},
+                       params=params,
                        mode=mode, variables=vars)  # type: ignore[arg-type]
         return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
                              price_as=price_as, repeat=s.repeat, index=i, **s.params)
@@ -64,7 +63,7 @@ class SweepsFacade:
 
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         **_sweep_params(params))
+                         **params)
         runner = SweepRunner(self.service)
         cached = set() if refresh else set(runner.cached(sw.cells))
         return runner.estimate(sw.cells, cached)
@@ -82,7 +81,7 @@ class SweepsFacade:
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         **_sweep_params(params))
+                         **params)
         runner = SweepRunner(self.service)
         return await aio.run_async(runner.run(
             sw, concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=max_cost, refresh=refresh,
@@ -104,7 +103,7 @@ class SweepsFacade:
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         **_sweep_params(params))
+                         **params)
         runner = SweepRunner(self.service)
         return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
                                   max_cost=max_cost, refresh=refresh,
@@ -123,16 +122,6 @@ class SweepsFacade:
         runner = SweepRunner(self.service)
         return aio.run(runner.run(again, concurrency=concurrency,
                                   progress=SweepProgress if progress else None))
-
-
-def _sweep_params(params: dict[str, Any]) -> dict[str, Any]:
-    from nbplayground.domain.parameters import PARAMETER_NAMES
-
-    unknown = set(params) - set(PARAMETER_NAMES)
-    if unknown:
-        raise InvalidInput(f"unknown argument {sorted(unknown)[0]!r}; sweep takes the model "
-                           f"parameters {', '.join(PARAMETER_NAMES)}")
-    return params
 
 
 def _check_limits(concurrency: Any, rpm: Any, tpm: Any, max_cost: Any) -> None:

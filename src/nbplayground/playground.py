@@ -19,13 +19,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from nbplayground import aio
 from nbplayground.accounts import current_user
 from nbplayground.analytics import CostEstimator
-from nbplayground.configuration import CATALOG, Endpoint
+from nbplayground.configuration import CATALOG, DEFAULT_MODEL, Endpoint
 from nbplayground.errors import ConfigurationError, InvalidInput
 from nbplayground.events import EventBus
 from nbplayground.experimentation import ChatClient, ExperimentService
 from nbplayground.facade_accounts import AccountsFacade
 from nbplayground.facade_analytics import AnalyticsFacade
-from nbplayground.facade_sweeps import DEFAULT_MODEL, SweepsFacade
+from nbplayground.facade_sweeps import SweepsFacade
 from nbplayground.results import Experiment, view
 
 if TYPE_CHECKING:

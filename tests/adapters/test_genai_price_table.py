@@ -17,17 +17,6 @@ from nbplayground.analytics.ports import PriceTable
 M = 1_000_000
 
 
-def _refuse(*args: Any, **kwargs: Any) -> Any:
-    raise OSError("network access in a test")
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", _refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", _refuse)
-    monkeypatch.setattr(socket, "create_connection", _refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", _refuse)
-
 
 @pytest.fixture
 def table() -> GenaiPriceTable:

@@ -63,6 +63,10 @@ CATALOG: dict[str, ModelSpec] = {
 }
 
 
+DEFAULT_MODEL = {"openai": "gpt-4o-mini", "local": "smollm2", "simulated": "gpt-4o-mini"}
+"""The model a provider runs when none is named."""
+
+
 def lookup(model: str) -> ModelSpec:
     """The spec of a model; dated snapshots ("gpt-4o-2024-08-06") fall back to their family."""
     if model in CATALOG:

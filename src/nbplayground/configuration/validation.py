@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -66,14 +67,18 @@ def _stop(value: Any) -> tuple[str, ...] | None:
     return tuple(seq) or None
 
 
-def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
-    """Validate `given` (None = the model's default) against the model; raise InvalidParameter."""
-    unknown = set(given) - set(PARAMETER_NAMES)
+def require_known(names: Iterable[str]) -> None:
+    """Refuse a misspelt parameter (temperatur=...) instead of silently dropping it."""
+    unknown = sorted(set(names) - set(PARAMETER_NAMES))
     if unknown:
         raise InvalidParameter(
-            f"unknown parameter {sorted(unknown)[0]!r}; "
-            f"the parameters are {', '.join(PARAMETER_NAMES)}",
-            parameter=sorted(unknown)[0])
+            f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(PARAMETER_NAMES)}",
+            parameter=unknown[0])
+
+
+def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
+    """Validate `given` (None = the model's default) against the model; raise InvalidParameter."""
+    require_known(given)
     out: dict[str, Any] = {}
     for name in PARAMETER_NAMES:
         value = given.get(name)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nbplayground.configuration import require_known
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput
 
@@ -92,10 +93,8 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
         raise InvalidInput(f"repeats must be a whole number ≥ 1, not {repeats!r}")
     if mode not in ("cross", "zip"):
         raise InvalidInput(f"mode must be 'cross' or 'zip', not {mode!r}")
-    unknown = set(params) - set(PARAMETER_NAMES)
-    if unknown:
-        raise InvalidInput(f"unknown parameter {sorted(unknown)[0]!r}; the parameters are "
-                           f"{', '.join(PARAMETER_NAMES)}")
+    require_known(params)
+    params = {k: v for k, v in params.items() if v is not None}  # None: the model's default
     base = normalize_prompts(prompts)
     filled: list[tuple[Any, dict[str, Any] | None]] = []
     if variables is not None:
