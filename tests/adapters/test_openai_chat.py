@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
-from nbplayground.adapters.openai_chat import OpenAIChatClient, retry_after_seconds
+from nbplayground.adapters.openai_chat import OpenAIChatClient, _answer, retry_after_seconds
 from nbplayground.adapters.tiktoken_tokenizer import TiktokenTokenizer
 from nbplayground.domain import ChatRequest, Message, ModelParameters
 from nbplayground.errors import (
@@ -147,3 +148,43 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds({"retry-after-ms": "250"}) == pytest.approx(0.25)
     assert retry_after_seconds({"retry-after": "2"}) == 2.0
     assert retry_after_seconds({}) is None
+
+
+def chat_completion(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10,
+                  "prompt_tokens_details": {"cached_tokens": 4}}}
+    body.update(overrides)
+    return body
+
+
+def test_answers_are_read_from_the_json_with_usage_and_cached_tokens() -> None:
+    assert _answer(json.dumps(chat_completion()).encode()) == (
+        "Hello", "stop", "gpt-4o-mini-2024-07-18", (9, 1, 4))
+    no_usage = chat_completion(usage=None)
+    assert _answer(json.dumps(no_usage).encode())[3] is None  # counted by tiktoken later
+    refusal = chat_completion(choices=[{"message": {"role": "assistant", "content": None,
+                                                    "refusal": "no"}, "finish_reason": "stop"}])
+    assert _answer(json.dumps(refusal).encode())[0] == ""
+    details_null = chat_completion(usage={"prompt_tokens": 2, "completion_tokens": 3,
+                                          "prompt_tokens_details": None})
+    assert _answer(json.dumps(details_null).encode())[3] == (2, 3, 0)
+
+
+@pytest.mark.parametrize("body", [
+    b"<html>502 Bad Gateway</html>",
+    b"[1, 2]",
+    json.dumps(chat_completion(choices=[])).encode(),
+    json.dumps(chat_completion(choices=["text"])).encode(),
+    json.dumps(chat_completion(choices=[{"message": {"content": 7}}])).encode(),
+    json.dumps(chat_completion(model=["a"])).encode(),
+    json.dumps(chat_completion(usage={"prompt_tokens": -1, "completion_tokens": 2})).encode(),
+    json.dumps(chat_completion(usage={"prompt_tokens": "9", "completion_tokens": 2})).encode(),
+    json.dumps(chat_completion(usage={"prompt_tokens": True, "completion_tokens": 2})).encode(),
+])
+def test_anything_but_a_chat_completion_is_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedResponse):
+        _answer(body)
