@@ -7,7 +7,7 @@ FakeExperimentRepository is checked against the real DuckDB repository by one co
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,11 +26,17 @@ class FakeExperimentRepository:
         self.experiments: dict[str, Experiment] = {}  # insertion order = log order
         self.api_requests: list[APIRequest] = []
         self.sweeps: dict[str, dict[str, Any]] = {}
+        self.usage: list[dict[str, Any]] = []
         self.batches = 0
         if experiments:
             self.add(experiments)
 
-    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = ()) -> None:
+    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
+            usage: Sequence[Mapping[str, Any]] = (),
+            sweep: Mapping[str, Any] | None = None) -> None:
+        if sweep is not None:
+            rows.sweep_row(sweep, None)
+        ledger = rows.usage_frame(usage).to_dict("records") if usage else []
         batch = rows.unique_by_id(experiments)
         logged_before = {e.id for e in batch if e.id in self.experiments}
         known = {r.id for r in self.api_requests}
@@ -40,6 +46,10 @@ class FakeExperimentRepository:
                 known.add(r.id)
         for e in batch:
             self.experiments.setdefault(e.id, e)
+        booked = {u["id"] for u in self.usage}
+        self.usage += [u for u in ledger if u["id"] not in booked]
+        if sweep is not None:
+            self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
         self.batches += 1
 
     def get(self, experiment_id: str) -> Experiment | None:
@@ -56,10 +66,6 @@ class FakeExperimentRepository:
     def list(self, *, user_id: str | None = None, sweep_id: str | None = None,
              limit: int | None = None) -> builtins.list[Experiment]:
         return self._select(user_id=user_id, sweep_id=sweep_id, limit=limit)
-
-    def save_sweep(self, sweep: dict[str, Any]) -> None:
-        rows.sweep_row(sweep, None)
-        self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
 
     # -- read models, same columns as DuckDBExperimentRepository --
 

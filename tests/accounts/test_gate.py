@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from nbplayground.accounts import BudgetGate, Snapshot
+from nbplayground.accounts import BudgetGate, Snapshot, ledger_rows
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import TokenUsageUpdated
 from nbplayground.experimentation.service import reserve
@@ -49,9 +49,11 @@ def gate(ledger: FakeLedger, scope: str = "test.duckdb") -> BudgetGate:
 
 def spend(g: BudgetGate, cost: float, *, user: str = "alice", tokens: int = 10,
           provider: str = "openai", at: datetime = NOW) -> None:
-    g.book([TokenUsageUpdated(user_id=user, model="gpt-4o-mini", prompt_tokens=tokens,
-                              completion_tokens=0, cost=cost, experiment_id=f"e{cost}{at}",
-                              provider=provider, occurred_at=at)])
+    ledger = g.ledger
+    assert isinstance(ledger, FakeLedger)
+    ledger.book(ledger_rows([TokenUsageUpdated(
+        user_id=user, model="gpt-4o-mini", prompt_tokens=tokens, completion_tokens=0, cost=cost,
+        experiment_id=f"e{cost}{at}", provider=provider, occurred_at=at)]))
 
 
 def test_the_refusal_says_spent_limit_and_needed(tmp_path: Any) -> None:

@@ -31,7 +31,7 @@ def ledger(db: Path) -> DuckDBUsageLedger:
 def test_snapshot_counts_billable_spend_today_and_this_month(ledger: DuckDBUsageLedger
                                                              ) -> None:
     assert ledger.snapshot("alice", DAY) == Snapshot()
-    ledger.book([row(1), row(2, day=date(2026, 3, 1)), row(3, day=date(2026, 2, 28)),
+    ledger.add([], usage=[row(1), row(2, day=date(2026, 3, 1)), row(3, day=date(2026, 2, 28)),
                  row(4, provider="simulated"), row(5, provider="local", cost=None),
                  row(6, user="bob"), row(7, cost=None)])
     snap = ledger.snapshot("alice", DAY)
@@ -42,8 +42,8 @@ def test_snapshot_counts_billable_spend_today_and_this_month(ledger: DuckDBUsage
 def test_booking_is_idempotent_and_keeps_token_usage_current(ledger: DuckDBUsageLedger,
                                                              db: Path) -> None:
     ledger.save_user("alice", plan="free")
-    ledger.book([row(1), row(2)])
-    ledger.book([row(2), row(3, provider="simulated")])  # e2 again: skipped
+    ledger.add([], usage=[row(1), row(2)])
+    ledger.add([], usage=[row(2), row(3, provider="simulated")])  # e2 again: skipped
     with duckdb.connect(str(db), read_only=True) as conn:
         assert conn.execute("select count(*) from usage").fetchone() == (3,)
     user = ledger.get_user("alice")
@@ -52,7 +52,7 @@ def test_booking_is_idempotent_and_keeps_token_usage_current(ledger: DuckDBUsage
 
 def test_save_user_creates_then_refreshes_only_the_key_reference(ledger: DuckDBUsageLedger
                                                                  ) -> None:
-    ledger.book([row(1)])
+    ledger.add([], usage=[row(1)])
     ledger.save_user("alice", plan="pro", key_ref="env:OPENAI_API_KEY",
                      key_fingerprint="key#0123456789")
     ledger.set_limits("alice", default_plan="free", overrides={"daily_usd": 3.0})
@@ -73,7 +73,7 @@ def test_set_limits_merges_and_creates_the_user(ledger: DuckDBUsageLedger) -> No
 
 
 def test_usage_report_groups(ledger: DuckDBUsageLedger) -> None:
-    ledger.book([row(1), row(2, model="gpt-4.1-nano"), row(3, day=date(2026, 3, 13)),
+    ledger.add([], usage=[row(1), row(2, model="gpt-4.1-nano"), row(3, day=date(2026, 3, 13)),
                  row(4, provider="simulated"), row(5, user="bob")])
     by_day = ledger.usage_report("day", "alice")
     assert by_day["requests"].tolist() == [1, 3]

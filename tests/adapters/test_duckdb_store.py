@@ -11,10 +11,12 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from nbplayground.adapters import duckdb_rows
 from nbplayground.adapters.duckdb_migrations import MIGRATIONS, migrate
 from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
 from nbplayground.domain import Experiment, User
@@ -222,19 +224,40 @@ def test_users_round_trip_and_keep_their_limits(repo: DuckDBExperimentRepository
     assert repo.user_limits("bob") is None
 
 
-def test_usage_rows_append_once(repo: DuckDBExperimentRepository) -> None:
+def test_usage_rows_append_once_with_their_calls(repo: DuckDBExperimentRepository) -> None:
     e = make_experiment()
     rows = [{"id": "u1", "user_id": "alice", "experiment_id": e.id, "model": e.model,
              "provider": "openai", "prompt_tokens": 27, "completion_tokens": 19, "cost": 1.5e-5,
              "created_at": e.timestamp}]
-    repo.add_usage(rows)
-    repo.add_usage(rows)
-    repo.add_usage([{"user_id": "bob", "model": "gpt-4.1-nano", "prompt_tokens": 1}])
+    repo.add([e], usage=rows)
+    repo.add([e], usage=rows)
+    repo.add([], usage=[{"user_id": "bob", "model": "gpt-4.1-nano", "prompt_tokens": 1}])
     df = repo.query("SELECT * FROM usage ORDER BY user_id")
     assert list(df["user_id"]) == ["alice", "bob"]
     assert df["day"].iloc[0].date() == e.timestamp.date() == date(2025, 3, 14)
+    assert len(repo.list()) == 1
     with pytest.raises(InvalidInput, match="tokens_used"):
-        repo.add_usage([{"tokens_used": 3}])
+        repo.add([], usage=[{"tokens_used": 3}])
+
+
+def test_a_call_and_its_spend_commit_together_or_not_at_all(
+        repo: DuckDBExperimentRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = duckdb_rows.usage_frame
+
+    def unwritable(usage: Any) -> Any:  # a value DuckDB refuses inside the transaction
+        df = real(usage).astype({"prompt_tokens": object})
+        df.loc[0, "prompt_tokens"] = "many"
+        return df
+
+    monkeypatch.setattr(duckdb_rows, "usage_frame", unwritable)
+    e = make_experiment()
+    usage = [{"id": e.id, "user_id": "alice", "experiment_id": e.id, "model": e.model,
+              "provider": "openai", "prompt_tokens": 3, "completion_tokens": 1}]
+    with pytest.raises(StoreError):
+        repo.add([e], [make_request(e)], usage=usage, sweep={"id": "s1", "status": "done"})
+    assert repo.get(e.id) is None
+    assert repo.requests().empty
+    assert repo.sweep("s1") is None
 
 
 @pytest.mark.parametrize("same_inode", [False, True])

@@ -114,16 +114,18 @@ def test_find_cached_picks_the_newest_ok_and_ignores_errors(repo: Repo) -> None:
     assert repo.find_cached([]) == {}
 
 
-def test_save_sweep_inserts_then_updates(repo: Repo) -> None:
+def test_a_batch_carries_the_sweep_row_inserted_then_updated(repo: Repo) -> None:
     spec = {"prompts": ["a", "b"], "model": ["gpt-4o-mini"], "temperature": [0.0, 0.7]}
-    repo.save_sweep({"id": "s1", "user_id": "alice", "spec": spec, "status": "running",
-                     "total": 4})
+    repo.add([], sweep={"id": "s1", "user_id": "alice", "spec": spec, "status": "running",
+                        "total": 4})
     first = repo.sweep("s1")
     assert first is not None
     assert first["spec"] == spec
     assert (first["status"], first["total"], first["done"], first["spent"]) == (
         "running", 4, 0, 0.0)
-    repo.save_sweep({"id": "s1", "status": "done", "done": 3, "failed": 1, "spent": 0.0125})
+    e = make_experiment(sweep_id="s1")
+    repo.add([e], sweep={"id": "s1", "status": "done", "done": 3, "failed": 1,
+                         "spent": 0.0125})
     second = repo.sweep("s1")
     assert second is not None
     assert (second["status"], second["total"], second["done"], second["failed"],
@@ -131,11 +133,20 @@ def test_save_sweep_inserts_then_updates(repo: Repo) -> None:
     assert second["spec"] == spec
     assert second["created_at"] == first["created_at"]
     assert second["updated_at"] >= first["updated_at"]
+    assert repo.get(e.id) == e
     assert repo.sweep("nope") is None
+
+
+def test_a_bad_sweep_row_writes_nothing_of_its_batch(repo: Repo) -> None:
+    e = make_experiment()
+    usage = [{"id": e.id, "user_id": "alice", "experiment_id": e.id, "model": e.model,
+              "provider": "openai", "prompt_tokens": 3, "completion_tokens": 2, "cost": 1e-6}]
     with pytest.raises(InvalidInput, match="colour"):
-        repo.save_sweep({"id": "s1", "colour": "blue"})
+        repo.add([e], usage=usage, sweep={"id": "s1", "colour": "blue"})
     with pytest.raises(InvalidInput, match="id"):
-        repo.save_sweep({"status": "done"})
+        repo.add([e], sweep={"status": "done"})
+    assert repo.get(e.id) is None
+    assert repo.sweep("s1") is None
 
 
 def test_history_is_a_dataframe_of_the_experiment_columns(repo: Repo) -> None:

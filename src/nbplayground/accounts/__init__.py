@@ -1,7 +1,7 @@
 """User Management context: identity, API-key references, limits and the budget gate."""
 
 from nbplayground.accounts.access import readable_user
-from nbplayground.accounts.gate import BudgetGate, Hold, Snapshot, UsageLedger
+from nbplayground.accounts.gate import BudgetGate, Hold, Snapshot, UsageLedger, ledger_rows
 from nbplayground.accounts.identity import admins, config_dir, current_user, default_plan
 from nbplayground.accounts.keys import ApiKey, check_key, fingerprint, scrub
 from nbplayground.accounts.limits import PLANS, Limits, billable, check_overrides, check_plan
@@ -28,6 +28,7 @@ __all__ = [
     "current_user",
     "default_plan",
     "fingerprint",
+    "ledger_rows",
     "readable_user",
     "scrub",
 ]

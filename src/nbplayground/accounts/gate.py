@@ -2,7 +2,8 @@
 
 Projected amounts are held while a run or sweep is in flight (process-wide, per log file and
 user), so concurrent sweeps of one user cannot overspend together; what a call actually cost is
-booked in the usage ledger before its hold is released.
+booked in the usage ledger (`ledger_rows`, written in the same transaction as the call's own
+rows) before its hold is released.
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ class Snapshot:
 class UsageLedger(Protocol):
     def snapshot(self, user_id: str, day: date) -> Snapshot:
         """Billable spend on `day` (UTC) and in its month, plus the user's plan and overrides."""
-        ...
-
-    def book(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append usage rows (id = experiment id, so booking twice is harmless)."""
         ...
 
 
@@ -161,14 +158,14 @@ class BudgetGate:
         """Raise BudgetExceeded when `needed` does not fit now; holds nothing."""
         self.reserve(user_id, needed, tokens=tokens, provider=provider).release()
 
-    def book(self, usage: Sequence[TokenUsageUpdated]) -> None:
-        """Write what calls actually cost to the ledger, one transaction for the batch."""
-        rows = [{"id": u.experiment_id, "user_id": u.user_id, "experiment_id": u.experiment_id,
-                 "model": u.model, "provider": u.provider, "day": u.occurred_at.date(),
-                 "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                 "cost": u.cost, "created_at": u.occurred_at} for u in usage]
-        if rows:
-            self.ledger.book(rows)
+
+def ledger_rows(usage: Sequence[TokenUsageUpdated]) -> list[dict[str, Any]]:
+    """The usage ledger's rows for what calls actually cost (id = experiment id, so booking
+    the same call twice is harmless); the log writes them with the calls' own rows."""
+    return [{"id": u.experiment_id, "user_id": u.user_id, "experiment_id": u.experiment_id,
+             "model": u.model, "provider": u.provider, "day": u.occurred_at.date(),
+             "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+             "cost": u.cost, "created_at": u.occurred_at} for u in usage]
 
 
 def usd(amount: float) -> str:

@@ -6,7 +6,7 @@ Same file and connection rules as DuckDBExperimentRepository (open, one transact
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -15,14 +15,13 @@ import pandas as pd
 from nbplayground.accounts.gate import Snapshot
 from nbplayground.accounts.limits import FREE_PROVIDERS
 from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb_store import TOKENS as _TOKENS
 from nbplayground.adapters.duckdb_store import Conn, DuckDBExperimentRepository, _dicts
 from nbplayground.errors import InvalidInput
 from nbplayground.ids import utcnow
 
-_USAGE = ", ".join(rows.names(rows.USAGE_COLUMNS))
 _FREE = ", ".join(f"'{p}'" for p in sorted(FREE_PROVIDERS))
 _BILLABLE = f"coalesce(provider, '') NOT IN ({_FREE})"
-_TOKENS = "coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)"
 _TOKEN_USAGE = f"(SELECT coalesce(sum({_TOKENS}), 0) FROM usage WHERE user_id = ?)"
 USAGE_GROUPS = {"day": ("day",), "model": ("model", "provider"), "user": ("user_id",)}
 
@@ -50,25 +49,6 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
                             tokens_today=int(tokens))
 
         return self._run(work, write=False)
-
-    def book(self, usage: Sequence[Mapping[str, Any]]) -> None:
-        """Append usage rows and bring each user's token_usage up to date, in one transaction."""
-        if not usage:
-            return
-        df = rows.usage_frame([dict(r) for r in usage])
-
-        def work(conn: Conn) -> None:
-            conn.register("_usage_batch", df)
-            conn.execute(f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
-                         "FROM _usage_batch")
-            conn.execute(f"""
-                UPDATE users SET token_usage = t.total
-                FROM (SELECT user_id, sum({_TOKENS}) AS total FROM usage
-                      WHERE user_id IN (SELECT DISTINCT user_id FROM _usage_batch)
-                      GROUP BY user_id) t
-                WHERE users.id = t.user_id""")
-
-        self._run(work)
 
     def save_user(self, user_id: str, *, plan: str, role: str = "user",
                   key_ref: str | None = None, key_fingerprint: str | None = None) -> None:

@@ -39,6 +39,7 @@ _PATH_LOCKS_GUARD = threading.Lock()
 _EXPERIMENTS = ", ".join(rows.names(rows.EXPERIMENT_COLUMNS))
 _REQUESTS = ", ".join(rows.names(rows.REQUEST_COLUMNS))
 _USAGE = ", ".join(rows.names(rows.USAGE_COLUMNS))
+TOKENS = "coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)"
 _NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
 _READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -60,24 +61,44 @@ class DuckDBExperimentRepository:
 
     # -- ExperimentRepository --
 
-    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = ()) -> None:
-        """One transaction; experiments already logged (same id) and their requests are skipped."""
+    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
+            usage: Sequence[Mapping[str, Any]] = (),
+            sweep: Mapping[str, Any] | None = None) -> None:
+        """One transaction: the experiments and their requests (ids already logged are skipped
+        with their requests), the usage ledger rows of `usage` (each user's token_usage kept
+        current) and, when given, the sweep's row. A crash cannot log a call without its spend."""
         batch = rows.unique_by_id(experiments)
-        if not batch and not requests:
+        if sweep is not None:
+            rows.sweep_row(sweep, None)  # validate before opening the file
+        usage_df = rows.usage_frame(usage) if usage else None
+        if not batch and not requests and usage_df is None and sweep is None:
             return
-        exp_df = rows.experiments_frame(batch)
-        req_df = rows.requests_frame(requests, batch)
+        exp_df = rows.experiments_frame(batch) if batch or requests else None
+        req_df = rows.requests_frame(requests, batch) if batch or requests else None
 
         def work(conn: Conn) -> None:
-            conn.register("_exp_batch", exp_df)
-            conn.register("_req_batch", req_df)
-            # Requests first: the anti-join must see which experiments were logged before.
-            conn.execute(f"""
-                INSERT OR IGNORE INTO api_requests ({_REQUESTS}) SELECT {_REQUESTS}
-                FROM _req_batch WHERE experiment_id NOT IN (
-                    SELECT b.id FROM _exp_batch b JOIN experiments e ON e.id = b.id)""")
-            conn.execute(f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
-                         f"SELECT {_EXPERIMENTS} FROM _exp_batch")
+            if exp_df is not None:
+                conn.register("_exp_batch", exp_df)
+                conn.register("_req_batch", req_df)
+                # Requests first: the anti-join must see which experiments were logged before.
+                conn.execute(f"""
+                    INSERT OR IGNORE INTO api_requests ({_REQUESTS}) SELECT {_REQUESTS}
+                    FROM _req_batch WHERE experiment_id NOT IN (
+                        SELECT b.id FROM _exp_batch b JOIN experiments e ON e.id = b.id)""")
+                conn.execute(f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
+                             f"SELECT {_EXPERIMENTS} FROM _exp_batch")
+            if usage_df is not None:
+                conn.register("_usage_batch", usage_df)
+                conn.execute(f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
+                             "FROM _usage_batch")
+                conn.execute(f"""
+                    UPDATE users SET token_usage = t.total
+                    FROM (SELECT user_id, sum({TOKENS}) AS total FROM usage
+                          WHERE user_id IN (SELECT DISTINCT user_id FROM _usage_batch)
+                          GROUP BY user_id) t
+                    WHERE users.id = t.user_id""")
+            if sweep is not None:
+                _upsert_sweep(conn, sweep)
 
         self._run(work)
 
@@ -108,17 +129,6 @@ class DuckDBExperimentRepository:
         sql = f"SELECT * FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
         found = self._run(lambda conn: _dicts(conn.execute(sql, params)), write=False)
         return [rows.experiment_from_row(r) for r in found]
-
-    def save_sweep(self, sweep: dict[str, Any]) -> None:
-        rows.sweep_row(sweep, None)  # validate before opening the file
-
-        def work(conn: Conn) -> None:
-            old = _dicts(conn.execute("SELECT * FROM sweeps WHERE id = ?", [sweep["id"]]))
-            row = rows.sweep_to_db(rows.sweep_row(sweep, rows.sweep_from_db(old[0])
-                                                  if old else None))
-            _insert_or_replace(conn, "sweeps", row)
-
-        self._run(work)
 
     # -- read models --
 
@@ -185,19 +195,6 @@ class DuckDBExperimentRepository:
         found = self._run(lambda conn: conn.execute(
             "SELECT limits FROM users WHERE id = ?", [user_id]).fetchone(), write=False)
         return None if found is None or found[0] is None else dict(json.loads(found[0]))
-
-    def add_usage(self, usage: builtins.list[dict[str, Any]]) -> None:
-        """Append ledger rows in one transaction; a row whose id is already logged is skipped."""
-        if not usage:
-            return
-        df = rows.usage_frame(usage)
-
-        def work(conn: Conn) -> None:
-            conn.register("_usage_batch", df)
-            conn.execute(f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
-                         "FROM _usage_batch")
-
-        self._run(work)
 
     # -- connection handling --
 
@@ -346,3 +343,10 @@ def _filters(**given: str | None) -> tuple[str, list[Any]]:
 def _limit(limit: int | None) -> str:
     n = rows.check_limit(limit)
     return "" if n is None else f" LIMIT {n}"
+
+
+def _upsert_sweep(conn: Conn, sweep: Mapping[str, Any]) -> None:
+    """The given fields over the stored row (created_at is kept)."""
+    old = _dicts(conn.execute("SELECT * FROM sweeps WHERE id = ?", [sweep["id"]]))
+    row = rows.sweep_to_db(rows.sweep_row(sweep, rows.sweep_from_db(old[0]) if old else None))
+    _insert_or_replace(conn, "sweeps", row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from nbplayground.domain import ChatRequest
 
@@ -23,7 +24,7 @@ class Cell:
     price_as: str | None = None
     index: int = 0
 
-    @property
+    @cached_property
     def cache_key(self) -> str:
         """Same provider, endpoint, body and repeat → same key; repeats are distinct entries."""
         blob = json.dumps(

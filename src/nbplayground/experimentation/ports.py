@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from nbplayground.domain import APIRequest, ChatRequest, ChatResult, Experiment
@@ -29,7 +29,11 @@ class ChatClient(Protocol):
 class ExperimentRepository(Protocol):
     """The experiment log. Writes are batches; each call commits before it returns."""
 
-    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = ()) -> None:
+    def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
+            usage: Sequence[Mapping[str, Any]] = (),
+            sweep: Mapping[str, Any] | None = None) -> None:
+        """One transaction: experiments (ids already logged are skipped with their requests),
+        usage ledger rows, and the sweep's row (upserted) when given."""
         ...
 
     def get(self, experiment_id: str) -> Experiment | None:
@@ -42,8 +46,4 @@ class ExperimentRepository(Protocol):
     def list(self, *, user_id: str | None = None, sweep_id: str | None = None,
              limit: int | None = None) -> list[Experiment]:
         """Newest first."""
-        ...
-
-    def save_sweep(self, sweep: dict[str, Any]) -> None:
-        """Insert or replace one row of the sweeps table (id, user_id, spec, status, counts...)."""
         ...

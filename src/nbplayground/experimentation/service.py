@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from nbplayground.accounts import ledger_rows
 from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
 from nbplayground.domain import APIRequest, ChatRequest, Experiment, Message, as_messages
@@ -53,12 +54,11 @@ class Hold(Protocol):
 
 
 class Gate(Protocol):
-    """Passed before a request is sent (raises BudgetExceeded); told what calls cost after."""
+    """Passed before a request is sent (raises BudgetExceeded); what calls cost is booked in
+    the log with them (ExperimentRepository.add(usage=...)) before their hold is released."""
 
     def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
                 what: str = "this run") -> Hold: ...
-
-    def book(self, usage: Sequence[TokenUsageUpdated]) -> None: ...
 
 
 @dataclass
@@ -155,7 +155,9 @@ class ExperimentService:
         exp_id = new_id()
         requests: list[APIRequest] = []
         started = time.perf_counter()
-        request = cell.request.model_copy(update={"stream": on_delta is not None})
+        request = cell.request
+        if request.stream != (on_delta is not None):
+            request = request.model_copy(update={"stream": on_delta is not None})
         attempt = 0
         while True:
             if limiter is not None:
@@ -220,16 +222,16 @@ class ExperimentService:
 
     # -- logging --
 
-    def record(self, outcomes: Iterable[Outcome]) -> None:
-        """Write a batch (one transaction), then tell the other contexts."""
+    def record(self, outcomes: Iterable[Outcome], sweep: dict[str, Any] | None = None) -> None:
+        """Write a batch, its usage and the sweep's row (one transaction), then tell the other
+        contexts. Booked before any hold is released: spend is never out of sight."""
         batch = list(outcomes)
         fresh = [o for o in batch if not o.experiment.cached]
-        if fresh:
-            self.repository.add([o.experiment for o in fresh],
-                                [r for o in fresh for r in o.requests])
         usage = [u for o in fresh if (u := usage_of(o.experiment)) is not None]
-        if usage and self.gate is not None:
-            self.gate.book(usage)  # before any hold is released: spend is never out of sight
+        if fresh or sweep is not None:
+            self.repository.add([o.experiment for o in fresh],
+                                [r for o in fresh for r in o.requests],
+                                usage=ledger_rows(usage), sweep=sweep)
         for o in fresh:
             self.publish(o)
 

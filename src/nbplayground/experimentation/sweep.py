@@ -6,13 +6,14 @@ import asyncio
 import hashlib
 import html
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
+from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.service import ExperimentService, Hold, Outcome, reserve
 from nbplayground.experimentation.throttle import RateLimiter
@@ -168,9 +169,8 @@ class SweepRunner:
                    progress: ProgressFactory | None) -> Sweep:
         cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
 
-        def record(outcomes: Iterable[Outcome]) -> None:
-            batch = list(outcomes)
-            self.service.record(batch)
+        def record(batch: list[Outcome], row: dict[str, Any]) -> None:
+            self.service.record(batch, sweep=row)
             if hold is not None:  # booked now: hold only what is still to come
                 done = [cell_of[o.experiment.id] for o in batch]
                 hold.settle(sum(ceilings[i] for i in done),
@@ -180,7 +180,7 @@ class SweepRunner:
         local = any(sweep.cells[i].provider == "local" for i in todo)
         workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
         note = "local model: one cell at a time" if local else f"{workers} at a time"
-        writer = BatchWriter(record)
+        writer = BatchWriter(record, snapshot=lambda: self._row(sweep))
         limiter = RateLimiter(rpm, tpm)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
@@ -195,6 +195,8 @@ class SweepRunner:
                     over_budget = True
                     return
                 i = queue.get_nowait()
+                if queue.empty():
+                    writer.ending()
                 outcome: Outcome = await self.service.execute(sweep.cells[i], limiter=limiter)
                 cell_of[outcome.experiment.id] = i
                 sweep.results[i] = outcome.experiment
@@ -203,19 +205,19 @@ class SweepRunner:
                 if bar is not None:
                     bar(outcome.experiment)
 
-        try:
-            bar = progress(sweep, len(todo), note) if progress else None
-            sweep.status = "running"
-            await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
-            writer.start()
-            await asyncio.gather(*(worker() for _ in range(workers)))
-            sweep.status = "budget" if over_budget else "done"
-        except asyncio.CancelledError:
-            sweep.status = "interrupted"
-            raise
-        finally:
-            sweep.wall_time_s = time.perf_counter() - started
-            await asyncio.shield(self._finish(sweep, writer, bar, hold))
+        async with young_generations_only():
+            try:
+                bar = progress(sweep, len(todo), note) if progress else None
+                sweep.status = "running"  # the sweeps row is written with each batch of cells
+                writer.start()
+                await asyncio.gather(*(worker() for _ in range(workers)))
+                sweep.status = "budget" if over_budget else "done"
+            except asyncio.CancelledError:
+                sweep.status = "interrupted"
+                raise
+            finally:
+                sweep.wall_time_s = time.perf_counter() - started
+                await asyncio.shield(self._finish(sweep, writer, bar, hold))
         if over_budget:
             err = BudgetExceeded(
                 f"max_cost=${max_cost:g} reached: spent ${sweep.spent:.6f}, "
@@ -229,11 +231,10 @@ class SweepRunner:
     async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any,
                       hold: Hold | None = None) -> None:
         try:
-            await writer.close()
+            await writer.close()  # the last cells and the sweep's final row, one transaction
         finally:
             if hold is not None:  # only now: everything this sweep spent is booked
                 hold.release()
-        await asyncio.to_thread(self.service.repository.save_sweep, self._row(sweep))
         self.service.bus.publish(SweepProgressed(
             sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
             cached=sweep.count("cached"), total=len(sweep), spent=sweep.spent))

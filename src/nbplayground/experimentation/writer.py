@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable
+from typing import Any
 
 from nbplayground.experimentation.service import Outcome
 
-Record = Callable[[Iterable[Outcome]], None]
+Record = Callable[[list[Outcome], Any], None]
+"""Writes a batch with the snapshot taken when it was cut, in one transaction (off the loop)."""
 
 
 class BatchWriter:
-    """A cell counts as done once its batch is committed; a crash loses only unflushed cells."""
+    """A cell counts as done once its batch is committed; a crash loses only unflushed cells.
 
-    def __init__(self, record: Record, *, max_rows: int = 2000, max_delay: float = 1.0) -> None:
+    `snapshot` is called on the event loop each time a batch is cut (the sweep's row: status,
+    counts, spend), so what is written with a batch describes exactly the cells written so far.
+    Closing writes one last batch even when it is empty, so the final snapshot is kept.
+    """
+
+    def __init__(self, record: Record, *, snapshot: Callable[[], Any] = lambda: None,
+                 max_rows: int = 2000, max_delay: float = 1.0) -> None:
         self._record = record
+        self._snapshot = snapshot
         self._pending: list[Outcome] = []
         self._max_rows = max_rows
         self._max_delay = max_delay
@@ -23,7 +33,7 @@ class BatchWriter:
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._inflight: asyncio.Future[None] | None = None
-        self.written = 0
+        self._quiet_until = 0.0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -33,32 +43,44 @@ class BatchWriter:
         if len(self._pending) >= self._max_rows:
             self._wake.set()
 
+    def ending(self) -> None:
+        """Every cell has started: write what is done now, while the last requests are in
+        flight, so the closing batch is small. Timed flushes then hold off for one max_delay
+        (one still running at close would delay the end by a whole transaction); a long tail
+        (retries) is flushed as usual after that."""
+        if not self._quiet_until:
+            self._quiet_until = time.monotonic() + self._max_delay
+            self._wake.set()
+
     async def _loop(self) -> None:
         while not self._closed:
+            woken = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._max_delay)
+                woken = True  # a full batch, or ending()
             self._wake.clear()
-            await self.flush()
+            if woken or time.monotonic() >= self._quiet_until:
+                await self.flush()
 
-    async def flush(self) -> None:
+    async def flush(self, *, final: bool = False) -> None:
         if self._inflight is not None and not self._inflight.done():
             await asyncio.shield(self._inflight)
-        if not self._pending:
+        if not self._pending and not final:
             return
         batch, self._pending = self._pending, []
+        state = self._snapshot()
         # Shielded: a cancelled sweep still finishes the transaction it started, exactly once.
-        self._inflight = asyncio.ensure_future(asyncio.to_thread(self._record, batch))
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(self._record, batch, state))
         await asyncio.shield(self._inflight)
-        self.written += len(batch)
 
     async def close(self) -> None:
-        """Stop the timer and write what is left; safe to call from a cancelled task."""
+        """Stop the timer and write what is left with the final snapshot; safe to call from a
+        cancelled task."""
         self._closed = True
-        self._wake.set()
-        if self._task is not None:
+        if self._task is not None:  # no wake-up first: the timer must not cut one more batch
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._inflight is not None:
             await self._inflight
-        await self.flush()
+        await self.flush(final=True)
