@@ -333,3 +333,30 @@ def test_threads_adding_overlapping_batches(repo: DuckDBExperimentRepository) ->
         t.join()
     assert errors == []
     assert len(repo.list()) == 20 + 4 * 10
+
+
+def test_a_connection_the_user_holds_in_this_process_is_shared_not_fought(
+        repo: DuckDBExperimentRepository) -> None:
+    repo.add([make_experiment()])
+    with duckdb.connect(str(repo.path)) as mine:  # e.g. a notebook cell left it open
+        e = make_experiment()
+        repo.add([e])  # through the user's instance: no lock error, no wait
+        assert mine.execute("select count(*) from experiments").fetchone() == (2,)
+        assert repo.get(e.id) == e
+    with duckdb.connect(str(repo.path), read_only=True):
+        with pytest.raises(StoreError, match="open with other settings"):
+            repo.add([make_experiment()])
+    assert len(repo.list()) == 2
+
+
+def test_between_calls_the_file_is_free_for_other_processes(
+        repo: DuckDBExperimentRepository) -> None:
+    for _ in range(3):
+        repo.add([make_experiment()])
+        other = subprocess.run(
+            [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+             "print(c.execute('select count(*) from experiments').fetchone()[0])",
+             str(repo.path)], capture_output=True, text=True, timeout=60)
+        assert other.returncode == 0, other.stderr
+    assert other.stdout.strip() == "3"
+    assert not Path(str(repo.path) + ".wal").exists()  # checkpointed when released

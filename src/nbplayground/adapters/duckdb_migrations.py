@@ -39,8 +39,9 @@ def latest() -> int:
 def applied(conn: DuckDBPyConnection) -> dict[int, str]:
     """Number -> name of the migrations recorded in this database; reads only."""
     exists = conn.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_name = '_migrations'").fetchone()
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = "
+        "current_database() AND table_schema = 'main' AND table_name = '_migrations'"
+    ).fetchone()
     if not exists or not exists[0]:
         return {}
     return {int(n): str(name) for n, name in

@@ -15,7 +15,7 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb_attach import opened
 from nbplayground.adapters.duckdb_migrations import ensure_migrated, forget_migrated
 from nbplayground.domain import APIRequest, Experiment, User
 from nbplayground.errors import InvalidInput, StoreError, StoreLocked
@@ -54,7 +55,8 @@ class DuckDBExperimentRepository:
         self.path = Path(path).expanduser().absolute()  # a later os.chdir must not move the log
         self.lock_timeout = lock_timeout
         with _PATH_LOCKS_GUARD:
-            self._lock = _PATH_LOCKS.setdefault(str(self.path.resolve()), threading.Lock())
+            self._key = str(self.path.resolve())
+            self._lock = _PATH_LOCKS.setdefault(self._key, threading.Lock())
 
     def __repr__(self) -> str:
         return f"DuckDBExperimentRepository({str(self.path)!r})"
@@ -209,8 +211,7 @@ class DuckDBExperimentRepository:
         remigrated = False
         while True:
             try:
-                with self._lock:
-                    conn = self._connect(write=write)
+                with self._lock, self._open(write=write) as conn:
                     try:
                         conn.execute("BEGIN TRANSACTION")
                         result = work(conn)
@@ -219,8 +220,6 @@ class DuckDBExperimentRepository:
                     except BaseException:
                         _rollback_quietly(conn)
                         raise
-                    finally:
-                        conn.close()
             except duckdb.Error as e:
                 waited = time.monotonic() - start
                 left = self.lock_timeout - waited
@@ -235,7 +234,8 @@ class DuckDBExperimentRepository:
                     continue
                 raise self._translate(e, waited) from e
 
-    def _connect(self, *, write: bool) -> Conn:
+    @contextlib.contextmanager
+    def _open(self, *, write: bool) -> Iterator[Conn]:
         path = self.path
         if not path.parent.is_dir():
             raise StoreError(f"cannot open the experiment log {path}: the folder {path.parent} "
@@ -250,21 +250,9 @@ class DuckDBExperimentRepository:
         read_only = mode is not None and (not mode & 0o222 or not os.access(path, os.W_OK))
         if read_only and write:
             raise StoreError(_read_only(path))
-        try:
-            conn = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as e:
-            # A zero-byte file (e.g. from tempfile) holds nothing: start a log in it.
-            if "not a valid DuckDB" not in str(e) or read_only or path.stat().st_size:
-                raise
-            path.unlink()
-            conn = duckdb.connect(str(path))
-        try:
-            conn.execute("SET TimeZone = 'UTC'")
+        with opened(path, self._key, read_only=read_only) as conn:
             ensure_migrated(conn, path, read_only=read_only)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+            yield conn
 
     def _translate(self, e: duckdb.Error, waited: float) -> StoreError:
         msg, path = str(e), self.path

@@ -116,7 +116,7 @@ class TiktokenTokenizer:
         total = REPLY_PRIMING
         for m in messages:
             fields = m.as_dict() if isinstance(m, Message) else m
-            name = getattr(m, "name", None) if isinstance(m, Message) else m.get("name")
+            name = fields.get("name")  # Messages have none; a raw dict may
             total += TOKENS_PER_MESSAGE
             total += len(enc.encode_ordinary(fields["role"]))
             total += len(enc.encode_ordinary(fields["content"]))
