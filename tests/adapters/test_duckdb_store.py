@@ -343,9 +343,9 @@ def test_a_connection_the_user_holds_in_this_process_is_shared_not_fought(
         repo.add([e])  # through the user's instance: no lock error, no wait
         assert mine.execute("select count(*) from experiments").fetchone() == (2,)
         assert repo.get(e.id) == e
-    with duckdb.connect(str(repo.path), read_only=True):
-        with pytest.raises(StoreError, match="open with other settings"):
-            repo.add([make_experiment()])
+    with duckdb.connect(str(repo.path), read_only=True), \
+            pytest.raises(StoreError, match="open with other settings"):
+        repo.add([make_experiment()])
     assert len(repo.list()) == 2
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from itertools import chain
+from typing import Any, TypeVar
 
 import orjson
 import pandas as pd
+from pydantic import BaseModel
 
 from nbplayground.domain import (
     APIRequest,
@@ -23,10 +25,13 @@ from nbplayground.domain import (
     User,
 )
 from nbplayground.errors import InvalidInput
+from nbplayground.experimentation.collector import automatic_collection_paused
 from nbplayground.ids import new_id, utcnow
 
 Row = dict[str, Any]
 Columns = tuple[tuple[str, str], ...]
+Values = list[Any] | tuple[Any, ...]
+T = TypeVar("T")
 
 EXPERIMENT_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("user_id", "VARCHAR"), ("sweep_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -73,17 +78,81 @@ def names(columns: Columns) -> list[str]:
     return [name for name, _ in columns]
 
 
+# -- frames, a column at a time --
+# A frame is built from one sequence of values per column, read off the rows or models in C
+# (operator.itemgetter), and each Series is made once with its final dtype. The frame builders
+# run with the automatic garbage collector paused: they make a tuple per row and hold 100k-long
+# lists, and a collection started meanwhile walks all of that (and every live object) to free
+# nothing; that was a sixth of the mapping's time at 100k rows.
+
+@automatic_collection_paused()
 def frame(columns: Columns, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """A typed DataFrame of `rows` with exactly `columns`, ready to append to a table."""
-    keys = names(columns)
-    pick = operator.itemgetter(*keys)
-    try:  # rows built by this module have every key: transpose in C, not key by key
-        table = [pick(r) for r in rows]
+    return columns_frame(columns, row_columns(rows, names(columns)))
+
+
+def columns_frame(columns: Columns, data: Mapping[str, Values]) -> pd.DataFrame:
+    """The same from each column's values."""
+    return pd.DataFrame({name: series(data[name], sql) for name, sql in columns}, copy=False)
+
+
+def series(values: Values, sql: str) -> pd.Series:
+    """`values` as the pandas dtype of SQL type `sql`, the fastest way pandas allows: a column
+    of only None (no error in a clean run) at once, not value by value; instants through
+    DatetimeIndex and flags through an inferred bool Series, twice as fast as a Series told its
+    dtype, which stays the way for anything else (no rows, a None among the flags)."""
+    dtype = _DTYPES[sql]
+    if values and all(v is None for v in values):
+        return pd.Series(None, index=pd.RangeIndex(len(values)), dtype=dtype)
+    if sql == "TIMESTAMPTZ" and values:
+        index = pd.DatetimeIndex(list(values))
+        if index.dtype == dtype:
+            return pd.Series(index)
+    if sql == "BOOLEAN":
+        inferred = pd.Series(values)
+        if inferred.dtype == bool:
+            return inferred.astype("boolean")
+    return pd.Series(values, dtype=dtype)
+
+
+def transpose(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Values]:
+    """Each key's values across `rows`, in one pass over the rows and in C: reading them once
+    per column took twice as long (they are scattered in memory)."""
+    pick = operator.itemgetter(*keys) if len(keys) > 1 else lambda r: (r[keys[0]],)
+    columns = list(zip(*map(pick, rows), strict=True))
+    return dict(zip(keys, columns, strict=True)) if columns else dict.fromkeys(keys, ())
+
+
+def row_columns(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Values]:
+    """transpose for rows that may lack a key (None there)."""
+    try:
+        return transpose(rows, keys)
     except KeyError:
-        table = [tuple(r.get(k) for k in keys) for r in rows]
-    values = list(zip(*table, strict=True)) if table else [() for _ in keys]
-    return pd.DataFrame({name: pd.Series(list(col), dtype=_DTYPES[sql])
-                         for (name, sql), col in zip(columns, values, strict=True)})
+        return {key: [r.get(key) for r in rows] for key in keys}
+
+
+def model_columns(models: Iterable[BaseModel], keys: Sequence[str]) -> dict[str, Values]:
+    """transpose for pydantic models: they keep their field values in the instance __dict__,
+    read there without an attribute lookup per value."""
+    return transpose(map(vars, models), keys)
+
+
+def by_chunks(items: Sequence[T], columns_of: Callable[[Sequence[T]], dict[str, Values]]
+              ) -> dict[str, Values]:
+    """columns_of(items), a thousand items at a time: while each column of a chunk is read,
+    its objects stay in the CPU cache, which 100k experiments do not (a sixth faster)."""
+    parts = [columns_of(items[i:i + _CHUNK]) for i in range(0, len(items), _CHUNK)]
+    if len(parts) < 2:
+        return parts[0] if parts else columns_of(items)
+    return {name: list(chain.from_iterable(p[name] for p in parts)) for name in parts[0]}
+
+
+_CHUNK = 1_000
+
+
+def instants(moments: Values) -> list[datetime]:
+    """as_utc of each; the call is skipped for those already in UTC, which it returns as is."""
+    return [m if m.tzinfo is UTC else as_utc(m) for m in moments]
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -108,30 +177,35 @@ def fast_dumps(value: Any) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
+def json_texts(values: Sequence[Any]) -> list[str | None]:
+    """fast_dumps of each value (None stays NULL), in one loop: orjson writes the same text for
+    string keys without OPT_NON_STR_KEYS, only faster; what it refuses then (another key, an
+    integer beyond 64 bits, a lone surrogate) goes through fast_dumps."""
+    dump, texts = orjson.dumps, []
+    for value in values:
+        try:
+            texts.append(None if value is None else dump(value, str).decode())
+        except TypeError:
+            texts.append(fast_dumps(value))
+    return texts
+
+
+def messages_texts(conversations: Sequence[Sequence[Message]]) -> list[str]:
+    """Each experiment's messages as JSON: orjson reads each Message's __dict__ (its fields,
+    what as_dict returns), so no dict is built per message; what it refuses goes as before."""
+    dump, texts = orjson.dumps, []
+    for messages in conversations:
+        try:
+            texts.append(dump(messages, vars).decode())
+        except TypeError:
+            texts.append(fast_dumps([m.as_dict() for m in messages]))
+    return texts
+
+
 # -- experiments --
 
-def experiment_row(e: Experiment) -> Row:
-    p, m = e.parameters, e.metrics
-    return {
-        "id": e.id, "user_id": e.user_id, "sweep_id": e.sweep_id, "model": e.model,
-        "provider": e.provider, "base_url": e.base_url, "prompt": e.prompt, "system": e.system,
-        "messages": fast_dumps([msg.as_dict() for msg in e.messages]), "response": e.response,
-        "temperature": p.temperature, "max_tokens": p.max_tokens, "top_p": p.top_p,
-        "frequency_penalty": p.frequency_penalty, "presence_penalty": p.presence_penalty,
-        "stop": None if p.stop is None else fast_dumps(list(p.stop)), "seed": p.seed,
-        "reasoning_effort": p.reasoning_effort, "repeat": e.repeat,
-        "prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens,
-        "cached_tokens": m.cached_tokens, "token_count": m.token_count,
-        "generation_time_ms": m.generation_time_ms, "cost_estimate": m.cost_estimate,
-        "usage_estimated": m.usage_estimated, "price_as": m.price_as, "cost_as": m.cost_as,
-        "finish_reason": e.finish_reason, "status": e.status, "error": e.error,
-        "error_type": e.error_type, "cache_key": e.cache_key, "cached": e.cached,
-        "request_body": fast_dumps(e.request_body), "created_at": as_utc(e.timestamp),
-    }
-
-
 def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
-    """The inverse of experiment_row; prompt, system and token_count are derived, not read."""
+    """An experiments row back; prompt, system and token_count are derived, not read."""
     stop = row["stop"]
     parameters = ModelParameters(
         temperature=row["temperature"], max_tokens=row["max_tokens"], top_p=row["top_p"],
@@ -155,8 +229,37 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         request_body=json.loads(row["request_body"] or "{}"))
 
 
+_EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
+                      "response", "repeat", "finish_reason", "status", "error", "error_type",
+                      "cache_key", "cached", "request_body", "timestamp", "parameters",
+                      "metrics")
+_PARAMETER_FIELDS = ("temperature", "max_tokens", "top_p", "frequency_penalty",
+                     "presence_penalty", "stop", "seed", "reasoning_effort")
+_METRIC_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "generation_time_ms",
+                  "cost_estimate", "usage_estimated", "price_as", "cost_as")
+
+
+@automatic_collection_paused()
 def experiments_frame(experiments: Sequence[Experiment]) -> pd.DataFrame:
-    return frame(EXPERIMENT_COLUMNS, [experiment_row(e) for e in experiments])
+    """A column at a time, read straight off the models' fields (no row dict, no model_dump):
+    100k experiments map in a fraction of a second."""
+    return columns_frame(EXPERIMENT_COLUMNS, by_chunks(experiments, _experiment_columns))
+
+
+def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
+    """One chunk's columns: the fields as they are but JSON text for messages, stop and the
+    request body, the derived prompt, system and token_count (ResponseMetrics.token_count),
+    and the timestamp in UTC."""
+    data = model_columns(experiments, _EXPERIMENT_FIELDS)
+    data |= model_columns(data["parameters"], _PARAMETER_FIELDS)
+    data |= model_columns(data["metrics"], _METRIC_FIELDS)
+    data.update(
+        prompt=[e.prompt for e in experiments], system=[e.system for e in experiments],
+        messages=messages_texts(data["messages"]), stop=json_texts(data["stop"]),
+        token_count=list(map(operator.add, data["prompt_tokens"], data["completion_tokens"])),
+        request_body=json_texts(data["request_body"]),
+        created_at=instants(data["timestamp"]))
+    return data
 
 
 def check_limit(limit: int | None) -> int | None:
@@ -178,13 +281,18 @@ def unique_by_id(experiments: Sequence[Experiment]) -> list[Experiment]:
 
 # -- API requests --
 
+_REQUEST_FIELDS = tuple(name for name in names(REQUEST_COLUMNS) if name != "created_at")
+
+
+@automatic_collection_paused()
 def requests_frame(requests: Sequence[APIRequest], experiments: Sequence[Experiment]
                    ) -> pd.DataFrame:
     """APIRequest has no clock of its own: it takes its experiment's timestamp, else now."""
-    when = {e.id: as_utc(e.timestamp) for e in experiments}
+    when = {e.id: e.timestamp for e in experiments}
     now = utcnow()
-    rows = [r.model_dump() | {"created_at": when.get(r.experiment_id, now)} for r in requests]
-    return frame(REQUEST_COLUMNS, rows)
+    data = model_columns(requests, _REQUEST_FIELDS)
+    data["created_at"] = instants([when.get(e, now) for e in data["experiment_id"]])
+    return columns_frame(REQUEST_COLUMNS, data)
 
 
 # -- sweeps --
@@ -234,20 +342,26 @@ def user_from_db(row: Mapping[str, Any]) -> User:
     return User.model_validate({k: v for k, v in row.items() if k in fields and v is not None})
 
 
+@automatic_collection_paused()
 def usage_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Missing ids are minted, created_at defaults to now and day to created_at's UTC date."""
-    allowed = set(names(USAGE_COLUMNS))
-    now = utcnow()
-    out = []
+    allowed = names(USAGE_COLUMNS)
+    known = set(allowed)
     for r in rows:
-        unknown = sorted(set(r) - allowed)
-        if unknown:
-            raise InvalidInput(f"a usage row has no field(s) {', '.join(unknown)}; "
-                               f"the fields are {', '.join(names(USAGE_COLUMNS))}")
-        created = as_utc(r.get("created_at") or now)
-        day = r.get("day") or created
-        if isinstance(day, datetime):
-            day = as_utc(day).date()
-        out.append({**r, "id": r.get("id") or new_id(), "created_at": created,
-                    "day": day.isoformat() if isinstance(day, date) else str(day)})
-    return frame(USAGE_COLUMNS, out)
+        if not known.issuperset(r):
+            raise InvalidInput(f"a usage row has no field(s) {', '.join(sorted(set(r) - known))}; "
+                               f"the fields are {', '.join(allowed)}")
+    now = utcnow()
+    data = row_columns(rows, allowed)
+    data["id"] = [i or new_id() for i in data["id"]]
+    data["created_at"] = instants([c or now for c in data["created_at"]])
+    data["day"] = list(map(_day, data["day"], data["created_at"]))
+    return columns_frame(USAGE_COLUMNS, data)
+
+
+def _day(day: Any, created: datetime) -> str:
+    """A usage row's day as ISO text: a datetime's UTC date, else as given, else created's."""
+    day = day or created
+    if isinstance(day, datetime):
+        day = as_utc(day).date()
+    return day.isoformat() if isinstance(day, date) else str(day)
