@@ -79,26 +79,29 @@ class DuckDBExperimentRepository:
         req_df = rows.requests_frame(requests, batch) if batch or requests else None
 
         def work(conn: Conn) -> None:
-            if exp_df is not None:
+            if exp_df is not None and req_df is not None:
                 conn.register("_exp_batch", exp_df)
-                conn.register("_req_batch", req_df)
-                # Requests first: the anti-join must see which experiments were logged before.
-                conn.execute(f"""
-                    INSERT OR IGNORE INTO api_requests ({_REQUESTS}) SELECT {_REQUESTS}
-                    FROM _req_batch WHERE experiment_id NOT IN (
-                        SELECT b.id FROM _exp_batch b JOIN experiments e ON e.id = b.id)""")
-                conn.execute(f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
-                             f"SELECT {_EXPERIMENTS} FROM _exp_batch")
+                new = {i for (i,) in conn.execute(
+                    f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
+                    f"SELECT {_EXPERIMENTS} FROM _exp_batch RETURNING id").fetchall()}
+                # The requests of an experiment logged before (skipped above) are skipped too:
+                # found from what the insert returned, not by joining the whole log.
+                before = [e.id for e in batch if e.id not in new]
+                conn.register("_req_batch", req_df[~req_df["experiment_id"].isin(before)]
+                              if before else req_df)
+                conn.execute(f"INSERT OR IGNORE INTO api_requests ({_REQUESTS}) "
+                             f"SELECT {_REQUESTS} FROM _req_batch")
             if usage_df is not None:
                 conn.register("_usage_batch", usage_df)
-                conn.execute(f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
-                             "FROM _usage_batch")
-                conn.execute(f"""
-                    UPDATE users SET token_usage = t.total
-                    FROM (SELECT user_id, sum({TOKENS}) AS total FROM usage
-                          WHERE user_id IN (SELECT DISTINCT user_id FROM _usage_batch)
-                          GROUP BY user_id) t
-                    WHERE users.id = t.user_id""")
+                booked = conn.execute(
+                    f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
+                    f"FROM _usage_batch RETURNING user_id, {TOKENS}").fetchall()
+                grown: dict[str, int] = {}
+                for user, tokens in booked:  # what was booked now, not rows seen before
+                    grown[user] = grown.get(user, 0) + tokens
+                for user, tokens in grown.items():
+                    conn.execute("UPDATE users SET token_usage = coalesce(token_usage, 0) + ? "
+                                 "WHERE id = ?", [tokens, user])
             if sweep is not None:
                 _upsert_sweep(conn, sweep)
 
