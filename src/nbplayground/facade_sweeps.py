@@ -41,14 +41,12 @@ class SweepsFacade:
     def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
                mode: str = "cross", vars: Any = None, provider: str | None = None,
                price_as: str | None = None, refresh: bool = False, **params: Any) -> Any:
-        import dataclasses
-
         from nbplayground.experimentation.sweep import Sweep, new_sweep_id, sweep_id_for
 
         cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
                             params)
         sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
-        cells = [dataclasses.replace(c, sweep_id=sid) for c in cells]
+        cells = [c.in_sweep(sid) for c in cells]
         spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
                 "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
                 "provider": cells[0].provider if cells else None, "price_as": price_as}

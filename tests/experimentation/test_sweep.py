@@ -151,3 +151,13 @@ def test_bad_sweep_arguments_are_refused(make_pg: Any, kwargs: dict[str, Any]) -
     pg = make_pg(provider="simulated")
     with pytest.raises(InvalidInput):
         pg.sweep("x", progress=False, **kwargs)
+
+
+def test_a_cell_in_a_sweep_keeps_its_cache_key(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0)
+    cell = pg.prepare("Name a colour.", max_tokens=5)
+    key = cell.cache_key
+    mine = cell.in_sweep("sw-1")
+    assert (mine.sweep_id, mine.cache_key, mine.request) == ("sw-1", key, cell.request)
+    fresh = pg.prepare("Name a colour.", max_tokens=5).in_sweep("sw-2")  # never hashed before
+    assert fresh.cache_key == key and fresh.sweep_id == "sw-2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -32,3 +33,11 @@ class Cell:
              "body": self.request.body(), "repeat": self.request.repeat},
             sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def in_sweep(self, sweep_id: str) -> Cell:
+        """This cell as part of sweep `sweep_id`; its cache key does not depend on the sweep, so
+        a key already computed (to name the sweep) is kept, not hashed again."""
+        cell = dataclasses.replace(self, sweep_id=sweep_id)
+        if "cache_key" in self.__dict__:
+            cell.__dict__["cache_key"] = self.__dict__["cache_key"]
+        return cell
