@@ -360,3 +360,25 @@ def test_between_calls_the_file_is_free_for_other_processes(
         assert other.returncode == 0, other.stderr
     assert other.stdout.strip() == "3"
     assert not Path(str(repo.path) + ".wal").exists()  # checkpointed when released
+
+
+FORK = """
+import os, sys
+from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from tests.factories import make_experiment
+repo = DuckDBExperimentRepository(sys.argv[1])
+repo.add([make_experiment()])  # the parent's resident connection exists now
+pid = os.fork()
+repo.add([make_experiment()])  # parent and child each log one; the child then exits normally
+if pid:
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_logs_through_its_own_connection(tmp_path: Path) -> None:
+    path = tmp_path / "fork.duckdb"
+    done = subprocess.run([sys.executable, "-c", FORK, str(path)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]  # -11 was a crash at the child's exit
+    assert len(DuckDBExperimentRepository(path).list()) == 3

@@ -13,6 +13,8 @@ The caller holds the per-file lock: one resident connection per file, one user a
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,18 @@ Conn = duckdb.DuckDBPyConnection
 
 ALIAS = "nbplayground_log"
 _RESIDENT: dict[str, Conn] = {}
+
+
+def _forked() -> None:
+    """A forked child must neither use nor free its parent's DuckDB instances (their threads did
+    not come along: closing one there crashes, even at the child's exit), so it gives each one a
+    reference that is never dropped, forgets them and opens its own."""
+    for conn in _RESIDENT.values():
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))
+    _RESIDENT.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @contextlib.contextmanager
