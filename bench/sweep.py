@@ -56,7 +56,7 @@ def ratio_table(latency: float) -> None:
             ideal = n * latency / c
             print(f"  C={c:<3} N={n:<5} wall {wall:6.2f} s  ideal {ideal:6.2f} s  "
                   f"ratio {wall / ideal:5.3f}  ok={sw.count('ok')}  "
-                  f"(preparing the cells {wall - sw.wall_time_s:5.3f} s)")
+                  f"(before and after sending: {wall - sw.wall_time_s:5.3f} s)")
         pg.close()
 
 
