@@ -15,14 +15,13 @@ import pandas as pd
 from nbplayground.accounts.gate import Snapshot
 from nbplayground.accounts.limits import FREE_PROVIDERS
 from nbplayground.adapters import duckdb_rows as rows
-from nbplayground.adapters.duckdb_store import TOKENS as _TOKENS
-from nbplayground.adapters.duckdb_store import Conn, DuckDBExperimentRepository, _dicts
+from nbplayground.adapters.duckdb_store import TOKENS, Conn, DuckDBExperimentRepository, _dicts
 from nbplayground.errors import InvalidInput
 from nbplayground.ids import utcnow
 
 _FREE = ", ".join(f"'{p}'" for p in sorted(FREE_PROVIDERS))
 _BILLABLE = f"coalesce(provider, '') NOT IN ({_FREE})"
-_TOKEN_USAGE = f"(SELECT coalesce(sum({_TOKENS}), 0) FROM usage WHERE user_id = ?)"
+_TOKEN_USAGE = f"(SELECT coalesce(sum({TOKENS}), 0) FROM usage WHERE user_id = ?)"
 USAGE_GROUPS = {"day": ("day",), "model": ("model", "provider"), "user": ("user_id",)}
 
 
@@ -38,7 +37,7 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
             spent = conn.execute(f"""
                 SELECT coalesce(sum(cost) FILTER (WHERE day = ?), 0),
                        coalesce(sum(cost), 0),
-                       coalesce(sum({_TOKENS}) FILTER (WHERE day = ?), 0)
+                       coalesce(sum({TOKENS}) FILTER (WHERE day = ?), 0)
                 FROM usage
                 WHERE user_id = ? AND day >= ? AND day <= ? AND {_BILLABLE}""",
                                  [day, day, user_id, month, day]).fetchone()
@@ -102,7 +101,7 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
             SELECT {keys}, count(*) AS requests,
                    CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens,
                    CAST(coalesce(sum(completion_tokens), 0) AS BIGINT) AS completion_tokens,
-                   CAST(coalesce(sum({_TOKENS}), 0) AS BIGINT) AS tokens,
+                   CAST(coalesce(sum({TOKENS}), 0) AS BIGINT) AS tokens,
                    coalesce(sum(cost), 0) AS cost,
                    coalesce(sum(cost) FILTER (WHERE {_BILLABLE}), 0) AS billable_cost
             FROM usage {where} GROUP BY {keys} ORDER BY {keys}"""

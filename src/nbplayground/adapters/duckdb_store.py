@@ -75,11 +75,12 @@ class DuckDBExperimentRepository:
         usage_df = rows.usage_frame(usage) if usage else None
         if not batch and not requests and usage_df is None and sweep is None:
             return
-        exp_df = rows.experiments_frame(batch) if batch or requests else None
-        req_df = rows.requests_frame(requests, batch) if batch or requests else None
+        calls = (rows.experiments_frame(batch), rows.requests_frame(requests, batch)) \
+            if batch or requests else None
 
         def work(conn: Conn) -> None:
-            if exp_df is not None and req_df is not None:
+            if calls is not None:
+                exp_df, req_df = calls
                 conn.register("_exp_batch", exp_df)
                 new = {i for (i,) in conn.execute(
                     f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "

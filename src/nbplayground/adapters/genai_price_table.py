@@ -40,8 +40,8 @@ class GenaiPriceTable:
             raise InvalidInput(
                 f"cached_tokens ({cached_tokens}) cannot exceed prompt_tokens ({prompt_tokens})"
             )
-        when = (at or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0,
-                                                                   microsecond=0)
+        when = (datetime.now(UTC) if at is None else at.astimezone(UTC)).replace(
+            minute=0, second=0, microsecond=0)
         return self._cached_price(model, prompt_tokens, completion_tokens, cached_tokens, when)
 
     @functools.lru_cache(maxsize=65_536)  # noqa: B019 - one table per Playground, kept for its life

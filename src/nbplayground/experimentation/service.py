@@ -142,8 +142,8 @@ class ExperimentService:
                     sweep_id=sweep_id, price_as=price_as, index=index)
 
     def max_cost(self, cell: Cell) -> float | None:
-        return self.costs.bounds(cell.provider, cell.request.model, cell.prompt_tokens,
-                                 cell.max_completion)[1]
+        return self.costs.cost(cell.provider, cell.request.model, cell.prompt_tokens,
+                               cell.max_completion)
 
     # -- execution --
 

@@ -144,24 +144,11 @@ class SweepRunner:
                     f"this sweep could cost up to {ceiling}, more than max_cost=${max_cost:g}; "
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
-        ceilings = self._ceilings(sweep.cells, todo)
+        ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
         hold = await self._reserve(sweep, todo, ceilings)
         return await self._run(sweep, todo, ceilings, hold, started, concurrency=concurrency,
                                rpm=_tighter(rpm, hold.rpm if hold else None), tpm=tpm,
                                max_cost=max_cost, progress=progress)
-
-    def _ceilings(self, cells: list[Cell], todo: list[int]) -> dict[int, float]:
-        """Each cell's pre-flight maximum in USD, priced once per distinct (provider, model,
-        prompt tokens, max completion): a sweep has thousands of cells and a few shapes."""
-        priced: dict[tuple[str, str, int, int], float] = {}
-        out = {}
-        for i in todo:
-            c = cells[i]
-            shape = (c.provider, c.request.model, c.prompt_tokens, c.max_completion)
-            if shape not in priced:
-                priced[shape] = self.service.max_cost(c) or 0.0
-            out[i] = priced[shape]
-        return out
 
     async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
                        ) -> Hold | None:
