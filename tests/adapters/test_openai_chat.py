@@ -13,6 +13,7 @@ from nbplayground.adapters.tiktoken_tokenizer import TiktokenTokenizer
 from nbplayground.domain import ChatRequest, Message, ModelParameters
 from nbplayground.errors import (
     AuthenticationFailed,
+    BadRequest,
     ConnectionFailed,
     MalformedResponse,
     ModelNotFound,
@@ -108,6 +109,54 @@ def test_faults_become_typed_errors(stub: OpenAIStub, fault: Any, error: type) -
         assert info.value.retryable
     if error is ConnectionFailed:
         assert info.value.partial_text  # what arrived before the cut is kept
+
+
+def test_plain_answers_are_sent_with_the_sdks_own_headers(stub: OpenAIStub) -> None:
+    import openai
+
+    call(stub, request("headers"))
+    headers = stub.requests[-1].headers
+    assert headers["user-agent"] == f"AsyncOpenAI/Python {openai.__version__}"
+    assert headers["x-stainless-lang"] == "python"
+    assert headers["x-stainless-async"] == "async:asyncio"
+    assert headers["content-type"] == "application/json"
+    assert headers["authorization"] == f"Bearer {TEST_KEY}"
+    assert "openai-organization" not in headers  # the SDK's Omit() is not sent as text
+
+
+@pytest.mark.parametrize(("status", "body", "error", "words"), [
+    (400, None, BadRequest, "Injected failure (HTTP 400)"),
+    (403, None, AuthenticationFailed, "refused the API key (403)"),
+    (409, None, BadRequest, "answered 409"),
+    (422, None, BadRequest, "rejected the request (422)"),
+    (503, b"<html>upstream gone</html>", ServerFailed, "upstream gone"),
+    (502, b"<html>" + b"x" * 20_000, ServerFailed, "<html>xxx"),
+])
+def test_error_statuses_become_the_errors_the_sdk_would_raise(
+        stub: OpenAIStub, status: int, body: bytes | None, error: type, words: str) -> None:
+    stub.fail_next(status, body=body)
+    with pytest.raises(error) as info:
+        call(stub, request())
+    assert words in str(info.value)
+    assert len(str(info.value)) < 500  # a proxy's whole page is not an error message
+    assert info.value.status_code == status
+    assert info.value.request_id == stub.requests[-1].request_id
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_refused_connection_is_not_called_a_timeout(stream: bool) -> None:
+    async def go() -> None:
+        client = OpenAIChatClient(api_key=TEST_KEY, base_url="http://127.0.0.1:1/v1",
+                                  tokenizer=TOKENIZER, timeout=10)
+        try:
+            await client.complete(request(stream=stream), on_delta=(lambda _: None))
+        finally:
+            await client.aclose()
+
+    with pytest.raises(ConnectionFailed) as info:
+        asyncio.run(go())
+    assert "could not reach http://127.0.0.1:1/v1" in str(info.value)
+    assert TEST_KEY not in str(info.value)
 
 
 def test_timeout_is_typed_and_retryable(stub: OpenAIStub) -> None:
