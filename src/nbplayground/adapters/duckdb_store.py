@@ -77,34 +77,24 @@ class DuckDBExperimentRepository:
             return
         calls = (rows.experiments_frame(batch), rows.requests_frame(requests, batch)) \
             if batch or requests else None
+        careful = False  # plain INSERTs first; OR IGNORE only for a batch logged before
 
         def work(conn: Conn) -> None:
-            if calls is not None:
-                exp_df, req_df = calls
-                conn.register("_exp_batch", exp_df)
-                new = {i for (i,) in conn.execute(
-                    f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
-                    f"SELECT {_EXPERIMENTS} FROM _exp_batch RETURNING id").fetchall()}
-                # The requests of an experiment logged before (skipped above) are skipped too:
-                # found from what the insert returned, not by joining the whole log.
-                before = [e.id for e in batch if e.id not in new]
-                conn.register("_req_batch", req_df[~req_df["experiment_id"].isin(before)]
-                              if before else req_df)
-                conn.execute(f"INSERT OR IGNORE INTO api_requests ({_REQUESTS}) "
-                             f"SELECT {_REQUESTS} FROM _req_batch")
-            if usage_df is not None:
-                conn.register("_usage_batch", usage_df)
-                booked = conn.execute(
-                    f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
-                    f"FROM _usage_batch RETURNING user_id, {TOKENS}").fetchall()
-                grown: dict[str, int] = {}
-                for user, tokens in booked:  # what was booked now, not rows seen before
-                    grown[user] = grown.get(user, 0) + tokens
-                for user, tokens in grown.items():
-                    conn.execute("UPDATE users SET token_usage = coalesce(token_usage, 0) + ? "
-                                 "WHERE id = ?", [tokens, user])
-            if sweep is not None:
-                _upsert_sweep(conn, sweep)
+            nonlocal careful
+            try:
+                if calls is not None:
+                    _insert_calls(conn, *calls, batch, careful=careful)
+                if usage_df is not None:
+                    _book_usage(conn, usage_df, careful=careful)
+                if sweep is not None:
+                    _upsert_sweep(conn, sweep)
+            except duckdb.ConstraintException as e:
+                # A row logged before (a retried batch): roll back, and the retry (this error
+                # is retryable) skips what is logged. INSERT OR IGNORE costs ~3 ms more per
+                # statement, and the closing batch of a sweep waits for every one of them.
+                if not careful and "duplicate key" in str(e).lower():
+                    careful = True
+                raise
 
         self._run(work)
 
@@ -293,8 +283,9 @@ def _is_lock(e: duckdb.Error) -> bool:
 
 
 def _retryable(e: duckdb.Error) -> bool:
-    """Locks, and races with another thread of this process: our inserts all say OR IGNORE or
-    OR REPLACE, so a duplicate key can only come from a transaction that committed first."""
+    """Locks, and races with another thread of this process. A duplicate key means rows logged
+    before: a transaction that committed first, or a batch written again (add() retries it
+    with OR IGNORE)."""
     msg = str(e).lower()
     return (_is_lock(e) or (isinstance(e, duckdb.TransactionException) and "conflict" in msg)
             or (isinstance(e, duckdb.ConstraintException | duckdb.TransactionException)
@@ -337,8 +328,54 @@ def _limit(limit: int | None) -> str:
     return "" if n is None else f" LIMIT {n}"
 
 
+def _insert_calls(conn: Conn, exp_df: pd.DataFrame, req_df: pd.DataFrame,
+                  batch: Sequence[Experiment], *, careful: bool) -> None:
+    conn.register("_exp_batch", exp_df)
+    if not careful:
+        conn.execute(f"INSERT INTO experiments ({_EXPERIMENTS}) "
+                     f"SELECT {_EXPERIMENTS} FROM _exp_batch")
+        conn.register("_req_batch", req_df)
+        conn.execute(f"INSERT INTO api_requests ({_REQUESTS}) SELECT {_REQUESTS} FROM _req_batch")
+        return
+    new = {i for (i,) in conn.execute(
+        f"INSERT OR IGNORE INTO experiments ({_EXPERIMENTS}) "
+        f"SELECT {_EXPERIMENTS} FROM _exp_batch RETURNING id").fetchall()}
+    # The requests of an experiment logged before (skipped above) are skipped too: found from
+    # what the insert returned, not by joining the whole log.
+    before = [e.id for e in batch if e.id not in new]
+    conn.register("_req_batch", req_df[~req_df["experiment_id"].isin(before)]
+                  if before else req_df)
+    conn.execute(f"INSERT OR IGNORE INTO api_requests ({_REQUESTS}) "
+                 f"SELECT {_REQUESTS} FROM _req_batch")
+
+
+def _book_usage(conn: Conn, usage_df: pd.DataFrame, *, careful: bool) -> None:
+    """The ledger rows, and each user's token_usage grown by what was booked now (not by rows
+    booked before)."""
+    conn.register("_usage_batch", usage_df)
+    if careful:
+        booked = conn.execute(
+            f"INSERT OR IGNORE INTO usage ({_USAGE}) SELECT {_USAGE} "
+            f"FROM _usage_batch RETURNING user_id, {TOKENS}").fetchall()
+    else:
+        conn.execute(f"INSERT INTO usage ({_USAGE}) SELECT {_USAGE} FROM _usage_batch")
+        spent = usage_df["prompt_tokens"].fillna(0) + usage_df["completion_tokens"].fillna(0)
+        booked = list(zip(usage_df["user_id"], spent.astype(int).tolist(), strict=True))
+    grown: dict[str, int] = {}
+    for user, tokens in booked:
+        grown[user] = grown.get(user, 0) + tokens
+    for user, tokens in grown.items():
+        conn.execute("UPDATE users SET token_usage = coalesce(token_usage, 0) + ? "
+                     "WHERE id = ?", [tokens, user])
+
+
 def _upsert_sweep(conn: Conn, sweep: Mapping[str, Any]) -> None:
-    """The given fields over the stored row (created_at is kept)."""
-    old = _dicts(conn.execute("SELECT * FROM sweeps WHERE id = ?", [sweep["id"]]))
-    row = rows.sweep_to_db(rows.sweep_row(sweep, rows.sweep_from_db(old[0]) if old else None))
-    _insert_or_replace(conn, "sweeps", row)
+    """The given fields over the stored row (created_at is kept): an UPDATE of those fields,
+    or the whole row (defaults for the rest) when there is none yet."""
+    row = rows.sweep_to_db(rows.sweep_row(sweep, None))
+    given = [k for k in row if k != "id" and (k in sweep or k == "updated_at")]
+    (updated,) = conn.execute(
+        f"UPDATE sweeps SET {', '.join(f'{k} = ?' for k in given)} WHERE id = ?",
+        [row[k] for k in given] + [row["id"]]).fetchone() or (0,)
+    if not updated:
+        _insert_or_replace(conn, "sweeps", row)
