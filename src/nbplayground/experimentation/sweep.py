@@ -131,7 +131,7 @@ class SweepRunner:
                   progress: ProgressFactory | None = None) -> Sweep:
         started = time.perf_counter()
         hits = {} if refresh else await asyncio.to_thread(self.cached, sweep.cells)
-        for i, c in enumerate(sweep.cells):
+        for i, c in enumerate(sweep.cells if hits else ()):  # no keys hashed for nothing
             if c.cache_key in hits:
                 sweep.results[i] = hits[c.cache_key].model_copy(update={"cached": True})
         todo = [i for i, r in enumerate(sweep.results) if r is None]
