@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -26,6 +27,17 @@ def loop() -> asyncio.AbstractEventLoop:
             thread.start()
             _loop = new
         return _loop
+
+
+def _forget_loop() -> None:
+    """A forked child has no loop thread: the parent's loop would take work and never run it,
+    so the child starts its own on first use."""
+    global _loop, _lock
+    _loop = None
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_loop)
 
 
 def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:

@@ -8,6 +8,7 @@ rows) before its hold is released.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,17 @@ class _InFlight:
 
 _REGISTRY: dict[tuple[str, str], _InFlight] = {}
 _REGISTRY_LOCK = threading.Lock()
+
+
+def _forget_flights() -> None:
+    """A forked child runs none of its parent's calls: their holds stay the parent's (what they
+    spend is booked in the shared log), and a lock one of its threads held would never free."""
+    global _REGISTRY_LOCK
+    _REGISTRY.clear()
+    _REGISTRY_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_flights)
 
 
 def _in_flight(scope: str, user_id: str) -> _InFlight:

@@ -37,6 +37,18 @@ _PATH_LOCKS: dict[str, threading.Lock] = {}
 when one thread closes the last connection while another opens one."""
 _PATH_LOCKS_GUARD = threading.Lock()
 
+
+def _new_locks() -> None:
+    """In a forked child: a lock another thread of the parent held (a sweep's batch being
+    written) would stay held forever."""
+    global _PATH_LOCKS_GUARD
+    _PATH_LOCKS_GUARD = threading.Lock()
+    for key in _PATH_LOCKS:
+        _PATH_LOCKS[key] = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_locks)
+
 _EXPERIMENTS = ", ".join(rows.names(rows.EXPERIMENT_COLUMNS))
 _REQUESTS = ", ".join(rows.names(rows.REQUEST_COLUMNS))
 _USAGE = ", ".join(rows.names(rows.USAGE_COLUMNS))
@@ -56,10 +68,14 @@ class DuckDBExperimentRepository:
         self.lock_timeout = lock_timeout
         with _PATH_LOCKS_GUARD:
             self._key = str(self.path.resolve())
-            self._lock = _PATH_LOCKS.setdefault(self._key, threading.Lock())
+            _PATH_LOCKS.setdefault(self._key, threading.Lock())
 
     def __repr__(self) -> str:
         return f"DuckDBExperimentRepository({str(self.path)!r})"
+
+    @property
+    def _lock(self) -> threading.Lock:
+        return _PATH_LOCKS[self._key]  # looked up each time: a forked child replaces it
 
     # -- ExperimentRepository --
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,17 @@ def _timed_out(e: BaseException) -> bool:
         c.__name__ == "TimeoutException" for c in type(e).__mro__)
 
 
+_STRANDED: list[Any] = []
+"""SDK clients whose event loop is gone (a forked child's copies of its parent's)."""
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _answer(body: bytes) -> tuple[str, str | None, str | None, tuple[int, int, int] | None]:
     """(text, finish_reason, model, (prompt, completion, cached) tokens or None) from a chat
     completion's JSON; MalformedResponse for anything else."""
@@ -141,6 +153,7 @@ class OpenAIChatClient:
         self._timeout = timeout
         self._client: openai.AsyncOpenAI | None = None
         self._http: Any = None  # the SDK client's own HTTP client (we hand it over)
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the SDK client was made
         self._headers: dict[str, str] | None = None
         self._stream_options = True
         self._url: str | None = None
@@ -150,9 +163,15 @@ class OpenAIChatClient:
 
     @property
     def client(self) -> openai.AsyncOpenAI:
-        if self._client is None:
+        """The SDK client of the running event loop: its connections belong to the loop it was
+        made on, and a forked child (or a loop started afresh) cannot use the old one."""
+        loop = _running_loop()
+        if self._client is None or self._loop is not loop:
             import openai
 
+            if self._client is not None:  # kept, not dropped: its session cannot be closed
+                _STRANDED.append(self._client)  # without its loop, and would warn if freed
+            self._loop, self._headers = loop, None
             self._http = _http_client(self._timeout)
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key or "no-key", base_url=self.base_url or DEFAULT_BASE_URL,
@@ -336,6 +355,6 @@ class OpenAIChatClient:
         return MalformedResponse(f"{where}: {detail}", **kw)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        if self._client is not None and self._loop is _running_loop():
+            await self._client.close()  # one made on another loop cannot be closed from here
+        self._client = None

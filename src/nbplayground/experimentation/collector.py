@@ -13,12 +13,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 
 _lock = threading.Lock()
 _active = 0
 _was_enabled = False
+
+
+def _forked() -> None:
+    """A child forked mid-sweep runs none of the parent's sweeps: the collector goes back to
+    the state it had before they paused it, and the lock is new (another thread may hold it)."""
+    global _lock, _active
+    if _active and _was_enabled:
+        gc.enable()
+    _active = 0
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @contextlib.contextmanager
