@@ -291,10 +291,8 @@ class OpenAIChatClient:
         Streams still go through `chat.completions.create`."""
         client = self.client
         if self._headers is None:  # built once, on the loop (X-Stainless-Async names it)
-            import openai
-
             merged = {**client.default_headers, **client.auth_headers}
-            self._headers = {k: v for k, v in merged.items() if not isinstance(v, openai.Omit)}
+            self._headers = {k: v for k, v in merged.items() if isinstance(v, str)}  # no Omit()
             self._url = str(client.base_url).rstrip("/") + "/chat/completions"
         http = self._http
         request = http.build_request("POST", self._url, content=orjson.dumps(body),
