@@ -86,8 +86,9 @@ class DuckDBExperimentRepository:
         with their requests), the usage ledger rows of `usage` (each user's token_usage kept
         current) and, when given, the sweep's row. A crash cannot log a call without its spend."""
         batch = rows.unique_by_id(experiments)
-        if sweep is not None:
-            rows.sweep_row(sweep, None)  # validate before opening the file
+        # The sweep's row (and the fields given) is validated before the file is opened.
+        sweep_update = None if sweep is None else (
+            rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
         usage_df = rows.usage_frame(usage) if usage else None
         if not batch and not requests and usage_df is None and sweep is None:
             return
@@ -102,8 +103,8 @@ class DuckDBExperimentRepository:
                     _insert_calls(conn, *calls, batch, careful=careful)
                 if usage_df is not None:
                     _book_usage(conn, usage_df, careful=careful)
-                if sweep is not None:
-                    _upsert_sweep(conn, sweep)
+                if sweep_update is not None:
+                    _upsert_sweep(conn, *sweep_update)
             except duckdb.ConstraintException as e:
                 # A row logged before (a retried batch): roll back, and the retry (this error
                 # is retryable) skips what is logged. INSERT OR IGNORE costs ~3 ms more per
@@ -385,13 +386,12 @@ def _book_usage(conn: Conn, usage_df: pd.DataFrame, *, careful: bool) -> None:
                      "WHERE id = ?", [tokens, user])
 
 
-def _upsert_sweep(conn: Conn, sweep: Mapping[str, Any]) -> None:
-    """The given fields over the stored row (created_at is kept): an UPDATE of those fields,
-    or the whole row (defaults for the rest) when there is none yet."""
-    row = rows.sweep_to_db(rows.sweep_row(sweep, None))
-    given = [k for k in row if k != "id" and (k in sweep or k == "updated_at")]
+def _upsert_sweep(conn: Conn, row: Mapping[str, Any], given: frozenset[str]) -> None:
+    """The `given` fields of `row` over the stored row (created_at is kept): an UPDATE of
+    those, or the whole row (defaults for the rest) when there is none yet."""
+    fields = [k for k in row if k != "id" and (k in given or k == "updated_at")]
     (updated,) = conn.execute(
-        f"UPDATE sweeps SET {', '.join(f'{k} = ?' for k in given)} WHERE id = ?",
-        [row[k] for k in given] + [row["id"]]).fetchone() or (0,)
+        f"UPDATE sweeps SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+        [row[k] for k in fields] + [row["id"]]).fetchone() or (0,)
     if not updated:
         _insert_or_replace(conn, "sweeps", row)
