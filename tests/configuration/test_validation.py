@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nbplayground.configuration import lookup, resolve_parameters
-from nbplayground.configuration.validation import RANGES
+from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import InvalidParameter
 
+RANGES = {f.name: f.range for f in FIELDS if f.kind == "number"}
 CHAT = ["gpt-4o-mini", "gpt-4.1-nano", "gpt-4", "smollm2", "some-ollama-model"]
 
 
@@ -28,7 +29,7 @@ def test_ranges_accept_inside_and_refuse_outside_naming_everything(
             resolve_parameters(spec, **{name: value})
         text = str(info.value)
         assert info.value.parameter == name
-        assert name in text and f"{lo:g}" in text and f"{hi:g}" in text and model in text
+        assert name in text and f"{lo:g} and {hi:g}" in text and model in text
         assert math.isnan(value) or repr(value) in text
 
 
@@ -63,3 +64,50 @@ def test_dated_snapshots_inherit_their_family() -> None:
     assert lookup("gpt-4o-mini-2024-07-18").max_output_tokens == 16_384
     assert lookup("o3-2025-04-16").reasoning
     assert not lookup("llama3.2:1b").known
+
+
+@pytest.mark.parametrize(("model", "family"), [
+    ("gpt-5.5", "reasoning"), ("gpt-5.1", "reasoning"), ("gpt-5.2-2025-12-11", "reasoning"),
+    ("gpt-5-mini-2025-08-07", "reasoning"), ("o4-mini-2025-04-16", "reasoning"),
+    ("o1", "reasoning"), ("o3-pro", "reasoning"), ("gpt-5-codex", "reasoning"),
+    ("gpt-4.1-2025-04-14", "chat"), ("gpt-4.1-mini-2025-04-14", "chat"), ("gpt-4o", "chat"),
+    ("gpt-4o-2024-08-06", "chat"), ("chatgpt-4o-latest", "chat"), ("gpt-5-chat-latest", "chat"),
+    ("gpt-3.5-turbo-0125", "chat"), ("gpt-4-0613", "chat"), ("smollm2", "local"),
+    ("llama3.2:1b", "unknown"), ("gpt-oss-20b", "unknown"), ("o", "unknown"),
+])
+def test_families_are_recognised_by_name(model: str, family: str) -> None:
+    assert lookup(model).family == family
+
+
+def test_responses_only_models_are_marked() -> None:
+    assert [m for m in ("o1-pro", "o3-pro", "gpt-5-pro", "gpt-5.1-codex", "codex-mini-latest",
+                        "gpt-5", "o3", "gpt-4.1") if lookup(m).responses_only] == [
+        "o1-pro", "o3-pro", "gpt-5-pro", "gpt-5.1-codex", "codex-mini-latest"]
+
+
+def test_a_new_point_release_takes_no_sampling_and_says_why() -> None:
+    spec = lookup("gpt-5.5")
+    params = resolve_parameters(spec, max_tokens=16)
+    assert params.sent() == {"max_tokens": 16}
+    assert spec.max_tokens_name == "max_completion_tokens"
+    with pytest.raises(InvalidParameter, match=r"gpt-5.5 does not accept temperature: it is a "
+                                               "reasoning model"):
+        resolve_parameters(spec, temperature=0.2)
+    assert resolve_parameters(spec, reasoning_effort="low").reasoning_effort == "low"
+
+
+def test_an_unknown_model_runs_with_permissive_defaults() -> None:
+    spec = lookup("llama3.2:1b")
+    params = resolve_parameters(spec, reasoning_effort="low", stop="\n", seed=3)
+    assert (params.temperature, params.max_tokens, params.reasoning_effort, params.stop) == (
+        1.0, 256, "low", ("\n",))
+
+
+def test_every_field_is_checked_by_its_kind() -> None:
+    spec = lookup("gpt-4o-mini")
+    for f in FIELDS:
+        bad = {"number": "hot", "integer": 1.5, "strings": [""], "choice": "extreme"}[f.kind]
+        with pytest.raises(InvalidParameter) as info:
+            resolve_parameters(lookup("llama3.2:1b") if f.kind == "choice" else spec,
+                               **{f.name: bad})
+        assert info.value.parameter == f.name and f.name in str(info.value)

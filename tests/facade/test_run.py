@@ -106,3 +106,25 @@ def test_experiment_renders_a_card_and_its_code(make_pg: Any, db: Path) -> None:
     html = exp._repr_html_()
     assert "&lt;b&gt;" not in html or "card" in html
     assert "tokens" in html and "$" in html and "simulated" in html
+
+
+def test_a_new_reasoning_release_is_sent_only_what_it_takes(make_pg: Any, stub: OpenAIStub
+                                                            ) -> None:
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
+    exp = pg.run("hi", model="gpt-5.5", max_tokens=16)
+    assert exp.ok, exp.error
+    body = stub.requests[-1].body
+    assert body["max_completion_tokens"] == 16
+    assert not {"max_tokens", "temperature", "top_p", "frequency_penalty",
+                "presence_penalty"} & set(body)
+    before = stub.count()
+    with pytest.raises(InvalidInput, match=r"gpt-5.5 does not accept temperature: it is a "
+                                           "reasoning model"):
+        pg.run("hi", model="gpt-5.5", temperature=0.5)
+    assert stub.count() == before  # refused before anything was sent
+
+
+def test_a_dated_chat_snapshot_runs_as_chat_and_is_priced(make_pg: Any) -> None:
+    exp = make_pg(provider="simulated").run("hi", model="gpt-4.1-2025-04-14", temperature=0.3)
+    assert exp.ok and exp.parameters.temperature == 0.3
+    assert exp.metrics.cost_estimate is not None and exp.metrics.cost_estimate > 0

@@ -367,3 +367,20 @@ def test_a_run_within_budget_is_not_blocked(pg: Any) -> None:
     panel = panel_of(pg, prompt="simulated runs are free of budgets")
     assert panel.wait(30)
     assert panel.estimate["blocked"] is None
+
+
+def test_the_controls_come_from_the_field_table_and_the_js_names_no_field(pg: Any) -> None:
+    import re
+
+    from nbplayground.domain.fields import FIELDS
+
+    panel = panel_of(pg, prompt="x", model="gpt-5.5")
+    assert [c["name"] for c in panel.fields] == [f.name for f in FIELDS]
+    max_tokens = next(c for c in panel.fields if c["limit"] == "max_output_tokens")
+    assert max_tokens["min"] == 1 and max_tokens["max"] is None  # the model's limit, not 4096
+    assert {"temperature", "top_p"} <= set(panel.disabled)  # a new reasoning release
+    js = (Path(__file__).parents[2] / "src/nbplayground/ui/panel.js").read_text()
+    # "stop" is also the Stop button's action; as a request field it would be params.stop.
+    named = [f.name for f in FIELDS if re.search(
+        rf"\b{f.name}\b" if f.name != "stop" else r"params\.stop|params\[\"stop\"\]", js)]
+    assert named == []

@@ -24,6 +24,7 @@ from nbplayground.domain import (
     ResponseMetrics,
     User,
 )
+from nbplayground.domain.fields import FIELDS, PARAMETER_NAMES, RequestField
 from nbplayground.errors import InvalidInput
 from nbplayground.experimentation.collector import automatic_collection_paused
 from nbplayground.ids import new_id, utcnow
@@ -37,9 +38,7 @@ EXPERIMENT_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("user_id", "VARCHAR"), ("sweep_id", "VARCHAR"), ("model", "VARCHAR"),
     ("provider", "VARCHAR"), ("base_url", "VARCHAR"), ("prompt", "VARCHAR"),
     ("system", "VARCHAR"), ("messages", "VARCHAR"), ("response", "VARCHAR"),
-    ("temperature", "DOUBLE"), ("max_tokens", "INTEGER"), ("top_p", "DOUBLE"),
-    ("frequency_penalty", "DOUBLE"), ("presence_penalty", "DOUBLE"), ("stop", "VARCHAR"),
-    ("seed", "BIGINT"), ("reasoning_effort", "VARCHAR"), ("repeat", "INTEGER"),
+    *((f.column, f.sql_type) for f in FIELDS), ("repeat", "INTEGER"),
     ("prompt_tokens", "INTEGER"), ("completion_tokens", "INTEGER"), ("cached_tokens", "INTEGER"),
     ("token_count", "INTEGER"), ("generation_time_ms", "DOUBLE"), ("cost_estimate", "DOUBLE"),
     ("usage_estimated", "BOOLEAN"), ("price_as", "VARCHAR"), ("cost_as", "DOUBLE"),
@@ -206,12 +205,7 @@ def messages_texts(conversations: Sequence[Sequence[Message]]) -> list[str]:
 
 def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
     """An experiments row back; prompt, system and token_count are derived, not read."""
-    stop = row["stop"]
-    parameters = ModelParameters(
-        temperature=row["temperature"], max_tokens=row["max_tokens"], top_p=row["top_p"],
-        frequency_penalty=row["frequency_penalty"], presence_penalty=row["presence_penalty"],
-        stop=None if stop is None else tuple(json.loads(stop)), seed=row["seed"],
-        reasoning_effort=row["reasoning_effort"])
+    parameters = ModelParameters(**{f.name: _field_value(f, row[f.column]) for f in FIELDS})
     metrics = ResponseMetrics(
         prompt_tokens=row["prompt_tokens"] or 0, completion_tokens=row["completion_tokens"] or 0,
         cached_tokens=row["cached_tokens"] or 0,
@@ -233,8 +227,15 @@ _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_ur
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
                       "metrics")
-_PARAMETER_FIELDS = ("temperature", "max_tokens", "top_p", "frequency_penalty",
-                     "presence_penalty", "stop", "seed", "reasoning_effort")
+_PARAMETER_FIELDS = PARAMETER_NAMES
+_JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind == "strings")
+
+
+def _field_value(f: RequestField, value: Any) -> Any:
+    """A logged request field back as ModelParameters holds it (lists are JSON text)."""
+    if value is None or f.kind != "strings":
+        return value
+    return tuple(json.loads(value))
 _METRIC_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "generation_time_ms",
                   "cost_estimate", "usage_estimated", "price_as", "cost_as")
 
@@ -247,7 +248,7 @@ def experiments_frame(experiments: Sequence[Experiment]) -> pd.DataFrame:
 
 
 def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
-    """One chunk's columns: the fields as they are but JSON text for messages, stop and the
+    """One chunk's columns: the fields as they are but JSON text for messages, list fields and the
     request body, the derived prompt, system and token_count (ResponseMetrics.token_count),
     and the timestamp in UTC."""
     data = model_columns(experiments, _EXPERIMENT_FIELDS)
@@ -255,7 +256,8 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
     data |= model_columns(data["metrics"], _METRIC_FIELDS)
     data.update(
         prompt=[e.prompt for e in experiments], system=[e.system for e in experiments],
-        messages=messages_texts(data["messages"]), stop=json_texts(data["stop"]),
+        messages=messages_texts(data["messages"]),
+        **{name: json_texts(data[name]) for name in _JSON_FIELDS},
         token_count=list(map(operator.add, data["prompt_tokens"], data["completion_tokens"])),
         request_body=json_texts(data["request_body"]),
         created_at=instants(data["timestamp"]))

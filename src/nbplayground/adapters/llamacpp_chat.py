@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbplayground.domain import ChatRequest, ChatResult, Message, ModelParameters
+from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import (
     ConfigurationError,
     ContextWindowExceeded,
@@ -255,13 +256,12 @@ class LlamaCppChatClient:
         messages = _chat_messages(request.messages)
         prompt_n = _prompt_tokens(llm, messages)
         max_tokens = self._max_tokens(p, prompt_n, request.model, llm.metadata)
-        kwargs: dict[str, Any] = {
-            "messages": messages, "max_tokens": max_tokens, "seed": _seed(p.seed),
-            "temperature": 1.0 if p.temperature is None else p.temperature,
-            "top_p": 1.0 if p.top_p is None else p.top_p,
-            "frequency_penalty": p.frequency_penalty or 0.0,
-            "presence_penalty": p.presence_penalty or 0.0,
-            "stop": list(p.stop or ()), **NEUTRAL_SAMPLERS}
+        # The fields llama.cpp takes by the same name; one not sent gets the table's default,
+        # which is the neutral setting (temperature 1, no penalties).
+        sent = p.sent()
+        kwargs: dict[str, Any] = {f.name: sent.get(f.name, f.default) for f in FIELDS if f.local}
+        kwargs.update(messages=messages, max_tokens=max_tokens, seed=_seed(p.seed),
+                      stop=list(p.stop or ()), **NEUTRAL_SAMPLERS)
         parts: list[str] = []
         with loaded.lock:
             # Evaluate the whole prompt every time (no KV reuse): same seed, same answer.

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -17,8 +18,7 @@ SweepScope = str | Sequence[str] | None
 """A sweep id, or the experiment ids of a Sweep: cells it took from the cache keep the id of
 the sweep that first ran them, so only the ids name all of its rows. None: the whole log."""
 
-PARAMETERS = ("model", "temperature", "max_tokens", "top_p", "frequency_penalty",
-              "presence_penalty", "seed", "reasoning_effort")
+PARAMETERS = ("model", *(f.column for f in FIELDS if f.kind != "strings"))
 AXES = ("prompt", "system", "provider", *PARAMETERS)
 """Columns a sweep varies; repeats of one cell share all of them."""
 

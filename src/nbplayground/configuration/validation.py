@@ -1,70 +1,104 @@
-"""Turn what a user typed into ModelParameters a model accepts, or say exactly what to change."""
+"""Turn what a user typed into ModelParameters a model accepts, or say exactly what to change.
+
+Every check is read off the field table (nbplayground.domain.fields): kind, range, choices.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
 from nbplayground.configuration.catalog import ModelSpec
-from nbplayground.domain.parameters import PARAMETER_NAMES, ModelParameters
+from nbplayground.domain.fields import FIELDS, PARAMETER_NAMES, RequestField
+from nbplayground.domain.parameters import ModelParameters
 from nbplayground.errors import InvalidParameter
 
-DEFAULTS: dict[str, Any] = {
-    "temperature": 1.0,
-    "max_tokens": 256,
-    "top_p": 1.0,
-    "frequency_penalty": 0.0,
-    "presence_penalty": 0.0,
-}
-RANGES: dict[str, tuple[float, float]] = {
-    "temperature": (0.0, 2.0),
-    "top_p": (0.0, 1.0),
-    "frequency_penalty": (-2.0, 2.0),
-    "presence_penalty": (-2.0, 2.0),
-}
-EFFORTS = ("minimal", "low", "medium", "high")
-MAX_STOP = 4
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in FIELDS if f.default is not None}
 
 
-def _number(name: str, value: Any, model: str) -> float:
+def _bounds(f: RequestField, spec: ModelSpec) -> tuple[float, float]:
+    assert f.range is not None
+    lo, hi = f.range
+    return lo, float(spec.max_output_tokens) if hi is None else hi
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _number(f: RequestField, value: Any, spec: ModelSpec) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidParameter(
-            f"{name} must be a number, not {type(value).__name__} {value!r}",
-            parameter=name, value=value)
-    lo, hi = RANGES[name]
+            f"{f.name} must be a number, not {type(value).__name__} {value!r}",
+            parameter=f.name, value=value)
+    lo, hi = _bounds(f, spec)
     if not lo <= float(value) <= hi:  # NaN fails this too
         raise InvalidParameter(
-            f"{name} must be between {lo:g} and {hi:g} for {model}, not {value!r}",
-            parameter=name, value=value)
+            f"{f.name} must be between {_fmt(lo)} and {_fmt(hi)} for {spec.name}, not {value!r}",
+            parameter=f.name, value=value)
     return float(value)
 
 
-def _max_tokens(value: Any, spec: ModelSpec) -> int:
+def _integer(f: RequestField, value: Any, spec: ModelSpec) -> int:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)  # 256.0 from a slider or JSON means 256
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidParameter(
-            f"max_tokens must be a whole number, not {type(value).__name__} {value!r}",
-            parameter="max_tokens", value=value)
-    if not 1 <= value <= spec.max_output_tokens:
-        raise InvalidParameter(
-            f"max_tokens must be between 1 and {spec.max_output_tokens} for {spec.name}, "
-            f"not {value}", parameter="max_tokens", value=value)
+            f"{f.name} must be a whole number, not {type(value).__name__} {value!r}",
+            parameter=f.name, value=value)
+    if f.range is not None:
+        lo, hi = _bounds(f, spec)
+        if not lo <= value <= hi:
+            raise InvalidParameter(
+                f"{f.name} must be between {_fmt(lo)} and {_fmt(hi)} for {spec.name}, not {value}",
+                parameter=f.name, value=value)
     return value
 
 
-def _stop(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
+def _strings(f: RequestField, value: Any) -> tuple[str, ...] | None:
     seq = (value,) if isinstance(value, str) else value
     if not isinstance(seq, list | tuple) or not all(isinstance(s, str) and s for s in seq):
         raise InvalidParameter(
-            f"stop must be a non-empty string or a list of them, not {value!r}",
-            parameter="stop", value=value)
-    if len(seq) > MAX_STOP:
-        raise InvalidParameter(f"stop takes at most {MAX_STOP} sequences, not {len(seq)}",
-                               parameter="stop", value=value)
+            f"{f.name} must be a non-empty string or a list of them, not {value!r}",
+            parameter=f.name, value=value)
+    if f.max_items is not None and len(seq) > f.max_items:
+        raise InvalidParameter(
+            f"{f.name} takes at most {f.max_items} sequences, not {len(seq)}",
+            parameter=f.name, value=value)
     return tuple(seq) or None
+
+
+def _choice(f: RequestField, value: Any) -> str:
+    if value not in f.choices:
+        raise InvalidParameter(
+            f"{f.name} must be one of {', '.join(f.choices)}, not {value!r}",
+            parameter=f.name, value=value)
+    return str(value)
+
+
+def check_field(f: RequestField, value: Any, spec: ModelSpec) -> Any:
+    """One value checked against its field and the model's limits."""
+    if f.kind == "number":
+        return _number(f, value, spec)
+    if f.kind == "integer":
+        return _integer(f, value, spec)
+    if f.kind == "strings":
+        return _strings(f, value)
+    return _choice(f, value)
+
+
+def refusal(f: RequestField, spec: ModelSpec) -> str:
+    """Why `spec` does not take `f`, in words a person acts on."""
+    if spec.reasoning:
+        takes = ", ".join(sorted(spec.accepts))
+        return f"{spec.name} does not accept {f.name}: it is a reasoning model, which takes {takes}"
+    if "reasoning" in f.families:
+        return f"{spec.name} does not accept {f.name}: it is not a reasoning model " \
+               f"({f.name} applies to o-series and GPT-5 models)"
+    return f"{spec.name} does not accept {f.name}"
 
 
 def require_known(names: Iterable[str]) -> None:
@@ -79,38 +113,20 @@ def require_known(names: Iterable[str]) -> None:
 def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
     """Validate `given` (None = the model's default) against the model; raise InvalidParameter."""
     require_known(given)
+    accepts = spec.accepts
     out: dict[str, Any] = {}
-    for name in PARAMETER_NAMES:
-        value = given.get(name)
+    for f in FIELDS:
+        value = given.get(f.name)
         if value is None:
             # A reasoning model's answer budget also pays for its reasoning: 256 would often
             # leave nothing to say, so by default no limit is sent (the API's own default).
-            if name in spec.accepts and name in DEFAULTS and not spec.reasoning:
-                out[name] = DEFAULTS[name]
+            if f.default is not None and f.name in accepts and not spec.reasoning:
+                out[f.name] = f.default
             continue
-        if name not in spec.accepts:
-            why = ("a reasoning model; it takes max_tokens, seed and reasoning_effort"
-                   if spec.reasoning else f"it takes {', '.join(sorted(spec.accepts))}")
-            raise InvalidParameter(
-                f"{spec.name} does not accept {name} ({why}); leave {name} out",
-                parameter=name, value=value)
-        if name in RANGES:
-            out[name] = _number(name, value, spec.name)
-        elif name == "max_tokens":
-            out[name] = _max_tokens(value, spec)
-        elif name == "stop":
-            out[name] = _stop(value)
-        elif name == "seed":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidParameter(f"seed must be a whole number, not {value!r}",
-                                       parameter="seed", value=value)
-            out[name] = value
-        elif name == "reasoning_effort":
-            if value not in EFFORTS:
-                raise InvalidParameter(
-                    f"reasoning_effort must be one of {', '.join(EFFORTS)}, not {value!r}",
-                    parameter=name, value=value)
-            out[name] = value
+        if f.name not in accepts:
+            raise InvalidParameter(f"{refusal(f, spec)}; leave {f.name} out",
+                                   parameter=f.name, value=value)
+        out[f.name] = check_field(f, value, spec)
     try:
         return ModelParameters(**out)
     except ValidationError as e:  # pragma: no cover - the checks above are stricter

@@ -1,42 +1,36 @@
-"""ModelParameters: the sampling settings of one request, as sent."""
+"""ModelParameters: the request fields of one request, as sent; its fields come from the table."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
-ReasoningEffort = Literal["minimal", "low", "medium", "high"]
+from nbplayground.domain.fields import FIELDS, PARAMETER_NAMES
 
-PARAMETER_NAMES = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "frequency_penalty",
-    "presence_penalty",
-    "stop",
-    "seed",
-    "reasoning_effort",
-)
+__all__ = ["PARAMETER_NAMES", "ModelParameters"]
 
 
-class ModelParameters(BaseModel):
+class _Parameters(BaseModel):
     """None means "not sent": a reasoning model gets no temperature at all, not a default."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    stop: tuple[str, ...] | None = None
-    seed: int | None = None
-    reasoning_effort: ReasoningEffort | None = None
+    if TYPE_CHECKING:  # the fields are generated from the table below
+        def __getattr__(self, name: str) -> Any: ...
 
     def sent(self) -> dict[str, Any]:
         """The parameters that go on the wire, by their spec names (None ones left out)."""
         out = self.model_dump(exclude_none=True)
-        if "stop" in out:
-            out["stop"] = list(out["stop"])
+        for f in FIELDS:
+            if f.kind == "strings" and f.name in out:
+                out[f.name] = list(out[f.name])
         return out
+
+
+_DEFINITIONS: dict[str, Any] = {f.name: (f.python_type | None, None) for f in FIELDS}
+_Generated: Any = create_model("_Generated", __base__=_Parameters, **_DEFINITIONS)
+
+
+class ModelParameters(_Generated):
+    """The spec's ModelParameters value object (frozen; None = not sent)."""

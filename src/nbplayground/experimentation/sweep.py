@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
@@ -25,11 +26,11 @@ if TYPE_CHECKING:
 
     from nbplayground.domain import Experiment
 
-COLUMNS = ["cell", "prompt", "system", "model", "provider", "temperature", "max_tokens", "top_p",
-           "frequency_penalty", "presence_penalty", "stop", "seed", "reasoning_effort", "repeat",
+COLUMNS = ["cell", "prompt", "system", "model", "provider", *PARAMETER_NAMES, "repeat",
            "response", "status", "error", "cached", "finish_reason", "prompt_tokens",
            "completion_tokens", "token_count", "generation_time_ms", "cost_estimate",
            "usage_estimated", "cost_as", "experiment_id"]
+"""The sweep frame's columns; the request fields come from the field table."""
 
 
 def sweep_id_for(user_id: str, cells: list[Cell]) -> str:
@@ -79,10 +80,9 @@ class Sweep:
                 "cell": i, "prompt": cell.request.messages[-1].content,
                 "system": next((m.content for m in cell.request.messages
                                 if m.role in ("system", "developer")), None),
-                "model": cell.request.model, "provider": cell.provider, **p.model_dump(),
+                "model": cell.request.model, "provider": cell.provider,
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in p.model_dump().items()},
                 "repeat": cell.request.repeat, "status": "missing"}
-            if row["stop"] is not None:
-                row["stop"] = list(row["stop"])
             if exp is not None:
                 m = exp.metrics
                 row.update(response=exp.response, status=exp.status, error=exp.error,

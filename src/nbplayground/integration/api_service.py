@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from nbplayground.domain import ChatRequest, Experiment
+from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput
 
 Language = Literal["python", "javascript", "curl"]
@@ -18,13 +19,13 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 _WIDTH = 88
 # Keyword arguments of the Python SDK's chat.completions.create(); other keys go in extra_body.
+# Our request fields are among them (the field table), plus the SDK's own that we do not set.
 _SDK_KWARGS = frozenset({
-    "model", "messages", "audio", "frequency_penalty", "function_call", "functions",
-    "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata", "modalities",
-    "n", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
-    "reasoning_effort", "response_format", "safety_identifier", "seed", "service_tier", "stop",
-    "store", "stream", "stream_options", "temperature", "tool_choice", "tools", "top_logprobs",
-    "top_p", "user", "verbosity", "web_search_options",
+    "model", "messages", "audio", "function_call", "functions", "logit_bias", "logprobs",
+    "max_completion_tokens", "metadata", "modalities", "n", "parallel_tool_calls", "prediction",
+    "prompt_cache_key", "response_format", "safety_identifier", "service_tier", "store",
+    "stream", "stream_options", "tool_choice", "tools", "top_logprobs", "user", "verbosity",
+    "web_search_options", *PARAMETER_NAMES,
 })
 _JS_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")

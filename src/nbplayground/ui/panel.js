@@ -1,20 +1,6 @@
 // nbplayground panel: a plain ES module rendered by anywidget (no build step).
 // State lives in synced traits; actions (run, stop, load, ...) are custom messages to the kernel.
 
-const SLIDERS = [
-  { name: "temperature", label: "Temperature", min: 0, max: 2, step: 0.01,
-    help: "Higher values give more varied answers; 0 is nearly deterministic." },
-  { name: "max_tokens", label: "Maximum tokens", min: 1, max: 4096, step: 1, int: true,
-    help: "The longest answer the model may write." },
-  { name: "top_p", label: "Top P", min: 0, max: 1, step: 0.01,
-    help: "Nucleus sampling: only the most likely tokens whose mass adds up to top P." },
-  { name: "frequency_penalty", label: "Frequency penalty", min: -2, max: 2, step: 0.01,
-    help: "Penalises tokens by how often they already appeared." },
-  { name: "presence_penalty", label: "Presence penalty", min: -2, max: 2, step: 0.01,
-    help: "Penalises tokens that appeared at all: nudges toward new topics." },
-];
-const COMPACT = ["temperature", "max_tokens", "top_p"];
-const EFFORTS = ["", "minimal", "low", "medium", "high"];
 const VIEWS = [["chat", "Chat"], ["compare", "Compare"], ["history", "History"], ["code", "Code"]];
 const LANGS = [["python", "Python"], ["javascript", "JavaScript"], ["curl", "curl"],
   ["notebook", "pg.run"], ["compare", "pg.sweep (compare)"]];
@@ -132,6 +118,7 @@ function render({ model, el }) {
   };
   const send = (msg) => { save(); model.send(msg); };
   const entries = () => model.get("models") || [];
+  const fields = () => model.get("fields") || [];
   const entryOf = (provider, name) =>
     entries().find((e) => e.provider === provider && e.model === name) ||
     { id: `${provider}:${name}`, provider, model: name, unsupported: {}, max_output_tokens: 4096 };
@@ -197,7 +184,9 @@ function render({ model, el }) {
     const e = entries().find((x) => x.id === id);
     if (!e) return;
     const params = { ...model.get("params") };
-    if (e.max_output_tokens && params.max_tokens > e.max_output_tokens) params.max_tokens = e.max_output_tokens;
+    for (const f of fields()) {
+      if (f.limit && e[f.limit] && params[f.name] > e[f.limit]) params[f.name] = e[f.limit];
+    }
     local.model = local.provider = local.params = true;
     try {
       model.set("provider", e.provider);
@@ -212,76 +201,98 @@ function render({ model, el }) {
     put("params", { ...model.get("params"), [name]: value }, delay);
   };
 
-  const rows = {};
-  function sliderRow(spec, get, set, compact = false) {
+  // Controls are described by the kernel's field table (the "fields" trait): kind, range, help.
+  function numberRow(spec, get, set, compact = false) {
+    const int = spec.kind === "integer";
     const number = h("input", { class: "nbp-number", type: "number", step: spec.step,
-      min: spec.min, "aria-label": spec.label,
+      min: spec.min ?? undefined, "aria-label": spec.label,
+      placeholder: spec.min === null ? "random" : undefined,
       oninput: () => {
-        if (number.value === "") return;
-        const v = spec.int ? parseInt(number.value, 10) : parseFloat(number.value);
+        if (number.value === "") { if (spec.min === null) set(null); return; }
+        const v = int ? parseInt(number.value, 10) : parseFloat(number.value);
         if (Number.isNaN(v)) return;
-        range.value = v;
+        if (range) range.value = v;
         set(v);
       } });
-    const range = h("input", { class: "nbp-range", type: "range", min: spec.min, max: spec.max,
-      step: spec.step, "aria-label": spec.label,
+    // A field with no range is a plain number box; the rest get a slider too.
+    const range = spec.min === null || compact ? null : h("input", { class: "nbp-range", type: "range",
+      min: spec.min, max: spec.max ?? spec.min, step: spec.step, "aria-label": spec.label,
       oninput: () => {
-        const v = spec.int ? parseInt(range.value, 10) : parseFloat(range.value);
-        number.value = fmtNumber(v, spec.int);
+        const v = int ? parseInt(range.value, 10) : parseFloat(range.value);
+        number.value = fmtNumber(v, int);
         set(v);
       } });
     const row = h("div", { class: `nbp-param${compact ? " is-compact" : ""}`, "data-param": spec.name },
       h("div", { class: "nbp-param-head" },
-        h("label", { class: "nbp-label", title: spec.help }, spec.label), number),
-      compact ? null : range);
-    const update = (reason, max) => {
+        h("label", { class: "nbp-label", title: spec.help }, spec.label), number), range);
+    const update = (reason, entry) => {
       const v = get();
-      if (document.activeElement !== number) number.value = fmtNumber(v, spec.int);
-      if (max) range.max = Math.min(max, 32768);
-      range.value = v ?? spec.min;
+      const max = spec.limit ? Math.min((entry || {})[spec.limit] || 32768, 32768) : spec.max;
+      if (document.activeElement !== number) number.value = v === null || v === undefined ? "" : fmtNumber(v, int);
+      if (max !== null && max !== undefined) number.max = max;
+      if (range) { range.max = max; range.value = v ?? spec.min; }
       row.classList.toggle("is-disabled", Boolean(reason));
       row.title = reason || "";
-      number.disabled = range.disabled = Boolean(reason);
+      number.disabled = Boolean(reason);
+      if (range) range.disabled = Boolean(reason);
     };
     return { row, update };
   }
-  for (const spec of SLIDERS) {
-    rows[spec.name] = sliderRow(spec, () => model.get("params")[spec.name], (v) => setParam(spec.name, v));
+  function choiceRow(spec, get, set) {
+    const select = h("select", { class: "nbp-select", "aria-label": spec.label,
+      onchange: () => set(select.value) }, ["", ...spec.choices].map((c) => h("option", { value: c }, c || "default")));
+    const row = h("div", { class: "nbp-param", "data-param": spec.name },
+      h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label", title: spec.help }, spec.label), select));
+    const update = (reason) => {
+      select.value = get() || "";
+      select.disabled = Boolean(reason);
+      row.title = reason || "";
+      row.classList.toggle("is-disabled", Boolean(reason));
+    };
+    return { row, update };
   }
-  const effort = h("select", { class: "nbp-select", "aria-label": "Reasoning effort",
-    onchange: () => setParam("reasoning_effort", effort.value, 0) },
-  EFFORTS.map((e) => h("option", { value: e }, e || "default")));
-  const effortRow = h("div", { class: "nbp-param", "data-param": "reasoning_effort" },
-    h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label",
-      title: "How long a reasoning model thinks before it answers." }, "Reasoning effort"), effort));
-  const stopChips = h("div", { class: "nbp-chips" });
-  const stopInput = h("input", { class: "nbp-input nbp-stop-input", placeholder: "Type a sequence, press Enter",
-    "aria-label": "Stop sequences",
-    onkeydown: (e) => {
-      if (e.key !== "Enter" || !stopInput.value) return;
-      e.preventDefault();
-      const stop = [...(model.get("params").stop || [])];
-      if (stop.length >= 4) return;
-      stop.push(stopInput.value.replace(/\\n/g, "\n"));
-      stopInput.value = "";
-      setParam("stop", stop, 0);
-      showParams();
-    } });
-  const stopRow = h("div", { class: "nbp-param", "data-param": "stop" },
-    h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label",
-      title: "Up to 4 sequences where the model stops writing (\\n for a newline)." }, "Stop sequences")),
-    stopChips, stopInput);
-  const seedInput = h("input", { class: "nbp-number nbp-seed", type: "number", step: 1, placeholder: "random",
-    "aria-label": "Seed",
-    oninput: () => setParam("seed", seedInput.value === "" ? null : parseInt(seedInput.value, 10)) });
-  const seedRow = h("div", { class: "nbp-param", "data-param": "seed" },
-    h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label",
-      title: "The same seed and settings give (mostly) the same answer." }, "Seed"), seedInput));
+  function stringsRow(spec, get, set) {
+    const chips = h("div", { class: "nbp-chips" });
+    const input = h("input", { class: "nbp-input nbp-strings-input", placeholder: "Type a sequence, press Enter",
+      "aria-label": spec.label,
+      onkeydown: (e) => {
+        if (e.key !== "Enter" || !input.value) return;
+        e.preventDefault();
+        const items = [...(get() || [])];
+        if (spec.max_items && items.length >= spec.max_items) return;
+        items.push(input.value.replace(/\\n/g, "\n"));
+        input.value = "";
+        set(items);
+        showParams();
+      } });
+    const row = h("div", { class: "nbp-param", "data-param": spec.name },
+      h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label", title: spec.help }, spec.label)),
+      chips, input);
+    const update = (reason) => {
+      const items = get() || [];
+      chips.replaceChildren(...items.map((s, i) => h("span", { class: "nbp-chip" },
+        JSON.stringify(s).slice(1, -1),
+        h("button", { class: "nbp-chip-x", type: "button", title: "Remove", disabled: Boolean(reason),
+          onclick: () => { const next = [...items]; next.splice(i, 1); set(next); showParams(); } }, "×"))));
+      input.disabled = Boolean(reason);
+      row.title = reason || "";
+      row.classList.toggle("is-disabled", Boolean(reason));
+    };
+    return { row, update };
+  }
+  const ROWS = { number: numberRow, integer: numberRow, choice: choiceRow, strings: stringsRow };
+  const rows = {};
+  for (const spec of fields()) {
+    const make = ROWS[spec.kind];
+    if (!make) continue;
+    rows[spec.name] = make(spec, () => model.get("params")[spec.name],
+      (v) => setParam(spec.name, v, spec.kind === "number" || spec.kind === "integer" ? 250 : 0));
+  }
 
   const settings = h("aside", { class: "nbp-settings" },
     h("div", { class: "nbp-field" }, h("label", { class: "nbp-label" }, "Model"), modelSelect, modelInfo),
     h("div", { class: "nbp-section-title" }, "Parameters"),
-    SLIDERS.map((s) => rows[s.name].row), effortRow, stopRow, seedRow);
+    Object.values(rows).map((r) => r.row));
 
   function showModel() {
     fillModels(modelSelect, model.get("provider"), model.get("model"));
@@ -293,25 +304,9 @@ function render({ model, el }) {
     brandBadge.textContent = model.get("default_provider") || e.provider;
   }
   function showParams() {
-    const p = model.get("params") || {};
     const off = model.get("disabled") || {};
     const e = entryOf(model.get("provider"), model.get("model"));
-    for (const s of SLIDERS) rows[s.name].update(off[s.name], s.name === "max_tokens" ? e.max_output_tokens : 0);
-    effort.value = p.reasoning_effort || "";
-    effort.disabled = Boolean(off.reasoning_effort);
-    effortRow.title = off.reasoning_effort || "";
-    effortRow.classList.toggle("is-disabled", Boolean(off.reasoning_effort));
-    stopChips.replaceChildren(...(p.stop || []).map((s, i) => h("span", { class: "nbp-chip" },
-      JSON.stringify(s).slice(1, -1),
-      h("button", { class: "nbp-chip-x", type: "button", title: "Remove", disabled: Boolean(off.stop),
-        onclick: () => { const stop = [...p.stop]; stop.splice(i, 1); setParam("stop", stop, 0); showParams(); } }, "×"))));
-    stopInput.disabled = Boolean(off.stop);
-    stopRow.title = off.stop || "";
-    stopRow.classList.toggle("is-disabled", Boolean(off.stop));
-    if (document.activeElement !== seedInput) seedInput.value = p.seed ?? "";
-    seedInput.disabled = Boolean(off.seed);
-    seedRow.title = off.seed || "";
-    seedRow.classList.toggle("is-disabled", Boolean(off.seed));
+    for (const [name, r] of Object.entries(rows)) r.update(off[name], e);
   }
 
   // ---------- chat area ----------
@@ -479,11 +474,11 @@ function render({ model, el }) {
         } });
       fillModels(select, col.provider, col.model);
       const off = entryOf(col.provider, col.model).unsupported || {};
-      const params = COMPACT.map((name) => {
-        const spec = SLIDERS.find((s) => s.name === name);
-        const r = sliderRow(spec, () => (model.get("compare_columns")[i]?.params || {})[name],
+      const params = fields().filter((f) => f.compact && ROWS[f.kind] === numberRow).map((spec) => {
+        const name = spec.name;
+        const r = numberRow(spec, () => (model.get("compare_columns")[i]?.params || {})[name],
           (v) => setCol({ params: { ...model.get("compare_columns")[i].params, [name]: v } }), true);
-        r.update(off[name], 0);
+        r.update(off[name], entryOf(col.provider, col.model));
         return r.row;
       });
       const ans = h("div", { class: "nbp-answer nbp-cmp-answer" });

@@ -48,6 +48,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
     messages = t.List(t.Dict()).tag(sync=True)
     prompt = t.Unicode("").tag(sync=True)
     params = t.Dict().tag(sync=True)
+    fields = t.List(t.Dict()).tag(sync=True)
+    """The request fields' controls, from the field table: the browser names none itself."""
     compare_columns = t.List(t.Dict()).tag(sync=True)
     view = t.Unicode("chat").tag(sync=True)
     # What the kernel shows.
@@ -90,7 +92,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
         super().__init__(**config, compare_columns=[column, second],
                          models=state.fallback_entries(config["provider"], config["model"]),
                          default_provider=pg.provider, presets=self._store_names(),
-                         disabled=state.unsupported(config["model"]))
+                         disabled=state.unsupported(config["model"]), fields=state.controls())
         self.on_msg(self.receive)
         current = (config["provider"], config["model"])
         self._slow.submit("models", lambda: self._apply(

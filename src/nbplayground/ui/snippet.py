@@ -5,6 +5,8 @@ from __future__ import annotations
 import pprint
 from typing import Any
 
+from nbplayground.domain.fields import PARAMETER_NAMES
+
 _WIDTH = 88
 
 
@@ -47,8 +49,7 @@ def compare_cell(var: str, prompt: Any, columns: list[dict[str, Any]],
         return "\n".join(run_cell(var, prompt, c, default_provider).replace(
             "exp = ", f"exp{i + 1} = ", 1).replace("exp\n", f"exp{i + 1}\n")
             for i, c in enumerate(columns))
-    names = ["system", "temperature", "max_tokens", "top_p", "frequency_penalty",
-             "presence_penalty", "stop", "seed", "reasoning_effort"]
+    names = ["system", *PARAMETER_NAMES]
     kw: dict[str, Any] = {"model": [c["model"] for c in columns]}
     for name in names:
         values = [c.get(name) for c in columns]

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbplayground.analytics.format import format_cost, format_ms
 from nbplayground.configuration import CATALOG, lookup
-from nbplayground.domain.parameters import PARAMETER_NAMES
+from nbplayground.configuration.validation import refusal
+from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -17,12 +18,9 @@ if TYPE_CHECKING:
     from nbplayground.results import Experiment
 
 DEFAULT_PARAMS: dict[str, Any] = {
-    "temperature": 1.0, "max_tokens": 256, "top_p": 1.0, "frequency_penalty": 0.0,
-    "presence_penalty": 0.0, "stop": [], "seed": None, "reasoning_effort": "",
-}
-LABELS = {"temperature": "temperature", "max_tokens": "max tokens", "top_p": "top P",
-          "frequency_penalty": "frequency penalty", "presence_penalty": "presence penalty",
-          "stop": "stop sequences", "seed": "seed", "reasoning_effort": "reasoning effort"}
+    f.name: f.control()["default"] if f.default is not None else
+    ([] if f.kind == "strings" else "" if f.kind == "choice" else None) for f in FIELDS}
+"""The panel's starting values: the table's defaults; an empty list or "" = not sent."""
 # Plain words for the error types a run can end with.
 TITLES = {
     "AuthenticationFailed": "The API key was refused",
@@ -47,18 +45,12 @@ TITLES = {
 def unsupported(model: str) -> dict[str, str]:
     """{parameter: why it is disabled} for the parameters `model` does not accept."""
     spec = lookup(model)
-    out = {}
-    for name in PARAMETER_NAMES:
-        if name in spec.accepts:
-            continue
-        if name == "reasoning_effort":
-            out[name] = f"{model} is not a reasoning model: reasoning effort applies to " \
-                        "o-series and GPT-5 models"
-        elif spec.reasoning:
-            out[name] = f"{model} is a reasoning model: it does not take {LABELS[name]}"
-        else:
-            out[name] = f"{model} does not accept {LABELS[name]}"
-    return out
+    return {f.name: refusal(f, spec) for f in FIELDS if f.name not in spec.accepts}
+
+
+def controls() -> list[dict[str, Any]]:
+    """The panel's controls, described by the field table (the browser holds no names)."""
+    return [f.control() for f in FIELDS]
 
 
 def model_entry(provider: str, model: str) -> dict[str, Any]:
@@ -87,18 +79,18 @@ def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
     """The panel's parameters as facade keyword arguments; what `model` refuses is left out."""
     skip = unsupported(model)
     out: dict[str, Any] = {}
-    for name in PARAMETER_NAMES:
-        value = params.get(name, DEFAULT_PARAMS[name])
-        if name in skip or value is None or value == "" or value == []:
+    for f in FIELDS:
+        value = params.get(f.name, DEFAULT_PARAMS[f.name])
+        if f.name in skip or value is None or value == "" or value == []:
             continue
-        if name == "stop":
+        if f.kind == "strings":
             value = [s for s in value if isinstance(s, str) and s] if isinstance(value, list) \
                 else value
             if not value:
                 continue
-        if isinstance(value, float) and value.is_integer() and name in ("max_tokens", "seed"):
+        if isinstance(value, float) and value.is_integer() and f.kind == "integer":
             value = int(value)  # JavaScript numbers arrive as floats
-        out[name] = value
+        out[f.name] = value
     return out
 
 
@@ -129,7 +121,7 @@ def params_of(exp: Experiment) -> dict[str, Any]:
     out = dict(DEFAULT_PARAMS)
     for name, value in sent.items():
         if value is not None:
-            out[name] = list(value) if name == "stop" else value
+            out[name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
@@ -221,10 +213,10 @@ def initial_config(default_provider: str, default_model: Callable[[str], str],
     provider = initial.get("provider") or default_provider
     model = initial.get("model") or default_model(provider)
     params = dict(DEFAULT_PARAMS)
-    for name in PARAMETER_NAMES:
-        value = initial.get(name)
+    for f in FIELDS:
+        value = initial.get(f.name)
         if value is not None:
-            params[name] = [value] if name == "stop" and isinstance(value, str) else value
+            params[f.name] = [value] if f.kind == "strings" and isinstance(value, str) else value
     prompt, messages = initial.get("prompt") or "", list(initial.get("messages") or [])
     if not isinstance(prompt, str):  # a conversation, as pg.run takes it
         turns = [dict(m) for m in prompt]

@@ -1,0 +1,105 @@
+"""The one table of request fields: validation, panel controls, code, log columns derive from it.
+
+Adding a field is one entry here plus a log migration; nothing else names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["number", "integer", "strings", "choice"]
+Family = Literal["chat", "reasoning", "local", "unknown"]
+Api = Literal["chat", "responses"]
+
+SAMPLING: frozenset[Family] = frozenset({"chat", "local", "unknown"})
+EVERY: frozenset[Family] = frozenset({"chat", "reasoning", "local", "unknown"})
+REASONING_ONLY: frozenset[Family] = frozenset({"reasoning", "unknown"})
+
+_SQL = {"number": "DOUBLE", "integer": "INTEGER", "strings": "VARCHAR", "choice": "VARCHAR"}
+_PYTHON: dict[str, Any] = {"number": float, "integer": int, "strings": tuple[str, ...],
+                           "choice": str}
+
+
+@dataclass(frozen=True)
+class RequestField:
+    """One request field: how it is checked, shown, sent and logged."""
+
+    name: str
+    kind: Kind
+    label: str
+    help: str
+    families: frozenset[Family]
+    """Model families that take it; a model of another family refuses it before sending."""
+    default: Any = None
+    """What is sent when the user gives nothing, to families that sample (None = not sent)."""
+    range: tuple[float, float | None] | None = None
+    """Inclusive bounds; an upper bound of None means the model's output limit."""
+    step: float = 0.01
+    choices: tuple[str, ...] = ()
+    max_items: int | None = None
+    apis: frozenset[Api] = frozenset({"chat", "responses"})
+    sql: str | None = None
+    """The log column's type; defaults from the kind."""
+    compact: bool = False
+    """Shown in each Compare column, not only in the side panel."""
+    local: bool = True
+    """llama.cpp takes it under the same name."""
+
+    @property
+    def column(self) -> str:
+        return self.name
+
+    @property
+    def sql_type(self) -> str:
+        return self.sql or _SQL[self.kind]
+
+    @property
+    def python_type(self) -> Any:
+        return _PYTHON[self.kind]
+
+    def control(self) -> dict[str, Any]:
+        """The panel's description of its control (JSON): the browser holds no field names."""
+        lo, hi = self.range or (None, None)
+        return {"name": self.name, "kind": self.kind, "label": self.label, "help": self.help,
+                "default": list(self.default) if isinstance(self.default, tuple)
+                else self.default, "min": lo, "max": hi, "step": self.step,
+                "choices": list(self.choices), "max_items": self.max_items,
+                "compact": self.compact, "limit": "max_output_tokens"
+                if self.range is not None and self.range[1] is None else None}
+
+
+FIELDS: tuple[RequestField, ...] = (
+    RequestField("temperature", "number", "Temperature",
+                 "Higher values give more varied answers; 0 is nearly deterministic.",
+                 SAMPLING, default=1.0, range=(0.0, 2.0), compact=True),
+    RequestField("max_tokens", "integer", "Maximum tokens",
+                 "The longest answer the model may write (for a reasoning model, its "
+                 "reasoning counts too).", EVERY, default=256, range=(1, None), step=1,
+                 compact=True),
+    RequestField("top_p", "number", "Top P",
+                 "Nucleus sampling: only the most likely tokens whose mass adds up to top P.",
+                 SAMPLING, default=1.0, range=(0.0, 1.0), compact=True),
+    RequestField("frequency_penalty", "number", "Frequency penalty",
+                 "Penalises tokens by how often they already appeared.",
+                 SAMPLING, default=0.0, range=(-2.0, 2.0), apis=frozenset({"chat"})),
+    RequestField("presence_penalty", "number", "Presence penalty",
+                 "Penalises tokens that appeared at all: nudges toward new topics.",
+                 SAMPLING, default=0.0, range=(-2.0, 2.0), apis=frozenset({"chat"})),
+    RequestField("stop", "strings", "Stop sequences",
+                 "Up to 4 sequences where the model stops writing (\\n for a newline).",
+                 SAMPLING, max_items=4, apis=frozenset({"chat"})),
+    RequestField("seed", "integer", "Seed",
+                 "The same seed and settings give (mostly) the same answer.",
+                 EVERY, step=1, sql="BIGINT", apis=frozenset({"chat"})),
+    RequestField("reasoning_effort", "choice", "Reasoning effort",
+                 "How long a reasoning model thinks before it answers.", REASONING_ONLY,
+                 choices=("none", "minimal", "low", "medium", "high", "xhigh"), local=False),
+)
+
+BY_NAME: dict[str, RequestField] = {f.name: f for f in FIELDS}
+PARAMETER_NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+def field(name: str) -> RequestField:
+    return BY_NAME[name]
