@@ -45,6 +45,15 @@ class RequestField:
     """Shown in each Compare column, not only in the side panel."""
     local: bool = True
     """llama.cpp takes it under the same name."""
+    wire: tuple[tuple[Api, str], ...] = ()
+    """Where it goes in each API's body when not under its own name: a dotted path
+    ("reasoning.effort" is {"reasoning": {"effort": ...}}); an API not in `apis` never gets it."""
+
+    def path(self, api: Api) -> tuple[str, ...] | None:
+        """The key path of this field in `api`'s request body; None when `api` does not take it."""
+        if api not in self.apis:
+            return None
+        return tuple(dict(self.wire).get(api, self.name).split("."))
 
     @property
     def column(self) -> str:
@@ -76,7 +85,7 @@ FIELDS: tuple[RequestField, ...] = (
     RequestField("max_tokens", "integer", "Maximum tokens",
                  "The longest answer the model may write (for a reasoning model, its "
                  "reasoning counts too).", EVERY, default=256, range=(1, None), step=1,
-                 compact=True),
+                 compact=True, wire=(("responses", "max_output_tokens"),)),
     RequestField("top_p", "number", "Top P",
                  "Nucleus sampling: only the most likely tokens whose mass adds up to top P.",
                  SAMPLING, default=1.0, range=(0.0, 1.0), compact=True),
@@ -94,7 +103,8 @@ FIELDS: tuple[RequestField, ...] = (
                  EVERY, step=1, sql="BIGINT", apis=frozenset({"chat"})),
     RequestField("reasoning_effort", "choice", "Reasoning effort",
                  "How long a reasoning model thinks before it answers.", REASONING_ONLY,
-                 choices=("none", "minimal", "low", "medium", "high", "xhigh"), local=False),
+                 choices=("none", "minimal", "low", "medium", "high", "xhigh"), local=False,
+                 wire=(("responses", "reasoning.effort"),)),
 )
 
 BY_NAME: dict[str, RequestField] = {f.name: f for f in FIELDS}

@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nbplayground.domain.fields import BY_NAME, Api
 from nbplayground.domain.messages import Message
 from nbplayground.domain.parameters import ModelParameters
 from nbplayground.ids import new_id
 
 
 class ChatRequest(BaseModel):
-    """One chat completion as the provider will receive it."""
+    """One request as the provider will receive it, on Chat Completions or the Responses API."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -23,14 +24,33 @@ class ChatRequest(BaseModel):
     """Which repeat of an identical request this is; part of the cache key, never sent."""
     stream: bool = False
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    """Reasoning models take max_completion_tokens on the wire."""
+    """Reasoning models take max_completion_tokens on Chat Completions."""
+    api: Api = "chat"
+    """Which endpoint: /v1/chat/completions or /v1/responses."""
+
+    @property
+    def path(self) -> str:
+        return "/responses" if self.api == "responses" else "/chat/completions"
 
     def body(self) -> dict[str, Any]:
-        """The JSON body of the request, exactly: model, messages, then the parameters sent."""
-        params = self.parameters.sent()
-        if "max_tokens" in params and self.max_tokens_field != "max_tokens":
-            params[self.max_tokens_field] = params.pop("max_tokens")
-        return {"model": self.model, "messages": [m.as_dict() for m in self.messages], **params}
+        """The JSON body of the request, exactly: model, the conversation, then the fields sent
+        at the places the field table gives for this API."""
+        if self.api == "responses":
+            out: dict[str, Any] = {"model": self.model,
+                                   "input": [m.as_dict() for m in self.messages]}
+        else:
+            out = {"model": self.model, "messages": [m.as_dict() for m in self.messages]}
+        for name, value in self.parameters.sent().items():
+            where = BY_NAME[name].path(self.api)
+            if where is None:
+                continue
+            if self.api == "chat" and where == ("max_tokens",):
+                where = (self.max_tokens_field,)
+            place = out
+            for key in where[:-1]:
+                place = place.setdefault(key, {})
+            place[where[-1]] = value
+        return out
 
 
 class APIRequest(BaseModel):
@@ -61,6 +81,9 @@ class ChatResult(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    """Output tokens spent reasoning (part of completion_tokens, billed as output)."""
+    refusal: str | None = None
     usage_estimated: bool = False
     response_model: str | None = None
     status_code: int | None = 200
