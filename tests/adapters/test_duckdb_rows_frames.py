@@ -17,9 +17,12 @@ from nbplayground.adapters import duckdb_rows as rows
 from nbplayground.domain import (
     APIRequest,
     Experiment,
+    ImageRef,
     Message,
     ModelParameters,
     ResponseMetrics,
+    TokenLogprob,
+    ToolCall,
     as_messages,
 )
 from nbplayground.errors import InvalidInput
@@ -62,6 +65,19 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         "finish_reason": e.finish_reason, "status": e.status, "error": e.error,
         "error_type": e.error_type, "cache_key": e.cache_key, "cached": e.cached,
         "request_body": rows.fast_dumps(e.request_body), "created_at": rows.as_utc(e.timestamp),
+        "api": p.api, "response_format": None if p.response_format is None
+        else rows.fast_dumps(p.response_format), "tools": None if p.tools is None
+        else rows.fast_dumps(list(p.tools)), "tool_choice": p.tool_choice,
+        "verbosity": p.verbosity, "reasoning_summary": p.reasoning_summary,
+        "service_tier": p.service_tier, "logprobs_requested": p.logprobs,
+        "top_logprobs": p.top_logprobs, "reasoning_tokens": m.reasoning_tokens,
+        "tool_calls": rows.fast_dumps([c.model_dump() for c in e.tool_calls])
+        if e.tool_calls else None,
+        "parsed": None if e.parsed is None else rows.fast_dumps(e.parsed),
+        "logprobs": None if e.logprobs is None
+        else rows.fast_dumps([t.model_dump(mode="json") for t in e.logprobs]),
+        "images": rows.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
+        "refusal": e.refusal,
     }
 
 
@@ -92,6 +108,14 @@ VARIATIONS: list[dict[str, Any]] = [
                               {"role": "user", "content": "q1 日本"},
                               {"role": "assistant", "content": "a1"},
                               {"role": "user", "content": "q2 \u2028 \x00 end"}])},
+    {"parameters": ModelParameters(api="responses", response_format={"type": "json_object"},
+                                   tools=({"name": "f", "parameters": {}},), tool_choice="f",
+                                   logprobs=True, top_logprobs=2, service_tier="flex"),
+     "metrics": ResponseMetrics(completion_tokens=9, reasoning_tokens=7),
+     "parsed": {"city": "Paris"}, "refusal": "no",
+     "tool_calls": (ToolCall(id="c1", name="f", arguments={"x": 1}, result="2"),),
+     "logprobs": (TokenLogprob(token="Pa", logprob=-0.1, top=(("Pa", -0.1), ("Lo", -2.5))),),
+     "images": (ImageRef(sha256="ab" * 32, media_type="image/png"),)},
     {"timestamp": datetime(2024, 1, 2, 3, 4, 5, 123456)},  # naive: taken as UTC
     {"timestamp": datetime(2024, 6, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))},
     {"request_body": {"model": "x", "nested": {"1": [1.5, None, True]}}, "base_url": None,

@@ -23,7 +23,7 @@ from nbplayground.domain import Experiment, User
 from nbplayground.errors import InvalidInput, SchemaTooNew, StoreError, StoreLocked
 from tests.factories import make_experiment, make_request
 
-TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage"}
+TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage", "attachments"}
 
 HOLDER = """
 import sys, time, duckdb
@@ -61,10 +61,11 @@ def test_a_blank_file_gets_every_migration_recorded(repo: DuckDBExperimentReposi
     with duckdb.connect(str(path)) as conn:
         recorded = conn.execute("SELECT number, name, applied_at FROM _migrations").fetchall()
         assert [(n, name) for n, name, _ in recorded] == [
-            (1, "m001_initial"), (2, "m002_no_secondary_indexes")]
+            (i, fn.__name__) for i, fn in enumerate(MIGRATIONS, start=1)]
+        assert recorded[:2] == [(1, "m001_initial", recorded[0][2]),
+                                (2, "m002_no_secondary_indexes", recorded[1][2])]
         assert recorded[0][2] is not None
         assert migrate(conn) == []  # already current: nothing applied twice
-    assert len(MIGRATIONS) == 2
 
 
 def test_only_the_primary_keys_are_indexed(repo: DuckDBExperimentRepository, path: Path) -> None:
@@ -81,10 +82,13 @@ def test_a_file_from_a_newer_version_is_refused_untouched(path: Path) -> None:
     with duckdb.connect(str(path)) as conn:
         conn.execute("CREATE TABLE _migrations (number INTEGER, name VARCHAR, "
                      "applied_at TIMESTAMPTZ)")
-        conn.execute("INSERT INTO _migrations VALUES (1, 'm001_initial', now()), "
-                     "(2, 'm002_no_secondary_indexes', now()), (3, 'm003_from_the_future', now())")
+        for i, fn in enumerate([*MIGRATIONS, migrate], start=1):
+            name = fn.__name__ if fn is not migrate else "m999_from_the_future"
+            conn.execute("INSERT INTO _migrations VALUES (?, ?, now())", [i, name])
     before = digest(path)
-    with pytest.raises(SchemaTooNew, match=r"newer nbplayground .*migration 3.* knows up to 2"):
+    newest = len(MIGRATIONS) + 1
+    with pytest.raises(SchemaTooNew, match=rf"newer nbplayground .*migration {newest}.* knows "
+                                           rf"up to {newest - 1}"):
         DuckDBExperimentRepository(path).list()
     with pytest.raises(SchemaTooNew):
         DuckDBExperimentRepository(path).add([make_experiment()])

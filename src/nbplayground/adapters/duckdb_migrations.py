@@ -214,3 +214,25 @@ def m002_no_secondary_indexes(conn: DuckDBPyConnection) -> None:
     its inserts and in the checkpoint at DETACH; the primary keys stay (INSERT OR IGNORE)."""
     for name in ("experiments_user_created", "experiments_sweep", "experiments_cache_key"):
         conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+@migration
+def m003_modern_request_surface(conn: DuckDBPyConnection) -> None:
+    """Wave 2's request fields (API, structured output, tools, reasoning, tiers, logprobs) and
+    what their answers bring back; images by hash, their bytes once per hash in attachments."""
+    for name, kind in (
+            ("api", "VARCHAR"), ("response_format", "VARCHAR"), ("tools", "VARCHAR"),
+            ("tool_choice", "VARCHAR"), ("verbosity", "VARCHAR"),
+            ("reasoning_summary", "VARCHAR"), ("service_tier", "VARCHAR"),
+            ("logprobs_requested", "BOOLEAN"), ("top_logprobs", "INTEGER"),
+            ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
+            ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR")):
+        conn.execute(f"ALTER TABLE experiments ADD COLUMN {name} {kind}")
+    conn.execute("""
+        CREATE TABLE attachments (
+            sha256 VARCHAR PRIMARY KEY,
+            user_id VARCHAR,
+            media_type VARCHAR,
+            bytes BLOB,
+            created_at TIMESTAMPTZ
+        )""")

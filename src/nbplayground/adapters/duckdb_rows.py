@@ -45,6 +45,8 @@ EXPERIMENT_COLUMNS: Columns = (
     ("finish_reason", "VARCHAR"), ("status", "VARCHAR"), ("error", "VARCHAR"),
     ("error_type", "VARCHAR"), ("cache_key", "VARCHAR"), ("cached", "BOOLEAN"),
     ("request_body", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
+    ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
+    ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR"),
 )
 REQUEST_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -211,7 +213,7 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         cached_tokens=row["cached_tokens"] or 0,
         generation_time_ms=row["generation_time_ms"] or 0.0, cost_estimate=row["cost_estimate"],
         usage_estimated=bool(row["usage_estimated"]), price_as=row["price_as"],
-        cost_as=row["cost_as"])
+        cost_as=row["cost_as"], reasoning_tokens=row.get("reasoning_tokens") or 0)
     return Experiment(
         id=row["id"], user_id=row["user_id"], model=row["model"], provider=row["provider"],
         messages=tuple(Message.model_validate(m) for m in json.loads(row["messages"] or "[]")),
@@ -220,24 +222,49 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         finish_reason=row["finish_reason"], timestamp=as_utc(row["created_at"]),
         sweep_id=row["sweep_id"], repeat=row["repeat"] or 0, base_url=row["base_url"],
         cache_key=row["cache_key"], cached=bool(row["cached"]),
-        request_body=json.loads(row["request_body"] or "{}"))
+        request_body=json.loads(row["request_body"] or "{}"),
+        **_answer_of(row))
 
 
+def _answer_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a wave-2 answer brought back (JSON columns; absent in rows of an older log)."""
+    out: dict[str, Any] = {}
+    for name in ("tool_calls", "logprobs", "images"):
+        text = row.get(name)
+        if text:
+            out[name] = json.loads(text)
+    if row.get("parsed") is not None:
+        out["parsed"] = json.loads(row["parsed"])
+    if row.get("refusal") is not None:
+        out["refusal"] = row["refusal"]
+    return out
+
+
+_ANSWER_FIELDS = ("tool_calls", "parsed", "logprobs", "images", "refusal")
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
-                      "metrics")
+                      "metrics", *_ANSWER_FIELDS)
 _PARAMETER_FIELDS = PARAMETER_NAMES
-_JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind == "strings")
+_JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind in ("strings", "json"))
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: pydantic objects (a parsed answer, tool calls) as their dumps."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _field_value(f: RequestField, value: Any) -> Any:
     """A logged request field back as ModelParameters holds it (lists are JSON text)."""
-    if value is None or f.kind != "strings":
+    if value is None or f.kind not in ("strings", "json"):
         return value
-    return tuple(json.loads(value))
+    loaded = json.loads(value)
+    return tuple(loaded) if isinstance(loaded, list) else loaded
 _METRIC_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "generation_time_ms",
-                  "cost_estimate", "usage_estimated", "price_as", "cost_as")
+                  "cost_estimate", "usage_estimated", "price_as", "cost_as", "reasoning_tokens")
 
 
 @automatic_collection_paused()
@@ -252,7 +279,11 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
     request body, the derived prompt, system and token_count (ResponseMetrics.token_count),
     and the timestamp in UTC."""
     data = model_columns(experiments, _EXPERIMENT_FIELDS)
-    data |= model_columns(data["parameters"], _PARAMETER_FIELDS)
+    params = model_columns(data["parameters"], _PARAMETER_FIELDS)
+    for f in FIELDS:  # a field logged under another name (the answer's logprobs own theirs)
+        if f.column != f.name:
+            params[f.column] = params.pop(f.name)
+    data |= params
     data |= model_columns(data["metrics"], _METRIC_FIELDS)
     data.update(
         prompt=[e.prompt for e in experiments], system=[e.system for e in experiments],
@@ -260,7 +291,11 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
         **{name: json_texts(data[name]) for name in _JSON_FIELDS},
         token_count=list(map(operator.add, data["prompt_tokens"], data["completion_tokens"])),
         request_body=json_texts(data["request_body"]),
-        created_at=instants(data["timestamp"]))
+        created_at=instants(data["timestamp"]),
+        tool_calls=[None if not v else fast_dumps(_plain(v)) for v in data["tool_calls"]],
+        parsed=[None if v is None else fast_dumps(_plain(v)) for v in data["parsed"]],
+        logprobs=[None if v is None else fast_dumps(_plain(v)) for v in data["logprobs"]],
+        images=[None if not v else fast_dumps(_plain(v)) for v in data["images"]])
     return data
 
 

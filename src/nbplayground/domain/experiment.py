@@ -12,7 +12,39 @@ from nbplayground.domain.metrics import ResponseMetrics
 from nbplayground.domain.parameters import ModelParameters
 from nbplayground.ids import new_id, utcnow
 
-ExperimentStatus = Literal["ok", "error"]
+ExperimentStatus = Literal["ok", "error", "stopped"]
+
+
+class ToolCall(BaseModel):
+    """One call the model made: its arguments, and what the function returned (or raised)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: str | None = None
+    error: str | None = None
+    round: int = 0
+
+
+class TokenLogprob(BaseModel):
+    """One answer token's log probability and the most likely alternatives."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+class ImageRef(BaseModel):
+    """An image sent with the prompt: its hash and type (the bytes live in `attachments`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str
+    media_type: str
 
 
 class Experiment(BaseModel):
@@ -38,6 +70,13 @@ class Experiment(BaseModel):
     cached: bool = False
     request_body: dict[str, Any] = Field(default_factory=dict)
     """The JSON body exactly as sent: code generation reproduces this."""
+    parsed: Any = None
+    """The answer as JSON when response_format was given (an object of the pydantic class on
+    the experiment a run returns; a dict when read back from the log)."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    images: tuple[ImageRef, ...] = ()
+    refusal: str | None = None
 
     @property
     def prompt(self) -> str:

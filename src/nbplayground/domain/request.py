@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nbplayground.domain.fields import BY_NAME, Api
 from nbplayground.domain.messages import Message
 from nbplayground.domain.parameters import ModelParameters
+from nbplayground.domain.wire import SHAPES
 from nbplayground.ids import new_id
 
 
@@ -41,10 +42,13 @@ class ChatRequest(BaseModel):
         else:
             out = {"model": self.model, "messages": [m.as_dict() for m in self.messages]}
         for name, value in self.parameters.sent().items():
-            where = BY_NAME[name].path(self.api)
+            f = BY_NAME[name]
+            where = f.path(self.api)
             if where is None:
                 continue
-            if self.api == "chat" and where == ("max_tokens",):
+            if f.shape is not None:
+                where, value = SHAPES[f.shape](value, self.api)
+            elif self.api == "chat" and where == ("max_tokens",):
                 where = (self.max_tokens_field,)
             place = out
             for key in where[:-1]:
