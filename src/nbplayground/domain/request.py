@@ -28,6 +28,9 @@ class ChatRequest(BaseModel):
     """Reasoning models take max_completion_tokens on Chat Completions."""
     api: Api = "chat"
     """Which endpoint: /v1/chat/completions or /v1/responses."""
+    continuation: tuple[dict[str, Any], ...] = ()
+    """Wire items after the messages: the model's tool calls and their results, in this API's
+    own shapes (domain/wire.py), for the next round of a tool loop."""
 
     @property
     def path(self) -> str:
@@ -36,11 +39,11 @@ class ChatRequest(BaseModel):
     def body(self) -> dict[str, Any]:
         """The JSON body of the request, exactly: model, the conversation, then the fields sent
         at the places the field table gives for this API."""
+        turns = [m.as_dict() for m in self.messages] + [dict(c) for c in self.continuation]
         if self.api == "responses":
-            out: dict[str, Any] = {"model": self.model,
-                                   "input": [m.as_dict() for m in self.messages]}
+            out: dict[str, Any] = {"model": self.model, "input": turns}
         else:
-            out = {"model": self.model, "messages": [m.as_dict() for m in self.messages]}
+            out = {"model": self.model, "messages": turns}
         for name, value in self.parameters.sent().items():
             f = BY_NAME[name]
             where = f.path(self.api)
@@ -88,6 +91,10 @@ class ChatResult(BaseModel):
     reasoning_tokens: int = 0
     """Output tokens spent reasoning (part of completion_tokens, billed as output)."""
     refusal: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """The calls the model asked for: {"id", "name", "arguments"} (arguments as JSON text)."""
+    logprobs: tuple[dict[str, Any], ...] | None = None
+    """Per answer token: {"token", "logprob", "top": [[token, logprob], ...]}."""
     usage_estimated: bool = False
     response_model: str | None = None
     status_code: int | None = 200

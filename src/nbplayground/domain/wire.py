@@ -41,3 +41,21 @@ SHAPES: dict[str, Callable[[Any, Api], Place]] = {
     "response_format": _response_format, "tools": _tools, "tool_choice": _tool_choice,
     "include_logprobs": _include_logprobs,
 }
+
+
+def tool_round(api: Api, text: str, calls: list[dict[str, Any]], results: list[str]
+               ) -> tuple[dict[str, Any], ...]:
+    """The wire items that carry a round of tool calls and their results back to the model."""
+    if api == "responses":
+        items: list[dict[str, Any]] = []
+        for call, result in zip(calls, results, strict=True):
+            items.append({"type": "function_call", "call_id": call["id"], "name": call["name"],
+                          "arguments": call["arguments"]})
+            items.append({"type": "function_call_output", "call_id": call["id"],
+                          "output": result})
+        return tuple(items)
+    assistant = {"role": "assistant", "content": text or None, "tool_calls": [
+        {"id": c["id"], "type": "function",
+         "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]}
+    return (assistant, *({"role": "tool", "tool_call_id": c["id"], "content": r}
+                         for c, r in zip(calls, results, strict=True)))
