@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb import rows
 from nbplayground.domain import APIRequest, Experiment
 from tests.factories import make_experiment
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from nbplayground.adapters.duckdb_ledger import DuckDBUsageLedger
+    from nbplayground.adapters.duckdb import DuckDBUsageLedger
     from nbplayground.configuration import Endpoint
     from nbplayground.experimentation import ChatClient
 
@@ -66,7 +66,7 @@ class AccountsFacade:
 
     @functools.cached_property
     def _ledger(self) -> DuckDBUsageLedger:
-        from nbplayground.adapters.duckdb_ledger import DuckDBUsageLedger
+        from nbplayground.adapters.duckdb import DuckDBUsageLedger
 
         return DuckDBUsageLedger(self.db)
 

@@ -31,7 +31,7 @@ from nbplayground.results import Experiment, view
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+    from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 
 PROVIDERS = ("openai", "local", "simulated")
 LOCAL_HINT = ("nbplayground: no OPENAI_API_KEY and no local model, so runs are simulated "
@@ -139,7 +139,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
 
     @functools.cached_property
     def repository(self) -> DuckDBExperimentRepository:
-        from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+        from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 
         return DuckDBExperimentRepository(self.db)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb import frames, rows
 from nbplayground.domain import (
     APIRequest,
     Experiment,
@@ -42,8 +42,8 @@ def assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 # -- the reference: one dict per row, then one Series per column --
 
-def reference_frame(columns: rows.Columns, table: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series([r.get(name) for r in table], dtype=rows._DTYPES[sql])
+def reference_frame(columns: frames.Columns, table: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series([r.get(name) for r in table], dtype=frames.DTYPES[sql])
                          for name, sql in columns})
 
 
@@ -52,11 +52,11 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
     return {
         "id": e.id, "user_id": e.user_id, "sweep_id": e.sweep_id, "model": e.model,
         "provider": e.provider, "base_url": e.base_url, "prompt": e.prompt, "system": e.system,
-        "messages": rows.fast_dumps([msg.as_dict() for msg in e.messages]),
+        "messages": frames.fast_dumps([msg.as_dict() for msg in e.messages]),
         "response": e.response, "temperature": p.temperature, "max_tokens": p.max_tokens,
         "top_p": p.top_p, "frequency_penalty": p.frequency_penalty,
         "presence_penalty": p.presence_penalty,
-        "stop": None if p.stop is None else rows.fast_dumps(list(p.stop)), "seed": p.seed,
+        "stop": None if p.stop is None else frames.fast_dumps(list(p.stop)), "seed": p.seed,
         "reasoning_effort": p.reasoning_effort, "repeat": e.repeat,
         "prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens,
         "cached_tokens": m.cached_tokens, "token_count": m.token_count,
@@ -64,19 +64,19 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         "usage_estimated": m.usage_estimated, "price_as": m.price_as, "cost_as": m.cost_as,
         "finish_reason": e.finish_reason, "status": e.status, "error": e.error,
         "error_type": e.error_type, "cache_key": e.cache_key, "cached": e.cached,
-        "request_body": rows.fast_dumps(e.request_body), "created_at": rows.as_utc(e.timestamp),
+        "request_body": frames.fast_dumps(e.request_body), "created_at": frames.as_utc(e.timestamp),
         "api": p.api, "response_format": None if p.response_format is None
-        else rows.fast_dumps(p.response_format), "tools": None if p.tools is None
-        else rows.fast_dumps(list(p.tools)), "tool_choice": p.tool_choice,
+        else frames.fast_dumps(p.response_format), "tools": None if p.tools is None
+        else frames.fast_dumps(list(p.tools)), "tool_choice": p.tool_choice,
         "verbosity": p.verbosity, "reasoning_summary": p.reasoning_summary,
         "service_tier": p.service_tier, "logprobs_requested": p.logprobs,
         "top_logprobs": p.top_logprobs, "reasoning_tokens": m.reasoning_tokens,
-        "tool_calls": rows.fast_dumps([c.model_dump() for c in e.tool_calls])
+        "tool_calls": frames.fast_dumps([c.model_dump() for c in e.tool_calls])
         if e.tool_calls else None,
-        "parsed": None if e.parsed is None else rows.fast_dumps(e.parsed),
+        "parsed": None if e.parsed is None else frames.fast_dumps(e.parsed),
         "logprobs": None if e.logprobs is None
-        else rows.fast_dumps([t.model_dump(mode="json") for t in e.logprobs]),
-        "images": rows.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
+        else frames.fast_dumps([t.model_dump(mode="json") for t in e.logprobs]),
+        "images": frames.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
         "refusal": e.refusal,
     }
 
@@ -88,7 +88,7 @@ def reference_experiments_frame(experiments: Sequence[Experiment]) -> pd.DataFra
 
 def reference_requests_frame(requests: Sequence[APIRequest],
                              experiments: Sequence[Experiment]) -> pd.DataFrame:
-    when = {e.id: rows.as_utc(e.timestamp) for e in experiments}
+    when = {e.id: frames.as_utc(e.timestamp) for e in experiments}
     return reference_frame(rows.REQUEST_COLUMNS, [
         r.model_dump() | {"created_at": when.get(r.experiment_id, NOW)} for r in requests])
 

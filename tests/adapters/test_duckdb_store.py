@@ -16,9 +16,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from nbplayground.adapters import duckdb_rows
-from nbplayground.adapters.duckdb_migrations import MIGRATIONS, migrate
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository, rows
+from nbplayground.adapters.duckdb.migrations import MIGRATIONS, migrate
 from nbplayground.domain import Experiment, User
 from nbplayground.errors import InvalidInput, SchemaTooNew, StoreError, StoreLocked
 from tests.factories import make_experiment, make_request
@@ -257,14 +256,14 @@ def test_usage_rows_append_once_with_their_calls(repo: DuckDBExperimentRepositor
 
 def test_a_call_and_its_spend_commit_together_or_not_at_all(
         repo: DuckDBExperimentRepository, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = duckdb_rows.usage_frame
+    real = rows.usage_frame
 
     def unwritable(usage: Any) -> Any:  # a value DuckDB refuses inside the transaction
         df = real(usage).astype({"prompt_tokens": object})
         df.loc[0, "prompt_tokens"] = "many"
         return df
 
-    monkeypatch.setattr(duckdb_rows, "usage_frame", unwritable)
+    monkeypatch.setattr(rows, "usage_frame", unwritable)
     e = make_experiment()
     usage = [{"id": e.id, "user_id": "alice", "experiment_id": e.id, "model": e.model,
               "provider": "openai", "prompt_tokens": 3, "completion_tokens": 1}]
@@ -305,7 +304,7 @@ def test_a_dropped_table_is_an_error_not_a_loop(repo: DuckDBExperimentRepository
 WRITER = """
 import sys
 import threading
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from tests.factories import make_experiment, make_request
 repo = DuckDBExperimentRepository(sys.argv[1])
 for _ in range(8):
@@ -379,7 +378,7 @@ def test_between_calls_the_file_is_free_for_other_processes(
 
 FORK = """
 import os, sys
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from tests.factories import make_experiment
 repo = DuckDBExperimentRepository(sys.argv[1])
 repo.add([make_experiment()])  # the parent's resident connection exists now

@@ -1,30 +1,60 @@
-"""One ExperimentRepository contract, run over the in-memory fake and the real DuckDB file."""
+"""One ExperimentRepository contract, run over every backend: the in-memory fake and the real
+DuckDB file (add a backend to BACKENDS and every test here runs on it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nbplayground.adapters.duckdb_rows import EXPERIMENT_COLUMNS, names
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb.frames import names
+from nbplayground.adapters.duckdb.rows import EXPERIMENT_COLUMNS
 from nbplayground.domain import Message, ModelParameters, ResponseMetrics
 from nbplayground.errors import InvalidInput
 from tests.factories import T0, make_experiment, make_request
 from tests.fakes import FakeExperimentRepository
 
-Repo = FakeExperimentRepository | DuckDBExperimentRepository
+Repo = FakeExperimentRepository | DuckDBExperimentRepository  # a new backend's class joins here
 
 
-@pytest.fixture(params=["fake", "duckdb"])
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repo]:
-    if request.param == "fake":
-        yield FakeExperimentRepository()
-    else:
-        yield DuckDBExperimentRepository(tmp_path / "log.duckdb")
+@dataclass(frozen=True)
+class Backend:
+    """How to get a fresh, empty repository of one kind for one test, and clean up after it.
+
+    `open` is a generator: it yields the repository and tidies up after the yield. It is given
+    the test's FixtureRequest, so it can ask for other fixtures (tmp_path, a server's address)
+    or skip the test when what it needs is missing. `marks` go on each of its tests.
+    """
+
+    name: str
+    open: Callable[[pytest.FixtureRequest], Iterator[Repo]]
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+
+
+def _fake(request: pytest.FixtureRequest) -> Iterator[Repo]:
+    yield FakeExperimentRepository()
+
+
+def _duckdb(request: pytest.FixtureRequest) -> Iterator[Repo]:
+    yield DuckDBExperimentRepository(request.getfixturevalue("tmp_path") / "log.duckdb")
+
+
+BACKENDS = (
+    Backend("fake", _fake),
+    Backend("duckdb", _duckdb),
+    # The next backend goes here, e.g. Backend("postgres", _postgres) whose _postgres yields a
+    # repository on a fresh schema (pytest.skip when no server is configured) and drops it.
+)
+
+
+@pytest.fixture(params=[pytest.param(b, id=b.name, marks=b.marks) for b in BACKENDS])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repo]:
+    backend: Backend = request.param
+    yield from backend.open(request)
 
 
 def at(seconds: float) -> Any:

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nbplayground.adapters.duckdb_migrations import latest
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb.migrations import latest
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures").glob("log-v*"))
 

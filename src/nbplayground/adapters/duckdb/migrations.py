@@ -1,16 +1,17 @@
-"""Forward-only, numbered schema migrations of the DuckDB experiment log.
+"""The schema of the DuckDB experiment log: forward-only, numbered migrations and their runner.
 
 A migration's number is its position in MIGRATIONS (1-based); applied ones are recorded in
-`_migrations`. Never edit or reorder a released migration: append a new one.
+`_migrations`. Never edit or reorder a released migration: append a new one. Which files this
+process has migrated is process-wide state, kept in state.py.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nbplayground.adapters.duckdb import state
 from nbplayground.errors import SchemaTooNew, StoreError
 from nbplayground.ids import utcnow
 
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
 Migration = Callable[["DuckDBPyConnection"], None]
 
 MIGRATIONS: list[Migration] = []
-
-_MIGRATED: set[tuple[str, int, int]] = set()
-"""(path, device, inode) of files this process has migrated: checked once, not every call."""
-_MIGRATING = threading.Lock()
 
 
 def migration(fn: Migration) -> Migration:
@@ -86,25 +83,22 @@ def ensure_migrated(conn: DuckDBPyConnection, path: Path, *, read_only: bool = F
     """Migrate the file at `path` once per process; later calls cost a stat and a set lookup."""
     st = path.stat()
     key = (str(path.resolve()), st.st_dev, st.st_ino)
-    if key in _MIGRATED:
+    if state.is_migrated(key):
         return
-    with _MIGRATING:
-        if key in _MIGRATED:
+    with state.migration_lock():
+        if state.is_migrated(key):
             return
         done = applied(conn)
         if read_only and len(done) < latest() and max(done, default=0) <= latest():
             raise StoreError(f"the experiment log {path} is read-only and its schema needs "
                              "upgrading; make it writable (chmod u+w)")
         migrate(conn, where=str(path))
-        _MIGRATED.add(key)
+        state.mark_migrated(key)
 
 
 def forget_migrated(path: Path) -> bool:
     """Drop `path` from the cache (the file was replaced); True when it was there."""
-    with _MIGRATING:
-        mine = {k for k in _MIGRATED if k[0] == str(path.resolve())}
-        _MIGRATED.difference_update(mine)
-    return bool(mine)
+    return state.forget_migrated(str(path.resolve()))
 
 
 @migration
