@@ -134,3 +134,26 @@ def tools_of(values: Any) -> tuple[tuple[dict[str, Any], ...], dict[str, Callabl
                                    parameter="tools", value=values)
         out.append(tool)
     return tuple(out), calls
+
+
+def python_objects(params: dict[str, Any]
+                   ) -> tuple[type[BaseModel] | None, dict[str, Callable[..., Any]]]:
+    """What travels beside the JSON: the class to parse into and the callable tools."""
+    fmt = params.get("response_format")
+    parse_as = response_format_of(fmt)[1] if fmt is not None else None
+    tools = params.get("tools")
+    return parse_as, (tools_of(tools)[1] if tools is not None else {})
+
+
+def tool_rounds(run_tools: Any, max_tool_rounds: Any,
+                functions: dict[str, Callable[..., Any]]) -> int:
+    """How many rounds of calling and answering a run may take (0: calls are only recorded)."""
+    if not isinstance(run_tools, bool):
+        raise InvalidParameter(f"run_tools must be True or False, not {run_tools!r}",
+                               parameter="run_tools", value=run_tools)
+    if isinstance(max_tool_rounds, bool) or not isinstance(max_tool_rounds, int) or not \
+            1 <= max_tool_rounds <= 50:
+        raise InvalidParameter(f"max_tool_rounds must be a whole number from 1 to 50, not "
+                               f"{max_tool_rounds!r}", parameter="max_tool_rounds",
+                               value=max_tool_rounds)
+    return max_tool_rounds if run_tools and functions else 0

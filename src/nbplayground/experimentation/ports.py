@@ -47,3 +47,29 @@ class ExperimentRepository(Protocol):
              limit: int | None = None) -> list[Experiment]:
         """Newest first."""
         ...
+
+
+class Throttle(Protocol):
+    async def acquire(self, tokens: int) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def observe(self, headers: Mapping[str, str]) -> None: ...
+
+
+class Hold(Protocol):
+    """What a gate holds for work in flight, until that work's spend is booked."""
+
+    rpm: int | None
+
+    def settle(self, usd: float, tokens: int = 0) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Gate(Protocol):
+    """Passed before a request is sent (raises BudgetExceeded); what calls cost is booked in
+    the log with them (ExperimentRepository.add(usage=...)) before their hold is released."""
+
+    def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
+                what: str = "this run") -> Hold: ...

@@ -6,19 +6,26 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from nbplayground.accounts import ledger_rows
 from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
-from nbplayground.domain import APIRequest, ChatRequest, Experiment, Message, as_messages
+from nbplayground.configuration.structured import python_objects, tool_rounds
+from nbplayground.domain import (
+    APIRequest,
+    ChatRequest,
+    Experiment,
+    Message,
+    ToolCall,
+    as_messages,
+)
+from nbplayground.domain.wire import tool_round
 from nbplayground.errors import (
     ConfigurationError,
     ContextWindowExceeded,
     InvalidInput,
     NbPlaygroundError,
-    ProviderError,
-    RateLimited,
 )
 from nbplayground.events import (
     APIRequestLogged,
@@ -26,65 +33,36 @@ from nbplayground.events import (
     ExperimentExecuted,
     TokenUsageUpdated,
 )
-from nbplayground.experimentation.cell import Cell
-from nbplayground.experimentation.ports import ChatClient, DeltaCallback, ExperimentRepository
+from nbplayground.experimentation.answers import (
+    AnswerInvalid,
+    Usage,
+    logprobs_of,
+    parse,
+    tool_calls_of,
+    tool_schemas,
+)
+from nbplayground.experimentation.cell import Cell, validate_prompt
+from nbplayground.experimentation.ports import (
+    ChatClient,
+    DeltaCallback,
+    ExperimentRepository,
+    Gate,
+    Hold,
+    Throttle,
+)
 from nbplayground.experimentation.retry import RetryPolicy
+from nbplayground.experimentation.sending import send
 from nbplayground.experimentation.throttle import RateLimiter
+from nbplayground.experimentation.tool_rounds import call_tools, sent_back
 from nbplayground.ids import new_id, utcnow
 
 Prompt = str | Sequence[Mapping[str, str] | Message]
-
-
-class Throttle(Protocol):
-    async def acquire(self, tokens: int) -> None: ...
-
-    def pause(self, seconds: float) -> None: ...
-
-    def observe(self, headers: Mapping[str, str]) -> None: ...
-
-
-class Hold(Protocol):
-    """What a gate holds for work in flight, until that work's spend is booked."""
-
-    rpm: int | None
-
-    def settle(self, usd: float, tokens: int = 0) -> None: ...
-
-    def release(self) -> None: ...
-
-
-class Gate(Protocol):
-    """Passed before a request is sent (raises BudgetExceeded); what calls cost is booked in
-    the log with them (ExperimentRepository.add(usage=...)) before their hold is released."""
-
-    def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
-                what: str = "this run") -> Hold: ...
 
 
 @dataclass
 class Outcome:
     experiment: Experiment
     requests: list[APIRequest] = field(default_factory=list)
-
-
-def validate_prompt(prompt: Any) -> None:
-    texts: list[Any]
-    if isinstance(prompt, str):
-        texts = [prompt]
-    elif isinstance(prompt, list | tuple) and prompt:
-        texts = [m.get("content") if isinstance(m, Mapping) else getattr(m, "content", None)
-                 for m in prompt]
-    else:
-        raise InvalidInput(
-            f"prompt must be a string or a non-empty list of {{'role', 'content'}} messages, "
-            f"not {type(prompt).__name__}")
-    for text in texts:
-        if not isinstance(text, str):
-            raise InvalidInput(f"a message's content must be a string, not {text!r}")
-        if "\x00" in text:
-            raise InvalidInput("the prompt contains a NUL byte (\\x00); remove it")
-    if isinstance(prompt, str) and not prompt.strip():
-        raise InvalidInput("the prompt is empty; type something for the model to answer")
 
 
 class ExperimentService:
@@ -110,7 +88,8 @@ class ExperimentService:
 
     def prepare(self, *, user_id: str, prompt: Prompt, model: str, provider: str,
                 system: str | None = None, repeat: int = 0, sweep_id: str | None = None,
-                price_as: str | None = None, index: int = 0, **params: Any) -> Cell:
+                price_as: str | None = None, index: int = 0, run_tools: bool = True,
+                max_tool_rounds: int = 5, **params: Any) -> Cell:
         if not isinstance(model, str) or not model.strip():
             raise InvalidInput(f"model must be a model name such as 'gpt-4o-mini', not {model!r}")
         if system is not None and not isinstance(system, str):
@@ -121,6 +100,11 @@ class ExperimentService:
         client = self.clients(provider)
         spec = lookup(model)
         parameters = resolve_parameters(spec, **params)
+        if parameters.api == "responses" and not getattr(client, "serves_responses", True):
+            raise ConfigurationError(f"the {provider} provider speaks only Chat Completions; "
+                                     "use api='chat'")
+        parse_as, functions = python_objects(params)
+        rounds = tool_rounds(run_tools, max_tool_rounds, functions)
         try:
             messages = as_messages(prompt, system)
         except (ValueError, TypeError) as e:
@@ -134,12 +118,14 @@ class ExperimentService:
                 f"{prompt_tokens + wanted} do not fit {model}'s context window of "
                 f"{spec.context_window} tokens; shorten the prompt or lower max_tokens")
         request = ChatRequest(model=model, messages=messages, parameters=parameters,
-                              repeat=repeat, max_tokens_field=spec.max_tokens_name)
+                              repeat=repeat, max_tokens_field=spec.max_tokens_name,
+                              api=parameters.api or "chat")
         max_completion = parameters.max_tokens or min(
             spec.max_output_tokens, spec.context_window - prompt_tokens)
         return Cell(request=request, provider=provider, base_url=client.base_url,
                     user_id=user_id, prompt_tokens=prompt_tokens, max_completion=max_completion,
-                    sweep_id=sweep_id, price_as=price_as, index=index)
+                    sweep_id=sweep_id, price_as=price_as, index=index, parse_as=parse_as,
+                    functions=tuple(functions.items()), max_tool_rounds=rounds)
 
     def max_cost(self, cell: Cell) -> float | None:
         return self.costs.cost(cell.provider, cell.request.model, cell.prompt_tokens,
@@ -149,51 +135,51 @@ class ExperimentService:
 
     async def execute(self, cell: Cell, *, on_delta: DeltaCallback | None = None,
                       limiter: Throttle | None = None) -> Outcome:
-        """Send the cell with retries; never raises for provider faults: they become the row."""
-        client = self.clients(cell.provider)
-        budget_tokens = cell.prompt_tokens + cell.max_completion
+        """Send the cell with retries (and its tool rounds); never raises for provider faults:
+        they become the row."""
         exp_id = new_id()
         requests: list[APIRequest] = []
         started = time.perf_counter()
         request = cell.request
         if request.stream != (on_delta is not None):
             request = request.model_copy(update={"stream": on_delta is not None})
-        attempt = 0
-        while True:
-            if limiter is not None:
-                await limiter.acquire(budget_tokens)
-            t0 = time.perf_counter()
-            try:
-                result = await client.complete(request, on_delta=on_delta)
-            except ProviderError as e:
-                latency = (time.perf_counter() - t0) * 1000
-                requests.append(self._attempt(cell, exp_id, attempt, e.status_code, latency,
-                                              e.request_id, str(e), e.retry_after))
-                if e.retryable and self.retry.allows(
-                        attempt, rate_limited=isinstance(e, RateLimited)):
-                    delay = self.retry.delay(attempt, e.retry_after)
-                    if limiter is not None and isinstance(e, RateLimited):
-                        limiter.pause(delay)
-                    await asyncio.sleep(delay)
-                    attempt += 1
-                    continue
-                return Outcome(self._failed(cell, exp_id, e, started), requests)
-            latency = (time.perf_counter() - t0) * 1000
-            requests.append(self._attempt(cell, exp_id, attempt, result.status_code,
-                                          result.latency_ms or latency, result.request_id))
-            if limiter is not None and result.rate_limit:
-                limiter.observe(result.rate_limit)
-            break
+        sent = await send(self, cell, request, exp_id, requests, on_delta, limiter)
+        if isinstance(sent, NbPlaygroundError):
+            return Outcome(self._failed(cell, exp_id, sent, started), requests)
+        result, total = sent, Usage()
+        calls: list[ToolCall] = []
+        for round in range(cell.max_tool_rounds + 1):
+            total = total.plus(result)
+            asked = tool_calls_of(result, round)
+            if not asked or round == cell.max_tool_rounds:
+                calls += asked
+                break
+            made = await call_tools(asked, dict(cell.functions), tool_schemas(cell))
+            calls += made
+            request = request.model_copy(update={"continuation": request.continuation + tool_round(
+                request.api, result.text, list(result.tool_calls), [sent_back(c) for c in made])})
+            sent = await send(self, cell, request, exp_id, requests, on_delta, limiter)
+            if isinstance(sent, NbPlaygroundError):
+                return Outcome(self._failed(cell, exp_id, sent, started, tool_calls=calls),
+                               requests)
+            result = sent
         at = utcnow()
         metrics = self.costs.metrics(
             provider=cell.provider, model=cell.request.model,
-            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-            cached_tokens=result.cached_tokens,
+            prompt_tokens=total.prompt, completion_tokens=total.completion,
+            cached_tokens=total.cached, reasoning_tokens=total.reasoning,
             generation_time_ms=(time.perf_counter() - started) * 1000,
             usage_estimated=result.usage_estimated, price_as=cell.price_as,
             messages=cell.request.messages, response=result.text, at=at)
+        fields: dict[str, Any] = {"tool_calls": tuple(calls), "logprobs": logprobs_of(result),
+                                  "refusal": result.refusal}
+        try:
+            fields["parsed"] = parse(result.text, cell.request.parameters.response_format,
+                                     cell.parse_as) if result.refusal is None else None
+        except AnswerInvalid as e:
+            fields.update(status="error", error=str(e), error_type="AnswerInvalid")
         exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
-                               finish_reason=result.finish_reason, timestamp=at)
+                               finish_reason=result.finish_reason, timestamp=at, **fields)
         return Outcome(exp, requests)
 
     def _attempt(self, cell: Cell, exp_id: str, attempt: int, status: int | None,
@@ -212,13 +198,13 @@ class ExperimentService:
             cache_key=cell.cache_key, request_body=cell.request.body(), **fields)
 
     def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
-                started: float) -> Experiment:
+                started: float, **fields: Any) -> Experiment:
         metrics = self.costs.metrics(
             provider=cell.provider, model=cell.request.model, prompt_tokens=0,
             completion_tokens=0, generation_time_ms=(time.perf_counter() - started) * 1000)
         return self._experiment(cell, exp_id, status="error", error=str(error),
                                 error_type=type(error).__name__, metrics=metrics,
-                                response=getattr(error, "partial_text", "") or "")
+                                response=getattr(error, "partial_text", "") or "", **fields)
 
     # -- logging --
 
@@ -272,15 +258,6 @@ class ExperimentService:
             return None
         key = (user_id, rpm, id(asyncio.get_running_loop()))
         return self._limiters.setdefault(key, RateLimiter(rpm))
-
-    def get_experiment_history(self, user_id: str, limit: int | None = None) -> list[Experiment]:
-        return self.repository.list(user_id=user_id, limit=limit)
-
-    def client(self, provider: str) -> ChatClient:
-        try:
-            return self.clients(provider)
-        except KeyError:
-            raise ConfigurationError(f"unknown provider {provider!r}") from None
 
 
 async def reserve(gate: Gate, user_id: str, needed: float, *, tokens: int, provider: str,
