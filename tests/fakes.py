@@ -142,6 +142,8 @@ class FakeChatClient:
             reply = self.replies.pop(0) if self.replies else f"answer {len(self.history)}"
             if isinstance(reply, BaseException):
                 raise reply
+            if isinstance(reply, ChatResult):  # a whole answer: tool calls, logprobs, usage
+                return reply
             if on_delta is not None:
                 for word in reply.split(" "):
                     on_delta(word + " ")
