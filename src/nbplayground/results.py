@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import html
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from nbplayground import domain
 from nbplayground.analytics.format import format_cost, format_ms
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Language = Literal["python", "javascript", "curl"]
 
@@ -18,6 +21,22 @@ class Experiment(domain.Experiment):
         from nbplayground.integration import APIService
 
         return APIService().code(self, language, stream=stream)
+
+    @property
+    def logprobs(self) -> pd.DataFrame | None:
+        """One row per answer token: position, token, logprob, probability and the top
+        alternatives as (token, logprob) pairs; None when logprobs were not asked for."""
+        import math
+
+        import pandas as pd
+
+        if self.token_logprobs is None:
+            return None
+        return pd.DataFrame(
+            [{"position": i, "token": t.token, "logprob": t.logprob,
+              "probability": math.exp(t.logprob), "top": list(t.top)}
+             for i, t in enumerate(self.token_logprobs)],
+            columns=["position", "token", "logprob", "probability", "top"])
 
     def __str__(self) -> str:
         return self.response if self.ok else f"[error] {self.error}"

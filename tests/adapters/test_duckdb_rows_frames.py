@@ -74,8 +74,8 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         "tool_calls": frames.fast_dumps([c.model_dump() for c in e.tool_calls])
         if e.tool_calls else None,
         "parsed": None if e.parsed is None else frames.fast_dumps(e.parsed),
-        "logprobs": None if e.logprobs is None
-        else frames.fast_dumps([t.model_dump(mode="json") for t in e.logprobs]),
+        "logprobs": None if e.token_logprobs is None
+        else frames.fast_dumps([t.model_dump(mode="json") for t in e.token_logprobs]),
         "images": frames.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
         "refusal": e.refusal,
     }
@@ -114,7 +114,7 @@ VARIATIONS: list[dict[str, Any]] = [
      "metrics": ResponseMetrics(completion_tokens=9, reasoning_tokens=7),
      "parsed": {"city": "Paris"}, "refusal": "no",
      "tool_calls": (ToolCall(id="c1", name="f", arguments={"x": 1}, result="2"),),
-     "logprobs": (TokenLogprob(token="Pa", logprob=-0.1, top=(("Pa", -0.1), ("Lo", -2.5))),),
+     "token_logprobs": (TokenLogprob(token="Pa", logprob=-0.1, top=(("Pa", -0.1), ("Lo", -2.5))),),
      "images": (ImageRef(sha256="ab" * 32, media_type="image/png"),)},
     {"timestamp": datetime(2024, 1, 2, 3, 4, 5, 123456)},  # naive: taken as UTC
     {"timestamp": datetime(2024, 6, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))},

@@ -137,8 +137,8 @@ def test_logprobs_and_reasoning_tokens_reach_the_experiment(world: World) -> Non
         logprobs=({"token": "Hi", "logprob": -0.2, "top": [["Hi", -0.2], ["Hello", -1.9]]},)))
     exp = world.run(logprobs=True, top_logprobs=2)
     assert exp.metrics.reasoning_tokens == 7
-    assert exp.logprobs is not None and exp.logprobs[0].top[1] == ("Hello", -1.9)
-    assert world.repo.get(exp.id).logprobs == exp.logprobs
+    assert exp.token_logprobs is not None and exp.token_logprobs[0].top[1] == ("Hello", -1.9)
+    assert world.repo.get(exp.id).token_logprobs == exp.token_logprobs
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

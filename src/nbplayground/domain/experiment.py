@@ -74,7 +74,8 @@ class Experiment(BaseModel):
     """The answer as JSON when response_format was given (an object of the pydantic class on
     the experiment a run returns; a dict when read back from the log)."""
     tool_calls: tuple[ToolCall, ...] = ()
-    logprobs: tuple[TokenLogprob, ...] | None = None
+    token_logprobs: tuple[TokenLogprob, ...] | None = None
+    """Per answer token when logprobs=True (the `logprobs` column; exp.logprobs is a frame)."""
     images: tuple[ImageRef, ...] = ()
     refusal: str | None = None
 

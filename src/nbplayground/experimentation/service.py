@@ -171,7 +171,7 @@ class ExperimentService:
             generation_time_ms=(time.perf_counter() - started) * 1000,
             usage_estimated=result.usage_estimated, price_as=cell.price_as,
             messages=cell.request.messages, response=result.text, at=at)
-        fields: dict[str, Any] = {"tool_calls": tuple(calls), "logprobs": logprobs_of(result),
+        fields: dict[str, Any] = {"tool_calls": tuple(calls), "token_logprobs": logprobs_of(result),
                                   "refusal": result.refusal}
         try:
             fields["parsed"] = parse(result.text, cell.request.parameters.response_format,

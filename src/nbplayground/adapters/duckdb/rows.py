@@ -109,8 +109,9 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
 def _answer_of(row: Mapping[str, Any]) -> dict[str, Any]:
     """What a wave-2 answer brought back (JSON columns; absent in rows of an older log)."""
     out: dict[str, Any] = {}
-    for name in ("tool_calls", "logprobs", "images"):
-        text = row.get(name)
+    for name, column in (("tool_calls", "tool_calls"), ("token_logprobs", "logprobs"),
+                         ("images", "images")):
+        text = row.get(column)
         if text:
             out[name] = json.loads(text)
     if row.get("parsed") is not None:
@@ -120,7 +121,7 @@ def _answer_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_ANSWER_FIELDS = ("tool_calls", "parsed", "logprobs", "images", "refusal")
+_ANSWER_FIELDS = ("tool_calls", "parsed", "token_logprobs", "images", "refusal")
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
@@ -174,7 +175,8 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
         created_at=instants(data["timestamp"]),
         tool_calls=[None if not v else fast_dumps(_plain(v)) for v in data["tool_calls"]],
         parsed=[None if v is None else fast_dumps(_plain(v)) for v in data["parsed"]],
-        logprobs=[None if v is None else fast_dumps(_plain(v)) for v in data["logprobs"]],
+        logprobs=[None if v is None else fast_dumps(_plain(v))
+                  for v in data.pop("token_logprobs")],
         images=[None if not v else fast_dumps(_plain(v)) for v in data["images"]])
     return data
 
