@@ -142,10 +142,10 @@ FIELDS += (
                  TOOLS, choices=("auto", "default", "flex", "priority"), local=False),
     RequestField("logprobs", "toggle", "Log probabilities",
                  "Return each token's probability (and top alternatives).", SAMPLING,
-                 shape="include_logprobs", log_column="logprobs_requested"),
+                 shape="include_logprobs", log_column="logprobs_requested", local=False),
     RequestField("top_logprobs", "integer", "Top alternatives",
                  "How many likely alternatives to return per token (needs logprobs).",
-                 SAMPLING, range=(0, 20), step=1),
+                 SAMPLING, range=(0, 20), step=1, local=False),
 )
 
 BY_NAME: dict[str, RequestField] = {f.name: f for f in FIELDS}
