@@ -113,7 +113,7 @@ def test_a_refused_key_reads_as_plain_words(make_pg: Any, stub: OpenAIStub) -> N
 def test_reasoning_model_disables_what_it_does_not_take(pg: Any) -> None:
     panel = panel_of(pg, prompt="Prove it", model="o4-mini", max_tokens=300)
     assert set(panel.disabled) == {"temperature", "top_p", "frequency_penalty",
-                                   "presence_penalty", "stop"}
+                                   "presence_penalty", "stop", "logprobs", "top_logprobs"}
     assert "reasoning model" in panel.disabled["temperature"]
     o4 = next(m for m in panel.models if m["model"] == "o4-mini")
     assert o4["unsupported"] == panel.disabled  # the same reasons drive the compare columns
@@ -123,7 +123,7 @@ def test_reasoning_model_disables_what_it_does_not_take(pg: Any) -> None:
     assert row.model == "o4-mini"
     assert row.temperature != row.temperature
     panel.model = "gpt-4o-mini"
-    assert set(panel.disabled) == {"reasoning_effort"}
+    assert set(panel.disabled) == {"reasoning_effort", "verbosity", "reasoning_summary"}
 
 
 def test_multi_turn_messages_are_sent_before_the_prompt(pg: Any) -> None:
@@ -384,3 +384,22 @@ def test_the_controls_come_from_the_field_table_and_the_js_names_no_field(pg: An
     named = [f.name for f in FIELDS if re.search(
         rf"\b{f.name}\b" if f.name != "stop" else r"params\.stop|params\[\"stop\"\]", js)]
     assert named == []
+
+
+def test_metrics_carry_reasoning_tokens_tinted_tokens_and_tool_steps() -> None:
+    from nbplayground.domain import TokenLogprob, ToolCall
+    from nbplayground.domain.metrics import ResponseMetrics
+    from nbplayground.ui import state
+    from tests.factories import make_experiment
+
+    exp = make_experiment(
+        response="Hi", metrics=ResponseMetrics(completion_tokens=9, reasoning_tokens=7),
+        token_logprobs=(TokenLogprob(token="Hi", logprob=-0.5, top=(("Hi", -0.5),
+                                                                    ("Yo", -1.2))),),
+        tool_calls=(ToolCall(id="c", name="ping", arguments={"n": 1}, result="pong"),))
+    m = state.metrics_of(exp)
+    assert m["reasoning_tokens"] == 7
+    assert m["tokens"][0]["t"] == "Hi" and abs(m["tokens"][0]["p"] - 0.6065) < 1e-3
+    assert m["tokens"][0]["top"][1][0] == "Yo"
+    assert m["tool_calls"] == [{"name": "ping", "args": '{"n": 1}', "result": "pong",
+                                "error": None}]

@@ -47,6 +47,8 @@ class RequestField:
     """Shown in each Compare column, not only in the side panel."""
     local: bool = True
     """llama.cpp takes it under the same name."""
+    advanced: bool = False
+    """Shown folded under "More fields" in the panel."""
     on_wire: bool = True
     """False for a field that steers the request without being in its body (api)."""
     shape: str | None = None
@@ -83,7 +85,7 @@ class RequestField:
                 "default": list(self.default) if isinstance(self.default, tuple)
                 else self.default, "min": lo, "max": hi, "step": self.step,
                 "choices": list(self.choices), "max_items": self.max_items,
-                "compact": self.compact, "limit": "max_output_tokens"
+                "compact": self.compact, "advanced": self.advanced, "limit": "max_output_tokens"
                 if self.range is not None and self.range[1] is None else None}
 
 
@@ -123,29 +125,33 @@ FIELDS += (
                  choices=("auto", "chat", "responses"), on_wire=False, local=False),
     RequestField("response_format", "json", "Response format",
                  "A JSON schema the answer must follow (or json_object for any JSON).", EVERY,
-                 local=False, shape="response_format", wire=(("responses", "text.format"),)),
+                 local=False, advanced=True, shape="response_format",
+                 wire=(("responses", "text.format"),)),
     RequestField("tools", "json", "Tools",
-                 "Functions the model may call: their names, descriptions and argument schemas.",
-                 TOOLS, local=False, shape="tools"),
+                 "Functions the model may call: their names, descriptions and the JSON they take.",
+                 TOOLS, local=False, advanced=True, shape="tools"),
     RequestField("tool_choice", "choice", "Tool choice",
                  "auto lets the model decide; required makes it call one; none forbids tools.",
-                 TOOLS, choices=("auto", "none", "required"), local=False, shape="tool_choice"),
+                 TOOLS, choices=("auto", "none", "required"), local=False, advanced=True,
+                 shape="tool_choice"),
     RequestField("verbosity", "choice", "Verbosity", "How much a GPT-5 model writes.",
-                 REASONING_ONLY, choices=("low", "medium", "high"), local=False,
+                 REASONING_ONLY, choices=("low", "medium", "high"), local=False, advanced=True,
                  wire=(("responses", "text.verbosity"),)),
     RequestField("reasoning_summary", "choice", "Reasoning summary",
                  "A summary of the model's reasoning (Responses API).", REASONING_ONLY,
                  choices=("auto", "concise", "detailed"), apis=frozenset({"responses"}),
-                 local=False, wire=(("responses", "reasoning.summary"),)),
+                 local=False, advanced=True, wire=(("responses", "reasoning.summary"),)),
     RequestField("service_tier", "choice", "Service tier",
                  "flex halves the price of calls that may wait; priority answers sooner.",
-                 TOOLS, choices=("auto", "default", "flex", "priority"), local=False),
+                 TOOLS, choices=("auto", "default", "flex", "priority"), local=False,
+                 advanced=True),
     RequestField("logprobs", "toggle", "Log probabilities",
                  "Return each token's probability (and top alternatives).", SAMPLING,
-                 shape="include_logprobs", log_column="logprobs_requested", local=False),
+                 shape="include_logprobs", log_column="logprobs_requested", local=False,
+                 advanced=True),
     RequestField("top_logprobs", "integer", "Top alternatives",
                  "How many likely alternatives to return per token (needs logprobs).",
-                 SAMPLING, range=(0, 20), step=1, local=False),
+                 SAMPLING, range=(0, 20), step=1, local=False, advanced=True),
 )
 
 BY_NAME: dict[str, RequestField] = {f.name: f for f in FIELDS}
