@@ -168,3 +168,50 @@ def test_auto_picks_responses_for_responses_only_models(world: World) -> None:
         world.run(model="gpt-5-pro", api="chat")
     with pytest.raises(InvalidParameter, match="does not take stop; use api='chat'"):
         world.run(model="gpt-4o-mini", api="responses", stop=["\n"])
+
+
+def png(width: int = 64, height: int = 32, colour: str = "red") -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_images_go_as_content_parts_on_both_apis_and_are_counted(world: World,
+                                                                 tmp_path: Any) -> None:
+    path = tmp_path / "chart.png"
+    path.write_bytes(png(1024, 1024))
+    world.client.enqueue("a red square", "a red square")
+    plain = world.service.prepare(user_id="alice", prompt="What is this?", model="gpt-4o-mini",
+                                  provider="fake")
+    cell = world.service.prepare(user_id="alice", prompt="What is this?", model="gpt-4o-mini",
+                                 provider="fake", images=[path, "https://example.invalid/a.jpg"])
+    # 1024x1024 -> 768x768: four 512-tiles = 85 + 4*170; a URL of unknown size counts the same
+    assert cell.prompt_tokens - plain.prompt_tokens == 2 * (85 + 4 * 170)
+    parts = cell.request.body()["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "What is this?"}
+    assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert parts[2] == {"type": "image_url", "image_url": {"url": "https://example.invalid/a.jpg"}}
+    exp = world.run("What is this?", images=[path, path])
+    assert [i.media_type for i in exp.images] == ["image/png", "image/png"]
+    assert list(world.repo.attachments) == [exp.images[0].sha256]  # the bytes once per hash
+    responses = world.service.prepare(user_id="alice", prompt="What?", model="o3-pro",
+                                      provider="fake", images=[png()])
+    item = responses.request.body()["input"][-1]["content"]
+    assert item[0]["type"] == "input_text" and item[1]["type"] == "input_image"
+
+
+@pytest.mark.parametrize(("images", "match"), [
+    (["/no/such/file.png"], "no image file at"),
+    ([b"not an image"], "is not an image"),
+    ([42], "must be a path, a URL or bytes"),
+])
+def test_bad_images_are_refused_before_sending(world: World, images: Any, match: str) -> None:
+    from nbplayground.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=match):
+        world.run(images=images)
+    assert world.client.history == []

@@ -53,6 +53,8 @@ class LlamaCppChatClient:
     base_url: str | None = None
     serves_responses = False
     """llama.cpp in the kernel speaks Chat Completions only."""
+    sees_images = False
+    """SmolLM2 (and a plain GGUF) reads text only."""
 
     def __init__(self, models: dict[str, str] | None = None, n_ctx: int = 2048,
                  n_threads: int | None = None) -> None:

@@ -39,7 +39,7 @@ class ChatRequest(BaseModel):
     def body(self) -> dict[str, Any]:
         """The JSON body of the request, exactly: model, the conversation, then the fields sent
         at the places the field table gives for this API."""
-        turns = [m.as_dict() for m in self.messages] + [dict(c) for c in self.continuation]
+        turns = [m.wire(self.api) for m in self.messages] + [dict(c) for c in self.continuation]
         if self.api == "responses":
             out: dict[str, Any] = {"model": self.model, "input": turns}
         else:

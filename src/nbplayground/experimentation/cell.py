@@ -33,6 +33,8 @@ class Cell:
     """The user's functions the model may call, by tool name (never part of the key)."""
     max_tool_rounds: int = 0
     """0: tool calls are recorded, not run; n: up to n rounds of calling and answering."""
+    images: tuple[Any, ...] = ()
+    """The images of the prompt (configuration.images.Image), bytes included."""
 
     @cached_property
     def cache_key(self) -> str:

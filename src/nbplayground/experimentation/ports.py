@@ -39,6 +39,10 @@ class ExperimentRepository(Protocol):
     def get(self, experiment_id: str) -> Experiment | None:
         ...
 
+    def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Store image bytes once per sha256 (sha256, user_id, media_type, bytes); idempotent."""
+        ...
+
     def find_cached(self, cache_keys: Sequence[str]) -> dict[str, Experiment]:
         """The newest `ok` experiment for each cache key that has one."""
         ...

@@ -11,11 +11,13 @@ from typing import Any
 from nbplayground.accounts import ledger_rows
 from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
+from nbplayground.configuration.images import Image, image_tokens, load_images, with_images
 from nbplayground.configuration.structured import python_objects, tool_rounds
 from nbplayground.domain import (
     APIRequest,
     ChatRequest,
     Experiment,
+    ImageRef,
     Message,
     ToolCall,
     as_messages,
@@ -63,6 +65,8 @@ Prompt = str | Sequence[Mapping[str, str] | Message]
 class Outcome:
     experiment: Experiment
     requests: list[APIRequest] = field(default_factory=list)
+    images: tuple[Image, ...] = ()
+    """The images the cell sent, with their bytes for the attachments table."""
 
 
 class ExperimentService:
@@ -89,7 +93,7 @@ class ExperimentService:
     def prepare(self, *, user_id: str, prompt: Prompt, model: str, provider: str,
                 system: str | None = None, repeat: int = 0, sweep_id: str | None = None,
                 price_as: str | None = None, index: int = 0, run_tools: bool = True,
-                max_tool_rounds: int = 5, **params: Any) -> Cell:
+                max_tool_rounds: int = 5, images: Any = None, **params: Any) -> Cell:
         if not isinstance(model, str) or not model.strip():
             raise InvalidInput(f"model must be a model name such as 'gpt-4o-mini', not {model!r}")
         if system is not None and not isinstance(system, str):
@@ -110,7 +114,14 @@ class ExperimentService:
         except (ValueError, TypeError) as e:
             raise InvalidInput(f"a message must have a role (system, user, assistant) and a "
                                f"content string: {e}") from None
-        prompt_tokens = self.count_prompt(client, model, messages)
+        pictures = load_images(images)
+        if pictures:
+            if not getattr(client, "sees_images", True):
+                raise ConfigurationError(f"the {provider} provider's models read no images; "
+                                         "use an OpenAI vision model (e.g. gpt-4o-mini)")
+            messages = with_images(messages, pictures)
+        prompt_tokens = self.count_prompt(client, model, messages) + sum(
+            image_tokens(p) for p in pictures)
         wanted = parameters.max_tokens or 0
         if prompt_tokens + wanted > spec.context_window:
             raise ContextWindowExceeded(
@@ -125,7 +136,8 @@ class ExperimentService:
         return Cell(request=request, provider=provider, base_url=client.base_url,
                     user_id=user_id, prompt_tokens=prompt_tokens, max_completion=max_completion,
                     sweep_id=sweep_id, price_as=price_as, index=index, parse_as=parse_as,
-                    functions=tuple(functions.items()), max_tool_rounds=rounds)
+                    functions=tuple(functions.items()), max_tool_rounds=rounds,
+                    images=pictures)
 
     def max_cost(self, cell: Cell) -> float | None:
         return self.costs.cost(cell.provider, cell.request.model, cell.prompt_tokens,
@@ -145,7 +157,7 @@ class ExperimentService:
             request = request.model_copy(update={"stream": on_delta is not None})
         sent = await send(self, cell, request, exp_id, requests, on_delta, limiter)
         if isinstance(sent, NbPlaygroundError):
-            return Outcome(self._failed(cell, exp_id, sent, started), requests)
+            return Outcome(self._failed(cell, exp_id, sent, started), requests, cell.images)
         result, total = sent, Usage()
         calls: list[ToolCall] = []
         for round in range(cell.max_tool_rounds + 1):
@@ -161,7 +173,7 @@ class ExperimentService:
             sent = await send(self, cell, request, exp_id, requests, on_delta, limiter)
             if isinstance(sent, NbPlaygroundError):
                 return Outcome(self._failed(cell, exp_id, sent, started, tool_calls=calls),
-                               requests)
+                               requests, cell.images)
             result = sent
         at = utcnow()
         metrics = self.costs.metrics(
@@ -180,7 +192,7 @@ class ExperimentService:
             fields.update(status="error", error=str(e), error_type="AnswerInvalid")
         exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
                                finish_reason=result.finish_reason, timestamp=at, **fields)
-        return Outcome(exp, requests)
+        return Outcome(exp, requests, cell.images)
 
     def _attempt(self, cell: Cell, exp_id: str, attempt: int, status: int | None,
                  latency: float, request_id: str | None, error: str | None = None,
@@ -195,7 +207,9 @@ class ExperimentService:
             id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
             messages=cell.request.messages, parameters=cell.request.parameters,
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
-            cache_key=cell.cache_key, request_body=cell.request.body(), **fields)
+            cache_key=cell.cache_key, request_body=cell.request.body(),
+            images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
+                         for p in cell.images), **fields)
 
     def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
                 started: float, **fields: Any) -> Experiment:
@@ -214,6 +228,12 @@ class ExperimentService:
         batch = list(outcomes)
         fresh = [o for o in batch if not o.experiment.cached]
         usage = [u for o in fresh if (u := usage_of(o.experiment)) is not None]
+        pictures = {p.sha256: (o.experiment.user_id, p) for o in fresh for p in o.images
+                    if p.data is not None}
+        if pictures:  # content-addressed and idempotent: safe to write before the rows
+            self.repository.save_attachments([
+                {"sha256": sha, "user_id": user, "media_type": p.media_type, "bytes": p.data}
+                for sha, (user, p) in pictures.items()])
         if fresh or sweep is not None:
             self.repository.add([o.experiment for o in fresh],
                                 [r for o in fresh for r in o.requests],

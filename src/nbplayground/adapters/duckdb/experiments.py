@@ -88,6 +88,24 @@ class DuckDBExperimentRepository:
 
         self.log.run(work)
 
+    def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Image bytes once per sha256: a hash already stored is left as it is."""
+        if not items:
+            return
+        now = utcnow()
+
+        def work(conn: Conn) -> None:
+            conn.executemany(
+                "INSERT OR IGNORE INTO attachments VALUES (?, ?, ?, ?, ?)",
+                [[i["sha256"], i["user_id"], i["media_type"], i["bytes"], now] for i in items])
+
+        self.log.run(work)
+
+    def attachment(self, sha256: str) -> bytes | None:
+        found = self.log.run(lambda conn: conn.execute(
+            "SELECT bytes FROM attachments WHERE sha256 = ?", [sha256]).fetchone(), write=False)
+        return bytes(found[0]) if found else None
+
     def get(self, experiment_id: str) -> Experiment | None:
         found = self.log.run(lambda conn: dicts(conn.execute(
             "SELECT * FROM experiments WHERE id = ?", [experiment_id])), write=False)

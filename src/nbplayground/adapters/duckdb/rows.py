@@ -96,7 +96,7 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         cost_as=row["cost_as"], reasoning_tokens=row.get("reasoning_tokens") or 0)
     return Experiment(
         id=row["id"], user_id=row["user_id"], model=row["model"], provider=row["provider"],
-        messages=tuple(Message.model_validate(m) for m in json.loads(row["messages"] or "[]")),
+        messages=tuple(Message.of(m) for m in json.loads(row["messages"] or "[]")),
         parameters=parameters, response=row["response"] or "", metrics=metrics,
         status=row["status"], error=row["error"], error_type=row["error_type"],
         finish_reason=row["finish_reason"], timestamp=as_utc(row["created_at"]),
