@@ -215,3 +215,17 @@ def test_bad_images_are_refused_before_sending(world: World, images: Any, match:
     with pytest.raises(InvalidInput, match=match):
         world.run(images=images)
     assert world.client.history == []
+
+
+def test_sweeps_take_the_new_fields_as_axes_and_lists_as_single_values() -> None:
+    from nbplayground.experimentation.grid import expand
+
+    tools = [{"name": "f", "parameters": {}}]
+    cells = expand("p", ["gpt-5", "gpt-5-mini"], system=None, repeats=1, params={
+        "reasoning_effort": ["low", "high"], "verbosity": "low", "tools": tools,
+        "images": ["a.png", "b.png"], "service_tier": ["flex", "default"]})
+    assert len(cells) == 2 * 2 * 2
+    assert all(c.params["tools"] == tools and c.params["images"] == ["a.png", "b.png"]
+               for c in cells)
+    assert {(c.params["reasoning_effort"], c.params["service_tier"]) for c in cells} == {
+        ("low", "flex"), ("low", "default"), ("high", "flex"), ("high", "default")}

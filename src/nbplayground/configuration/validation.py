@@ -17,6 +17,8 @@ from nbplayground.domain.fields import BY_NAME, FIELDS, PARAMETER_NAMES, Api, Re
 from nbplayground.domain.parameters import ModelParameters
 from nbplayground.errors import InvalidParameter
 
+CELL_OPTIONS = ("images", "run_tools", "max_tool_rounds")
+"""What a run takes besides request fields: its images and how its tools run."""
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in FIELDS if f.default is not None}
 
 
@@ -150,7 +152,7 @@ def refusal(f: RequestField, spec: ModelSpec) -> str:
 
 def require_known(names: Iterable[str]) -> None:
     """Refuse a misspelt parameter (temperatur=...) instead of silently dropping it."""
-    unknown = sorted(set(names) - set(PARAMETER_NAMES))
+    unknown = sorted(set(names) - set(PARAMETER_NAMES) - set(CELL_OPTIONS))
     if unknown:
         raise InvalidParameter(
             f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(PARAMETER_NAMES)}",
