@@ -62,6 +62,7 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         "finish_reason": e.finish_reason, "status": e.status, "error": e.error,
         "error_type": e.error_type, "cache_key": e.cache_key, "cached": e.cached,
         "request_body": rows.fast_dumps(e.request_body), "created_at": rows.as_utc(e.timestamp),
+        "response_model": e.response_model,
     }
 
 

@@ -61,10 +61,10 @@ def test_a_blank_file_gets_every_migration_recorded(repo: DuckDBExperimentReposi
     with duckdb.connect(str(path)) as conn:
         recorded = conn.execute("SELECT number, name, applied_at FROM _migrations").fetchall()
         assert [(n, name) for n, name, _ in recorded] == [
-            (1, "m001_initial"), (2, "m002_no_secondary_indexes")]
+            (1, "m001_initial"), (2, "m002_no_secondary_indexes"), (3, "m003_response_model")]
         assert recorded[0][2] is not None
         assert migrate(conn) == []  # already current: nothing applied twice
-    assert len(MIGRATIONS) == 2
+    assert len(MIGRATIONS) == 3
 
 
 def test_only_the_primary_keys_are_indexed(repo: DuckDBExperimentRepository, path: Path) -> None:
@@ -81,10 +81,14 @@ def test_a_file_from_a_newer_version_is_refused_untouched(path: Path) -> None:
     with duckdb.connect(str(path)) as conn:
         conn.execute("CREATE TABLE _migrations (number INTEGER, name VARCHAR, "
                      "applied_at TIMESTAMPTZ)")
-        conn.execute("INSERT INTO _migrations VALUES (1, 'm001_initial', now()), "
-                     "(2, 'm002_no_secondary_indexes', now()), (3, 'm003_from_the_future', now())")
+        known = ", ".join(f"({n}, '{fn.__name__}', now())" for n, fn in
+                          enumerate(MIGRATIONS, start=1))
+        future = len(MIGRATIONS) + 1
+        conn.execute(f"INSERT INTO _migrations VALUES {known}, "
+                     f"({future}, 'm{future:03d}_from_the_future', now())")
     before = digest(path)
-    with pytest.raises(SchemaTooNew, match=r"newer nbplayground .*migration 3.* knows up to 2"):
+    with pytest.raises(SchemaTooNew, match=rf"newer nbplayground .*migration {future}.* "
+                                           rf"knows up to {future - 1}"):
         DuckDBExperimentRepository(path).list()
     with pytest.raises(SchemaTooNew):
         DuckDBExperimentRepository(path).add([make_experiment()])

@@ -214,3 +214,11 @@ def m002_no_secondary_indexes(conn: DuckDBPyConnection) -> None:
     its inserts and in the checkpoint at DETACH; the primary keys stay (INSERT OR IGNORE)."""
     for name in ("experiments_user_created", "experiments_sweep", "experiments_cache_key"):
         conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+@migration
+def m003_response_model(conn: DuckDBPyConnection) -> None:
+    """The model the response says answered, next to the one requested: a compatible server
+    (llama.cpp, Ollama) answers gpt-4o-mini requests with its own file, and runs are priced by
+    what answered. Rows logged before stay NULL (nobody recorded it)."""
+    conn.execute("ALTER TABLE experiments ADD COLUMN response_model VARCHAR")

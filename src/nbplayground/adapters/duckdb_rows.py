@@ -46,6 +46,7 @@ EXPERIMENT_COLUMNS: Columns = (
     ("finish_reason", "VARCHAR"), ("status", "VARCHAR"), ("error", "VARCHAR"),
     ("error_type", "VARCHAR"), ("cache_key", "VARCHAR"), ("cached", "BOOLEAN"),
     ("request_body", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
+    ("response_model", "VARCHAR"),
 )
 REQUEST_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -223,7 +224,8 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         messages=tuple(Message.model_validate(m) for m in json.loads(row["messages"] or "[]")),
         parameters=parameters, response=row["response"] or "", metrics=metrics,
         status=row["status"], error=row["error"], error_type=row["error_type"],
-        finish_reason=row["finish_reason"], timestamp=as_utc(row["created_at"]),
+        finish_reason=row["finish_reason"], response_model=row.get("response_model"),
+        timestamp=as_utc(row["created_at"]),
         sweep_id=row["sweep_id"], repeat=row["repeat"] or 0, base_url=row["base_url"],
         cache_key=row["cache_key"], cached=bool(row["cached"]),
         request_body=json.loads(row["request_body"] or "{}"))
@@ -232,7 +234,7 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
-                      "metrics")
+                      "metrics", "response_model")
 _PARAMETER_FIELDS = ("temperature", "max_tokens", "top_p", "frequency_penalty",
                      "presence_penalty", "stop", "seed", "reasoning_effort")
 _METRIC_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "generation_time_ms",

@@ -11,7 +11,14 @@ from typing import Any, Protocol
 from nbplayground.accounts import ledger_rows
 from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
-from nbplayground.domain import APIRequest, ChatRequest, Experiment, Message, as_messages
+from nbplayground.domain import (
+    APIRequest,
+    ChatRequest,
+    Experiment,
+    Message,
+    ResponseMetrics,
+    as_messages,
+)
 from nbplayground.errors import (
     ConfigurationError,
     ContextWindowExceeded,
@@ -185,15 +192,26 @@ class ExperimentService:
                 limiter.observe(result.rate_limit)
             break
         at = utcnow()
-        metrics = self.costs.metrics(
-            provider=cell.provider, model=cell.request.model,
-            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-            cached_tokens=result.cached_tokens,
-            generation_time_ms=(time.perf_counter() - started) * 1000,
-            usage_estimated=result.usage_estimated, price_as=cell.price_as,
-            messages=cell.request.messages, response=result.text, at=at)
+        requested, answered = cell.request.model, result.response_model or cell.request.model
+
+        def priced_by(model: str) -> ResponseMetrics:
+            return self.costs.metrics(
+                provider=cell.provider, model=model,
+                prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+                cached_tokens=result.cached_tokens,
+                generation_time_ms=(time.perf_counter() - started) * 1000,
+                usage_estimated=result.usage_estimated, price_as=cell.price_as,
+                messages=cell.request.messages, response=result.text, at=at)
+
+        # Billed by what answered: a compatible server answers a gpt-4o-mini request with its
+        # own model, which costs what genai-prices says it costs (nothing known: unpriced).
+        metrics = priced_by(answered)
+        if metrics.cost_estimate is None and answered != requested \
+                and answered.startswith(requested + "-"):
+            metrics = priced_by(requested)  # OpenAI's dated snapshot of the requested model
         exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
-                               finish_reason=result.finish_reason, timestamp=at)
+                               finish_reason=result.finish_reason, timestamp=at,
+                               response_model=result.response_model)
         return Outcome(exp, requests)
 
     def _attempt(self, cell: Cell, exp_id: str, attempt: int, status: int | None,
