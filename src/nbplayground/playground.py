@@ -311,8 +311,8 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
     def history(self, limit: int | None = None, sweep: Any = None, *,
                 search: str | None = None, model: str | None = None,
                 user: str | None = None, all_users: bool = False) -> pd.DataFrame:
-        """The current user's experiments, newest first; admins may pass user= or all_users=True
-        (anyone else gets NotAuthorized)."""
+        """The current user's experiments, newest first, `truncated` where an answer stopped at
+        max_tokens; admins may pass user= or all_users=True (anyone else gets NotAuthorized)."""
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 1):
             raise InvalidInput(f"limit must be a positive whole number or None, not {limit!r}")
@@ -322,9 +322,10 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         for name, value in (("search", search), ("model", model)):
             if value is not None and (not isinstance(value, str) or "\x00" in value):
                 raise InvalidInput(f"{name} must be a string or None, not {value!r}")
-        return self.repository.history(user_id=self._readable(user, all_users),
-                                       sweep_id=sweep_id, limit=limit, search=search,
-                                       model=model)
+        df = self.repository.history(user_id=self._readable(user, all_users),
+                                     sweep_id=sweep_id, limit=limit, search=search, model=model)
+        df["truncated"] = df["finish_reason"].eq("length")  # the answer stopped at max_tokens
+        return df
 
     # -- the panel --
 
