@@ -30,7 +30,9 @@ def _usd(value: Any) -> str:
     """Costs of single calls are millionths of a dollar: three significant figures."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if value == 0 or abs(value) >= 0.01:
+    if value == 0:
+        return "0"
+    if abs(value) >= 0.01:
         return f"{value:,.4f}"
     return f"{value:.{2 - math.floor(math.log10(abs(value)))}f}"
 
@@ -40,7 +42,7 @@ def formatter(column: str) -> Formatter:
     name = column.lower()
     if "cost" in name or name in ("spent", "usd"):
         return _usd
-    if name.endswith("_ms"):
+    if "_ms" in name:  # latency_ms_mean, p50_ms: whole milliseconds
         return _fixed(0)
     if "ratio" in name:
         return _fixed(3)
