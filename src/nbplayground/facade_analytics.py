@@ -91,6 +91,7 @@ class AnalyticsFacade:
         answers read the newest `rows` runs in scope (a whole sweep, as a rule).
         """
         from nbplayground.analytics import reports
+        from nbplayground.analytics.readable import readable
 
         _check(kind, opts, REPORTS, "report")
         sweep_id = self._sweep_id(sweep)
@@ -102,7 +103,7 @@ class AnalyticsFacade:
         df: pd.DataFrame = build(self._query(), self.user, sweep_id, **opts)
         if df.empty and sweep_id is not None:
             raise self._nothing(sweep_id)
-        return df
+        return readable(df)
 
     def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
         """A Plotly figure of the current user's log (or one sweep).

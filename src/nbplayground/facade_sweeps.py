@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
-from nbplayground.configuration import DEFAULT_MODEL
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -25,13 +24,15 @@ class SweepsFacade:
 
         def _provider_for(self, provider: str | None) -> str: ...
 
+        def default_model(self, provider: str | None = None) -> str: ...
+
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
                vars: Any, provider: str | None, price_as: str | None,
                params: dict[str, Any]) -> list[Any]:
         from nbplayground.experimentation.grid import expand
 
         prov = self._provider_for(provider)
-        specs = expand(prompts, model or DEFAULT_MODEL[prov], system=system, repeats=repeats,
+        specs = expand(prompts, model or self.default_model(prov), system=system, repeats=repeats,
                        params=params,
                        mode=mode, variables=vars)  # type: ignore[arg-type]
         return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from nbplayground import aio
 from nbplayground.accounts import current_user
 from nbplayground.analytics import CostEstimator
-from nbplayground.configuration import CATALOG, DEFAULT_MODEL, Endpoint
+from nbplayground.configuration import CATALOG, DEFAULT_MODEL, Endpoint, listed_default
 from nbplayground.errors import ConfigurationError, InvalidInput
 from nbplayground.events import EventBus
 from nbplayground.experimentation import ChatClient, ExperimentService
@@ -93,6 +93,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         self._clients: dict[str, ChatClient] = {}
         self._init_accounts(api_key)
         self._lock = threading.Lock()
+        self._listed_default: str | None = None
         self.provider = self._choose_provider(settings.provider)
         _OPEN.add(self)
 
@@ -209,7 +210,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
                              "context_window": spec.context_window if spec.known else None,
                              "max_output_tokens": spec.max_output_tokens if spec.known else None,
                              "reasoning": spec.reasoning, "default": name ==
-                             DEFAULT_MODEL.get(provider) and provider == self.provider})
+                             self.default_model(provider) and provider == self.provider})
         return pd.DataFrame(rows, columns=["provider", "model", "context_window",
                                            "max_output_tokens", "reasoning", "default"])
 
@@ -230,7 +231,24 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         self._client("local").register(name, os.fspath(path))  # type: ignore[attr-defined]
 
     def default_model(self, provider: str | None = None) -> str:
-        return DEFAULT_MODEL[self._provider_for(provider)]
+        """The model a run takes when none is named; on a compatible server (an Endpoint or
+        OPENAI_BASE_URL), one the server lists, asked once (GET /v1/models)."""
+        prov = self._provider_for(provider)
+        if prov != "openai" or not self._compatible_server():
+            return DEFAULT_MODEL[prov]
+        if self._listed_default is None:
+            try:
+                listed = self._client(prov).models()
+            except Exception as e:  # a server that cannot list may still answer
+                print(f"nbplayground: {prov} models unavailable: {e}", file=sys.stderr)
+                listed = []
+            self._listed_default = listed_default(prov, listed)
+        return self._listed_default
+
+    def _compatible_server(self) -> bool:
+        base = (self._endpoint.base_url if self._endpoint else None) \
+            or self._settings.base_url or os.environ.get("OPENAI_BASE_URL")
+        return bool(base) and "://api.openai.com" not in str(base)
 
     def prepare(self, prompt: Any, model: str | None = None, *, system: str | None = None,
                 provider: str | None = None, price_as: str | None = None, repeat: int = 0,
@@ -240,7 +258,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
             raise InvalidInput(f"price_as must be a priced OpenAI model such as 'gpt-4o-mini', "
                                f"not {price_as!r}")
         return self.service.prepare(user_id=self.user, prompt=prompt,
-                                    model=model or DEFAULT_MODEL[prov], provider=prov,
+                                    model=model or self.default_model(prov), provider=prov,
                                     system=system, repeat=repeat, sweep_id=sweep_id,
                                     price_as=price_as, index=index, **params)
 
@@ -293,8 +311,8 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
     def history(self, limit: int | None = None, sweep: Any = None, *,
                 search: str | None = None, model: str | None = None,
                 user: str | None = None, all_users: bool = False) -> pd.DataFrame:
-        """The current user's experiments, newest first; admins may pass user= or all_users=True
-        (anyone else gets NotAuthorized)."""
+        """The current user's experiments, newest first, `truncated` where an answer stopped at
+        max_tokens; admins may pass user= or all_users=True (anyone else gets NotAuthorized)."""
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 1):
             raise InvalidInput(f"limit must be a positive whole number or None, not {limit!r}")
@@ -304,9 +322,10 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         for name, value in (("search", search), ("model", model)):
             if value is not None and (not isinstance(value, str) or "\x00" in value):
                 raise InvalidInput(f"{name} must be a string or None, not {value!r}")
-        return self.repository.history(user_id=self._readable(user, all_users),
-                                       sweep_id=sweep_id, limit=limit, search=search,
-                                       model=model)
+        df = self.repository.history(user_id=self._readable(user, all_users),
+                                     sweep_id=sweep_id, limit=limit, search=search, model=model)
+        df["truncated"] = df["finish_reason"].eq("length")  # the answer stopped at max_tokens
+        return df
 
     # -- the panel --
 

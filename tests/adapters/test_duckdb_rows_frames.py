@@ -78,6 +78,7 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         else frames.fast_dumps([t.model_dump(mode="json") for t in e.token_logprobs]),
         "images": frames.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
         "refusal": e.refusal,
+        "response_model": e.response_model,
     }
 
 

@@ -88,3 +88,16 @@ def test_small_sweep_through_the_real_server(pg: Any) -> None:
     assert len(df) == 4 and (df["status"] == "ok").all()
     assert (df["completion_tokens"] <= 8).all()
     assert os.environ["OPENAI_BASE_URL"] in set(pg.history()["base_url"])
+
+
+def test_gpt_4o_mini_asked_of_this_server_is_what_it_answered_with_and_unpriced(
+        pg: Any) -> None:
+    assert pg.default_model() == "smollm2"  # the one model it lists, not gpt-4o-mini
+    exp = pg.run("Name three colours.", model="gpt-4o-mini", max_tokens=8, temperature=0)
+    streamed = pg.run("Name three colours.", model="gpt-4o-mini", max_tokens=8, temperature=0,
+                      on_token=lambda _: None)
+    for e in (exp, streamed):
+        assert e.ok and e.model == "gpt-4o-mini" and e.response_model == "smollm2"
+        assert e.metrics.cost_estimate is None  # SmolLM2 wrote it: no gpt-4o-mini price
+    assert set(pg.history()["response_model"]) == {"smollm2"}
+    assert pg.run("Name three colours.", max_tokens=8).model == "smollm2"

@@ -77,7 +77,7 @@ def test_round_trip_keeps_every_field(repo: Repo) -> None:
         status="error", error="Rate limited (429): slow down", error_type="RateLimited",
         finish_reason="length", sweep_id="sweep-1", repeat=3, base_url="http://127.0.0.1:8000/v1",
         cache_key="k" * 64, cached=True, request_body={"model": "gpt-4o-mini", "n": [1, 2.5]},
-        response="partial answer…")
+        response="partial answer…", response_model="SmolLM2-135M-Instruct.Q4_1.gguf")
     bare = make_experiment(parameters=ModelParameters(), metrics=ResponseMetrics(),
                            system=None, base_url=None, cache_key=None, finish_reason=None,
                            request_body={}, response="")

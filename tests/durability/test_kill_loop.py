@@ -42,16 +42,25 @@ def test_twenty_kills_then_resume(stub: OpenAIStub, db: Path, make_pg: Any) -> N
     stub.latency = 0.02
     rng = random.Random(7)
     env = {**os.environ, "PYTHONPATH": "src"}
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         before = state(db)[0]
         proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), stub.base_url,
                                  TEST_KEY, str(N)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         # a random point of the sweep: after a random number of this run's requests
-        target = stub.count("/v1/chat/completions") + rng.randint(5, 120)
+        sent = stub.count("/v1/chat/completions")
+        target = sent + rng.randint(5, 120)
         deadline = time.monotonic() + 60
-        while stub.count("/v1/chat/completions") < target and time.monotonic() < deadline \
+        while stub.count("/v1/chat/completions") == sent and time.monotonic() < deadline \
                 and proc.poll() is None:
+            time.sleep(0.005)
+        # A sweep's first batch is cut a second after it starts (BatchWriter's max_delay):
+        # every fifth kill waits past it, so some kills land after a commit, however fast
+        # the sweep got going; the others land wherever the random count of requests falls.
+        started = time.monotonic()
+        while (stub.count("/v1/chat/completions") < target
+               or (kill % 5 == 0 and time.monotonic() < started + 1.5)) \
+                and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.3))
         assert proc.poll() is None, proc.communicate()[1][-3000:]

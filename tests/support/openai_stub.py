@@ -28,6 +28,8 @@ Stub conventions (deliberately simple, and deterministic):
   chunk with finish_reason, the usage chunk (``choices: []``) when
   ``stream_options.include_usage`` is true and ``stub.stream_usage`` is on, then ``data: [DONE]``.
   Streams use chunked transfer encoding, so a cut stream is a protocol error for the client.
+* Answers name the requested model in ``model``, or ``answer_as`` when set (a compatible server
+  answering with its own model, whatever was asked).
 * ``latency`` (and the ``stall_next`` faults) apply to chat completions only, before any byte of
   the answer; both sleeps are interrupted by ``stop()``.
 """
@@ -259,6 +261,7 @@ class OpenAIStub:
         reply_with: str | Callable[[dict[str, Any]], str] | None = None,
         stream_usage: bool = True,
         reject_stream_options: bool = False,
+        answer_as: str | None = None,
     ) -> None:
         self.latency, self.api_key = latency, api_key
         self.models, self.strict_models = list(models), strict_models
@@ -267,6 +270,7 @@ class OpenAIStub:
         self.filler_words, self.chunk_delay = filler_words, chunk_delay
         self.reply_with = reply_with
         self.stream_usage, self.reject_stream_options = stream_usage, reject_stream_options
+        self.answer_as = answer_as  # the `model` answers name, as llama.cpp names its own file
         self.errors: list[BaseException] = []  # unexpected server-side exceptions
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -608,7 +612,7 @@ class OpenAIStub:
             "id": f"chatcmpl-stub{record.request_id.removeprefix('req_'):0>16}",
             "object": obj,
             "created": int(time.time()),
-            "model": body["model"],
+            "model": self.answer_as or body["model"],
             "service_tier": "default",
             "system_fingerprint": "fp_openai_stub",
         }

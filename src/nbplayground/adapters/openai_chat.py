@@ -11,6 +11,7 @@ import orjson
 
 from nbplayground.accounts import scrub
 from nbplayground.analytics import Tokenizer
+from nbplayground.configuration import answered_model
 from nbplayground.domain import ChatRequest, ChatResult
 from nbplayground.errors import (
     AuthenticationFailed,
@@ -141,6 +142,10 @@ def _answer(body: bytes) -> tuple[str, str | None, str | None, tuple[int, int, i
     return text or "", finish, model, counts  # type: ignore[return-value]
 
 
+def _openai_itself(base_url: str | None) -> bool:
+    return base_url is None or "://api.openai.com" in base_url
+
+
 class OpenAIChatClient:
     """One attempt per call (the SDK's own retries are off: the service owns the retry loop)."""
 
@@ -157,6 +162,9 @@ class OpenAIChatClient:
         self._headers: dict[str, str] | None = None
         self._stream_options = True
         self._url: str | None = None
+        self._served: list[str] | None = None  # a compatible server's models, listed once
+        self._listing: tuple[asyncio.AbstractEventLoop | None,
+                             asyncio.Future[list[str] | None]] | None = None
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIChatClient(base_url={self.base_url or DEFAULT_BASE_URL!r})"
@@ -185,7 +193,8 @@ class OpenAIChatClient:
                              base_url=self.base_url or DEFAULT_BASE_URL, max_retries=0,
                              timeout=min(self._timeout, 10.0))
         try:
-            return sorted(m.id for m in sync.models.list())
+            self._served = sorted(m.id for m in sync.models.list())
+            return list(self._served)
         except openai.OpenAIError as e:
             raise self._map(e) from None
         finally:
@@ -196,10 +205,11 @@ class OpenAIChatClient:
         import openai
 
         body = request.body()
+        served = await self._served_models()  # before the request: the log's order stays
         t0 = time.perf_counter()
         try:
             if request.stream:
-                return await self._stream(body, request, on_delta, t0)
+                return await self._stream(body, request, on_delta, t0, served)
             response = await self._post(body)
             answer = _answer(response.content)
         except openai.OpenAIError as e:
@@ -210,6 +220,7 @@ class OpenAIChatClient:
             raise ConnectionFailed(scrub(f"connection to {self.base_url} failed: {e}",
                                          self._api_key)) from None
         text, finish, model, usage = answer
+        model = answered_model(model, request.model, served)
         return ChatResult(
             text=text, finish_reason=finish,
             prompt_tokens=usage[0] if usage else self._count_prompt(request),
@@ -220,7 +231,8 @@ class OpenAIChatClient:
             latency_ms=(time.perf_counter() - t0) * 1000, rate_limit=_rate_limit(response.headers))
 
     async def _stream(self, body: dict[str, Any], request: ChatRequest,
-                      on_delta: DeltaCallback | None, t0: float) -> ChatResult:
+                      on_delta: DeltaCallback | None, t0: float, served: list[str]
+                      ) -> ChatResult:
         import openai
 
         kwargs: dict[str, Any] = {"stream": True}
@@ -269,6 +281,7 @@ class OpenAIChatClient:
         if finish is None:
             raise ConnectionFailed("the stream ended without a finish reason (cut)",
                                    partial_text=text)
+        model = answered_model(model, request.model, served)
         cached = 0
         if usage is not None:
             details = getattr(usage, "prompt_tokens_details", None)
@@ -280,6 +293,32 @@ class OpenAIChatClient:
             cached_tokens=cached, usage_estimated=usage is None, response_model=model,
             status_code=raw.http_response.status_code, request_id=raw.headers.get("x-request-id"),
             latency_ms=(time.perf_counter() - t0) * 1000, rate_limit=_rate_limit(raw.headers))
+
+    async def _served_models(self) -> list[str]:
+        """What a compatible server lists, asked once for a whole sweep, to tell which model
+        answered; nothing is asked of OpenAI itself, whose answers name their model."""
+        if self._served is not None or _openai_itself(self.base_url):
+            return self._served or []
+        loop = _running_loop()
+        if self._listing is None or self._listing[0] is not loop:
+            self._listing = (loop, asyncio.ensure_future(self._list_served()))
+        served = await asyncio.shield(self._listing[1])
+        if served is None:  # unreachable now: ask again next time
+            self._listing = None
+            return []
+        self._served = served
+        return served
+
+    async def _list_served(self) -> list[str] | None:
+        import openai
+
+        try:
+            page = await self.client.with_options(timeout=min(self._timeout, 10.0)).models.list()
+            return sorted(m.id for m in page.data)
+        except openai.APIStatusError:  # it answered, without a list (a 404 at /models)
+            return []
+        except Exception:  # down, or not there yet: the chat request will say so
+            return None
 
     async def _post(self, body: dict[str, Any]) -> Any:
         """POST the body as built, through the SDK client's own HTTP client, with the headers

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import html
+
+CUT = "[cut at max_tokens]"
+"""How an answer that stopped at max_tokens (finish_reason 'length') is flagged where shown."""
+
 
 def format_cost(cost: float | None, provider: str = "") -> str:
     if provider == "local":
@@ -17,3 +22,14 @@ def format_cost(cost: float | None, provider: str = "") -> str:
 
 def format_ms(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def html_text(text: str) -> str:
+    """`text` escaped for HTML, each "$" in an element of its own: JupyterLab's MathJax pairs
+    dollars only within one run of text, and typeset "cost between $0.1 and $0.2" as math."""
+    return html.escape(text).replace("$", "<span>$</span>")
+
+
+def markdown_text(text: str) -> str:
+    """`text` for Markdown with its dollars escaped, so MathJax leaves them alone."""
+    return text.replace("$", "\\$")

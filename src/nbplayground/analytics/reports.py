@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from nbplayground.analytics.format import CUT
 from nbplayground.analytics.log_sql import (
     ALIASES,
     AXES,
@@ -63,12 +64,14 @@ __all__ = [
 
 def pivot(query: Query, user_id: str | None, sweep_id: SweepScope = None,
           by: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per cell (axes `by`, default the ones that vary): mean and spread over repeats."""
+    """One row per cell (axes `by`, default the ones that vary): mean and spread over repeats;
+    `cut` counts the answers that stopped at max_tokens (their length measures the cap)."""
     cols = axes(by, AXES, "by") if by is not None else varying(query, user_id, sweep_id)
     where, params = scope(user_id, sweep_id, ok=False)
     ok, keys = "FILTER (WHERE status = 'ok')", ", ".join(map(q, cols))
     sql = (f"SELECT {keys + ', ' if keys else ''}count(*) {ok} AS n, "
            f"CAST(count_if(status = 'error') AS BIGINT) AS errors, "
+           f"CAST(count_if(status = 'ok' AND finish_reason = 'length') AS BIGINT) AS cut, "
            f"avg(completion_tokens) {ok} AS completion_tokens_mean, "
            f"stddev_samp(completion_tokens) {ok} AS completion_tokens_std, "
            f"avg(cost_estimate) {ok} AS cost_mean, stddev_samp(cost_estimate) {ok} AS cost_std, "
@@ -242,7 +245,9 @@ def answers(query: Query, user_id: str | None, sweep_id: SweepScope = None,
         raise InvalidInput(f"answers makes one column per {column}, and there are "
                            f"{len(values)}; pass a sweep, or another column")
     index = [a for a in AXES if counts[a] > 1 and a != column] + ["repeat"]
-    answer = "CASE WHEN status = 'ok' THEN response ELSE '[error] ' || coalesce(error, '') END"
+    answer = (f"CASE WHEN status <> 'ok' THEN '[error] ' || coalesce(error, '') "
+              f"WHEN finish_reason = 'length' THEN coalesce(response, '') || ' {CUT}' "
+              "ELSE response END")
     heads = [str(v) if column in ("model", "prompt", "system", "provider") else
              f"{column}={'default' if v is None else v}" for v in values]
     picks = ", ".join(

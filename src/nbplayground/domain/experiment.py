@@ -53,6 +53,7 @@ class Experiment(BaseModel):
     id: str = Field(default_factory=new_id)
     user_id: str
     model: str
+    """The model requested."""
     provider: str
     messages: tuple[Message, ...]
     parameters: ModelParameters
@@ -62,6 +63,9 @@ class Experiment(BaseModel):
     error: str | None = None
     error_type: str | None = None
     finish_reason: str | None = None
+    response_model: str | None = None
+    """The model the response says answered (its `model` field): a compatible server's own
+    file, or OpenAI's dated snapshot; None when nothing answered."""
     timestamp: datetime = Field(default_factory=utcnow)
     sweep_id: str | None = None
     repeat: int = 0
@@ -97,3 +101,8 @@ class Experiment(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def truncated(self) -> bool:
+        """The answer stopped at max_tokens (finish_reason 'length'), not where it ended."""
+        return self.finish_reason == "length"

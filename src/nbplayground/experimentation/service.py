@@ -19,6 +19,7 @@ from nbplayground.domain import (
     Experiment,
     ImageRef,
     Message,
+    ResponseMetrics,
     ToolCall,
     as_messages,
 )
@@ -176,15 +177,26 @@ class ExperimentService:
                                requests, cell.images)
             result = sent
         at = utcnow()
-        metrics = self.costs.metrics(
-            provider=cell.provider, model=cell.request.model,
-            prompt_tokens=total.prompt, completion_tokens=total.completion,
-            cached_tokens=total.cached, reasoning_tokens=total.reasoning,
-            generation_time_ms=(time.perf_counter() - started) * 1000,
-            usage_estimated=result.usage_estimated, price_as=cell.price_as,
-            messages=cell.request.messages, response=result.text, at=at)
-        fields: dict[str, Any] = {"tool_calls": tuple(calls), "token_logprobs": logprobs_of(result),
-                                  "refusal": result.refusal}
+        requested, answered = cell.request.model, result.response_model or cell.request.model
+
+        def priced_by(model: str) -> ResponseMetrics:
+            return self.costs.metrics(
+                provider=cell.provider, model=model,
+                prompt_tokens=total.prompt, completion_tokens=total.completion,
+                cached_tokens=total.cached, reasoning_tokens=total.reasoning,
+                generation_time_ms=(time.perf_counter() - started) * 1000,
+                usage_estimated=result.usage_estimated, price_as=cell.price_as,
+                messages=cell.request.messages, response=result.text, at=at)
+
+        # Billed by what answered: a compatible server answers a gpt-4o-mini request with its
+        # own model, which costs what genai-prices says it costs (nothing known: unpriced).
+        metrics = priced_by(answered)
+        if metrics.cost_estimate is None and answered != requested \
+                and answered.startswith(requested + "-"):
+            metrics = priced_by(requested)  # OpenAI's dated snapshot of the requested model
+        fields: dict[str, Any] = {
+            "tool_calls": tuple(calls), "token_logprobs": logprobs_of(result),
+            "refusal": result.refusal, "response_model": result.response_model}
         try:
             fields["parsed"] = parse(result.text, cell.request.parameters.response_format,
                                      cell.parse_as) if result.refusal is None else None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.analytics.format import CUT, html_text
 from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
@@ -105,12 +105,17 @@ class Sweep:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        table = self.to_pandas()[["prompt", "model", "temperature", "repeat", "status",
-                                  "completion_tokens", "cost_estimate", "response"]].head(10)
+        frame = self.to_pandas().head(10)
+        table = frame[["prompt", "model", "temperature", "repeat", "status",
+                       "completion_tokens", "cost_estimate", "response"]].copy()
         for column in ("prompt", "response"):  # to_html has no max_colwidth of its own
             table[column] = [t if not isinstance(t, str) or len(t) <= 60 else t[:59] + "…"
                              for t in table[column]]
-        return f"<p><b>{html.escape(self.summary())}</b></p>{table.to_html()}"
+        table["response"] = [f"{t} {CUT}" if f == "length" else t
+                             for t, f in zip(table["response"], frame["finish_reason"],
+                                             strict=True)]
+        return (f"<p><b>{html_text(self.summary())}</b></p>"
+                f"{table.to_html().replace('$', '<span>$</span>')}")  # see html_text
 
 
 ProgressFactory = Callable[[Sweep, int, str], Any]

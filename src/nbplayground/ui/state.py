@@ -56,6 +56,11 @@ def controls() -> list[dict[str, Any]]:
 
 def model_entry(provider: str, model: str) -> dict[str, Any]:
     spec = lookup(model)
+    if not spec.known:  # a compatible server's own model (a GGUF file): no invented limits
+        return {"id": f"{provider}:{model}", "provider": provider, "model": model,
+                "reasoning": False, "max_output_tokens": None, "context_window": None,
+                "description": "served by the endpoint; its limits and price are unknown here",
+                "unsupported": unsupported(model)}
     return {"id": f"{provider}:{model}", "provider": provider, "model": model,
             "reasoning": spec.reasoning, "max_output_tokens": spec.max_output_tokens,
             "context_window": spec.context_window, "description": spec.description,

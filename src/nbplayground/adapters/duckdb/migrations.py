@@ -230,3 +230,11 @@ def m003_modern_request_surface(conn: DuckDBPyConnection) -> None:
             bytes BLOB,
             created_at TIMESTAMPTZ
         )""")
+
+
+@migration
+def m004_response_model(conn: DuckDBPyConnection) -> None:
+    """The model the response says answered, next to the one requested: a compatible server
+    (llama.cpp, Ollama) answers gpt-4o-mini requests with its own file, and runs are priced by
+    what answered. Rows logged before stay NULL (nobody recorded it)."""
+    conn.execute("ALTER TABLE experiments ADD COLUMN response_model VARCHAR")

@@ -59,6 +59,7 @@ EXPERIMENT_COLUMNS: Columns = (
     ("request_body", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
     ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
     ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR"),
+    ("response_model", "VARCHAR"),
 )
 REQUEST_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -99,7 +100,8 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         messages=tuple(Message.of(m) for m in json.loads(row["messages"] or "[]")),
         parameters=parameters, response=row["response"] or "", metrics=metrics,
         status=row["status"], error=row["error"], error_type=row["error_type"],
-        finish_reason=row["finish_reason"], timestamp=as_utc(row["created_at"]),
+        finish_reason=row["finish_reason"], response_model=row.get("response_model"),
+        timestamp=as_utc(row["created_at"]),
         sweep_id=row["sweep_id"], repeat=row["repeat"] or 0, base_url=row["base_url"],
         cache_key=row["cache_key"], cached=bool(row["cached"]),
         request_body=json.loads(row["request_body"] or "{}"),
@@ -125,7 +127,7 @@ _ANSWER_FIELDS = ("tool_calls", "parsed", "token_logprobs", "images", "refusal")
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
-                      "metrics", *_ANSWER_FIELDS)
+                      "metrics", "response_model", *_ANSWER_FIELDS)
 _PARAMETER_FIELDS = PARAMETER_NAMES
 _JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind in ("strings", "json"))
 
