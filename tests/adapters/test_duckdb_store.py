@@ -25,10 +25,10 @@ from tests.factories import make_experiment, make_request
 TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage", "attachments"}
 
 HOLDER = """
-import sys, time, duckdb
+import sys, duckdb
 conn = duckdb.connect(sys.argv[1])
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # until the test says "let go" (or the holder is killed)
 conn.close()
 """
 
@@ -159,9 +159,9 @@ def test_the_file_is_not_held_open_between_calls(repo: DuckDBExperimentRepositor
 
 
 @pytest.fixture
-def holder(path: Path, request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[str]]:
+def holder(path: Path) -> Iterator[subprocess.Popen[str]]:
     DuckDBExperimentRepository(path).list()  # create and migrate the file first
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(request.param)],
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "held"
@@ -170,25 +170,30 @@ def holder(path: Path, request: pytest.FixtureRequest) -> Iterator[subprocess.Po
     proc.communicate(timeout=30)
 
 
-@pytest.mark.parametrize("holder", [1.0], indirect=True)
 def test_a_call_waits_for_another_process_to_let_go(
         holder: subprocess.Popen[str], path: Path) -> None:
-    repo = DuckDBExperimentRepository(path, lock_timeout=20)
+    repo = DuckDBExperimentRepository(path, lock_timeout=30)
     e = make_experiment()
-    started = time.monotonic()
-    repo.add([e], [make_request(e)])
-    assert time.monotonic() - started > 0.3
+    adding = threading.Thread(target=repo.add, args=([e], [make_request(e)]))
+    adding.start()
+    adding.join(timeout=0.5)
+    assert adding.is_alive(), "written while another process held the file"
+    assert holder.stdin is not None
+    holder.stdin.write("let go\n")
+    holder.stdin.flush()
+    adding.join(timeout=30)
+    assert not adding.is_alive()
     assert repo.get(e.id) == e
 
 
-@pytest.mark.parametrize("holder", [60.0], indirect=True)
 def test_a_lock_held_too_long_raises_store_locked(
         holder: subprocess.Popen[str], path: Path) -> None:
     repo = DuckDBExperimentRepository(path, lock_timeout=0.5)
     started = time.monotonic()
     with pytest.raises(StoreLocked, match=rf"{path.name}.*PID {holder.pid}\b"):
         repo.add([make_experiment()])
-    assert 0.4 < time.monotonic() - started < 5
+    assert time.monotonic() - started >= 0.5  # it waited lock_timeout...
+    assert holder.poll() is None  # ...and gave up while the file was still held
 
 
 def test_a_failing_batch_writes_nothing(repo: DuckDBExperimentRepository) -> None:
@@ -202,9 +207,7 @@ def test_a_failing_batch_writes_nothing(repo: DuckDBExperimentRepository) -> Non
 
 def test_ten_thousand_experiments_in_one_batch(repo: DuckDBExperimentRepository) -> None:
     batch = [make_experiment(prompt=f"prompt {i}", repeat=i % 3) for i in range(10_000)]
-    started = time.perf_counter()
-    repo.add(batch, [make_request(e) for e in batch])
-    assert time.perf_counter() - started < 5
+    repo.add(batch, [make_request(e) for e in batch])  # its speed: bench/logging_overhead.py
     df = repo.history()
     assert len(df) == 10_000
     assert df["id"].iloc[0] == batch[-1].id

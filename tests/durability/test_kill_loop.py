@@ -23,6 +23,10 @@ pytestmark = pytest.mark.slow
 
 N = 2000
 KILLS = 20
+# The sweep of test_resume, telling on stdout each cell whose batch the log has committed.
+REPORTING = SCRIPT.replace("pg.sweep(", """from nbplayground.events import ExperimentExecuted
+pg.bus.subscribe(ExperimentExecuted, lambda e: print("committed", flush=True))
+pg.sweep(""")
 
 
 def state(db: Path) -> tuple[int, int, int]:
@@ -44,23 +48,17 @@ def test_twenty_kills_then_resume(stub: OpenAIStub, db: Path, make_pg: Any) -> N
     env = {**os.environ, "PYTHONPATH": "src"}
     for kill in range(KILLS):
         before = state(db)[0]
-        proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), stub.base_url,
-                                 TEST_KEY, str(N)], env=env, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-c", REPORTING, str(db), stub.base_url,
+                                 TEST_KEY, str(N)], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        # a random point of the sweep: after a random number of this run's requests
-        sent = stub.count("/v1/chat/completions")
-        target = sent + rng.randint(5, 120)
+        assert proc.stdout is not None
+        if kill % 4 == 3:  # every fourth kill lands after this run's first committed batch
+            assert proc.stdout.readline() == "committed\n", proc.communicate()[1][-3000:]
+        # then a random point of the sweep: after a random number of this run's requests
+        target = stub.count("/v1/chat/completions") + rng.randint(5, 120)
         deadline = time.monotonic() + 60
-        while stub.count("/v1/chat/completions") == sent and time.monotonic() < deadline \
+        while stub.count("/v1/chat/completions") < target and time.monotonic() < deadline \
                 and proc.poll() is None:
-            time.sleep(0.005)
-        # A sweep's first batch is cut a second after it starts (BatchWriter's max_delay):
-        # every fifth kill waits past it, so some kills land after a commit, however fast
-        # the sweep got going; the others land wherever the random count of requests falls.
-        started = time.monotonic()
-        while (stub.count("/v1/chat/completions") < target
-               or (kill % 5 == 0 and time.monotonic() < started + 1.5)) \
-                and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.3))
         assert proc.poll() is None, proc.communicate()[1][-3000:]
@@ -71,7 +69,7 @@ def test_twenty_kills_then_resume(stub: OpenAIStub, db: Path, make_pg: Any) -> N
         assert broken == 0, "a half-written row"
         assert ok >= before, "acknowledged rows were lost"
     ok, _, _ = state(db)
-    assert 0 < ok < N, "the kills must land mid-sweep, after some batches were committed"
+    assert 0 < ok < N, "the kills must land mid-sweep, some after batches were committed"
     sent = stub.count("/v1/chat/completions")
     pg = make_pg(user="tester", provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
     sw = pg.sweep([f"cell {i}" for i in range(N)], concurrency=4, progress=False)

@@ -30,6 +30,8 @@ Stub conventions (deliberately simple, and deterministic):
   Streams use chunked transfer encoding, so a cut stream is a protocol error for the client.
 * Answers name the requested model in ``model``, or ``answer_as`` when set (a compatible server
   answering with its own model, whatever was asked).
+* Each recorded request has monotonic ``started``/``ended`` times (``max_in_flight()``), so tests
+  prove concurrency from what the server saw rather than from a stopwatch.
 * ``latency`` (and the ``stall_next`` faults) apply to chat completions only, before any byte of
   the answer; both sleeps are interrupted by ``stop()``.
 """
@@ -73,6 +75,10 @@ class RecordedRequest:
     status: int | None = None  # set when the response status is chosen
     tokens: int = 0  # usage.total_tokens of a successful chat completion
     received_at: float = field(default_factory=time.time)
+    # Monotonic seconds: when handling began (body read) and when the last byte of the answer
+    # was written (None while in flight). Tests prove concurrency from these, not a stopwatch.
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
 
 
 @dataclass
@@ -208,10 +214,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
+        self.record: RecordedRequest | None = None
         try:
             self.server.stub._handle(self)
         except _QUIET_ERRORS:
             self.close_connection = True
+        finally:
+            if self.record is not None:
+                self.record.ended = time.monotonic()
 
     # -- wire helpers used by OpenAIStub._handle --------------------------------------------------
     def read_body(self) -> bytes:
@@ -337,6 +347,21 @@ class OpenAIStub:
         with self._lock:
             return sum(1 for r in self._requests if path is None or r.path == path)
 
+    def max_in_flight(self, path: str | None = CHAT_PATH) -> int:
+        """The most requests to ``path`` the server was handling at one moment (finished ones
+        only), from the start and end times it recorded."""
+        edges = sorted(
+            edge
+            for r in self.requests
+            if (path is None or r.path == path) and r.ended is not None
+            for edge in ((r.started, 1), (r.ended, -1))
+        )  # at equal times the end (-1) sorts first: back-to-back is not overlapping
+        most = now = 0
+        for _, step in edges:
+            now += step
+            most = max(most, now)
+        return most
+
     def reset(self) -> None:
         """Forget recorded requests, ratelimit usage and all pending faults (config stays)."""
         with self._lock:
@@ -426,6 +451,7 @@ class OpenAIStub:
             )
             self._requests.append(record)
             self._window.append(record)
+        h.record = record
 
         def reply(status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
             record.status = status
