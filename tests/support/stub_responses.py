@@ -41,7 +41,7 @@ def response(rid: str, body: dict[str, Any], plan: Plan, pieces: list[str], top:
 
 def usage(plan: Plan) -> dict[str, Any]:
     return {"input_tokens": plan.prompt,
-            "input_tokens_details": {"cached_tokens": plan.cached},
+            "input_tokens_details": {"cached_tokens": plan.cached, "cache_write_tokens": 0},
             "output_tokens": plan.output_tokens,
             "output_tokens_details": {"reasoning_tokens": plan.reasoning},
             "total_tokens": plan.prompt + plan.output_tokens}

@@ -124,12 +124,7 @@ class OpenAIChatClient:
                 return self._result(reading, request, raw.http_response.status_code,
                                     raw.headers, t0)
             response = await self._post(body, request.path)
-            if api == "responses":
-                reading = openai_responses.read_response(
-                    loads(response.content), where=self._where, api_key=self._api_key,
-                    request_id=response.headers.get("x-request-id"))
-            else:
-                reading = read_chat(response.content)
+            reading = self._read(response, api)
         except openai.OpenAIError as e:
             raise self._map(e, api) from None
         except ProviderError:
@@ -138,6 +133,20 @@ class OpenAIChatClient:
             raise ConnectionFailed(scrub(f"connection to {self.base_url} failed: {e}",
                                          self._api_key)) from None
         return self._result(reading, request, response.status_code, response.headers, t0)
+
+    def _read(self, response: Any, api: str) -> Reading:
+        """A plain answer's JSON; what fails to read carries the answer's request id."""
+        rid = response.headers.get("x-request-id")
+        try:
+            if api == "responses":
+                return openai_responses.read_response(
+                    loads(response.content), where=self._where, api_key=self._api_key,
+                    request_id=rid)
+            return read_chat(response.content)
+        except ProviderError as e:
+            e.request_id = e.request_id or rid
+            e.status_code = e.status_code or response.status_code
+            raise
 
     def _result(self, reading: Reading, request: ChatRequest, status: int, headers: Any,
                 t0: float) -> ChatResult:
@@ -179,15 +188,16 @@ class OpenAIChatClient:
                 if added and on_delta is not None:
                     on_delta(added)
             reading = chunks.reading()
-        except openai.OpenAIError as e:
-            err = self._map(e)
-            err.partial_text = chunks.text
-            raise err from None
-        except ProviderError as e:
-            e.partial_text = chunks.text
-            raise
         except Exception as e:
-            raise stream_cut(e, chunks.text, self._api_key) from None
+            if isinstance(e, ProviderError):
+                err = e
+            elif isinstance(e, openai.OpenAIError):
+                err = self._map(e)
+            else:
+                err = stream_cut(e, chunks.text, self._api_key)
+            err.partial_text = err.partial_text or chunks.text
+            err.request_id = err.request_id or raw.headers.get("x-request-id")
+            raise err from None
         if reading.finish_reason is None:
             raise ConnectionFailed("the stream ended without a finish reason (cut)",
                                    partial_text=reading.text)

@@ -157,14 +157,14 @@ async def stream(client: openai.AsyncOpenAI, body: dict[str, Any],
             if added and on_delta is not None:
                 on_delta(added)
         reading = events.reading()
-    except ProviderError as e:
-        e.partial_text = e.partial_text or events.text
-        e.request_id = e.request_id or raw.headers.get("x-request-id")
-        raise
-    except openai.OpenAIError as e:
-        err = fail(e)
-        err.partial_text = events.text
-        raise err from None
     except Exception as e:
-        raise cut(e, events.text) from None
+        if isinstance(e, ProviderError):
+            err = e
+        elif isinstance(e, openai.OpenAIError):
+            err = fail(e)
+        else:
+            err = cut(e, events.text)
+        err.partial_text = err.partial_text or events.text
+        err.request_id = err.request_id or raw.headers.get("x-request-id")
+        raise err from None
     return reading, raw
