@@ -1,4 +1,4 @@
-"""OpenAIChatClient: chat completions through the official openai SDK, any compatible endpoint."""
+"""OpenAIChatClient: Chat Completions and the Responses API through the official openai SDK."""
 
 from __future__ import annotations
 
