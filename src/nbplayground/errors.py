@@ -71,6 +71,11 @@ class BadRequest(ProviderError):
     """The endpoint rejected the request as malformed (400/422)."""
 
 
+class ApiNotSupported(BadRequest):
+    """The endpoint has no such API (a 404 on /v1/responses, as llama.cpp answers): use
+    api="chat"."""
+
+
 class RateLimited(ProviderError):
     """429: too many requests or tokens; retried after the server's retry-after."""
 

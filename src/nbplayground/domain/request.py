@@ -92,9 +92,11 @@ class ChatResult(BaseModel):
     """Output tokens spent reasoning (part of completion_tokens, billed as output)."""
     refusal: str | None = None
     tool_calls: tuple[dict[str, Any], ...] = ()
-    """The calls the model asked for: {"id", "name", "arguments"} (arguments as JSON text)."""
+    """The function calls the model asked for: {"id", "name", "arguments"} (arguments as the
+    JSON text the model wrote; "id" is what a tool result answers), on either API."""
     logprobs: tuple[dict[str, Any], ...] | None = None
-    """Per answer token: {"token", "logprob", "top": [[token, logprob], ...]}."""
+    """Per answer token when asked for: {"token", "logprob", "top_logprobs": [{"token",
+    "logprob"}]}; None when the request did not ask (or the server sent none)."""
     usage_estimated: bool = False
     response_model: str | None = None
     status_code: int | None = 200

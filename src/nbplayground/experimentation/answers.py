@@ -96,5 +96,11 @@ def logprobs_of(result: ChatResult) -> tuple[TokenLogprob, ...] | None:
     if result.logprobs is None:
         return None
     return tuple(TokenLogprob(token=str(t["token"]), logprob=float(t["logprob"]),
-                              top=tuple((str(a), float(b)) for a, b in t.get("top") or ()))
-                 for t in result.logprobs)
+                              top=_alternatives(t)) for t in result.logprobs)
+
+
+def _alternatives(token: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    """The top alternatives as (token, logprob): the APIs' [{"token", "logprob"}] or pairs."""
+    if token.get("top_logprobs"):
+        return tuple((str(a["token"]), float(a["logprob"])) for a in token["top_logprobs"])
+    return tuple((str(a), float(b)) for a, b in token.get("top") or ())
