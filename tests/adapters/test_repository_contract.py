@@ -1,4 +1,5 @@
-"""One ExperimentRepository contract, run over the in-memory fake and the real DuckDB file."""
+"""One ExperimentRepository contract, run over the in-memory fake, the real DuckDB file and the
+team log on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,12 +20,26 @@ from tests.fakes import FakeExperimentRepository
 Repo = FakeExperimentRepository | DuckDBExperimentRepository
 
 
-@pytest.fixture(params=["fake", "duckdb"])
+@pytest.fixture(params=["fake", "duckdb", "postgres"])
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repo]:
     if request.param == "fake":
         yield FakeExperimentRepository()
+    elif request.param == "postgres":
+        yield request.getfixturevalue("postgres_repo")
     else:
         yield DuckDBExperimentRepository(tmp_path / "log.duckdb")
+
+
+@pytest.fixture
+def postgres_repo(team_db: str) -> Iterator[Any]:
+    """The team log as its owner (a superuser: row security is tested in tests/team)."""
+    from nbplayground import team
+    from nbplayground.adapters.postgres import PostgresExperimentRepository
+
+    team.init(team_db, users={}, admins={})
+    repo = PostgresExperimentRepository(team_db)
+    yield repo
+    repo.close()
 
 
 def at(seconds: float) -> Any:
