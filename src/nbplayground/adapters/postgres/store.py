@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,8 @@ class PostgresExperimentRepository:
         self.dsn = dsn
         self.lock_timeout = lock_timeout
         self._pool = Pool(dsn, connect_timeout=min(10.0, lock_timeout))
+        # A Playground dropped without close() still says goodbye to the server.
+        weakref.finalize(self, self._pool.close)
         self._login: str | None = None
         self._admin = False
 
