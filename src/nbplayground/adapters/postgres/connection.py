@@ -79,14 +79,15 @@ class Pool:
         return self.connect()
 
     def connect(self) -> Conn:
+        refused: StoreError | None = None
         try:
-            conn = psycopg.connect(self.dsn, autocommit=True,
+            return psycopg.connect(self.dsn, autocommit=True,
                                    connect_timeout=max(1, round(self.connect_timeout)),
                                    options="-c TimeZone=UTC",
                                    application_name="nbplayground")
         except psycopg.OperationalError as e:
-            raise self.login_error(e) from None
-        return conn
+            refused = self.login_error(e)
+        raise refused  # outside the except: nothing that held the DSN is chained to it
 
     def _give(self, conn: Conn) -> None:
         with self._lock:

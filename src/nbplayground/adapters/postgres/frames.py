@@ -59,6 +59,7 @@ def frame(columns: rows.Columns, records: Sequence[Sequence[Any]]) -> pd.DataFra
     with _DUCK_LOCK:
         conn = _duck().cursor()
         try:
+            conn.execute("SET TimeZone = 'UTC'")  # a setting of each cursor, not shared
             conn.register("_src", src)
             return conn.execute(f"SELECT {_casts(columns)} FROM _src").df()
         finally:
