@@ -83,7 +83,7 @@ def test_team_init_from_the_shell_is_idempotent(team_db: str,
     args = ["team", "init", team_db, "--user", "dave", "--user", "erin", "--admin", "frank"]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["migrations_applied"] == [1]
+    assert first["migrations_applied"] == [1, 2]
     assert main(args) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["migrations_applied"] == [] and second["logins_created"] == []
@@ -93,7 +93,8 @@ def test_team_init_from_the_shell_is_idempotent(team_db: str,
         forced = conn.execute("SELECT relname FROM pg_class WHERE relforcerowsecurity "
                               "ORDER BY relname").fetchall()
     assert rows == [("dave", "user"), ("erin", "user"), ("frank", "admin")]
-    assert [r[0] for r in forced] == ["api_requests", "experiments", "sweeps", "usage", "users"]
+    assert [r[0] for r in forced] == ["api_requests", "experiments", "holds", "sweeps", "usage",
+                                      "users"]
     assert main(["team", "init", "not-a-url"]) == 1
 
 

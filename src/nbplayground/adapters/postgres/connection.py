@@ -103,11 +103,13 @@ class Pool:
         conn = self._take()
         try:
             yield conn
-        except BaseException:
+        except psycopg.Error:
             with contextlib.suppress(psycopg.Error):
                 conn.close()  # in an unknown state: never back into the pool
             raise
-        self._give(conn)
+        finally:
+            if not conn.closed:
+                self._give(conn)  # closes it instead unless idle outside a transaction
 
     def close(self) -> None:
         with self._lock:

@@ -13,19 +13,21 @@ from typing import Any
 
 import pandas as pd
 
-from nbplayground.accounts.gate import Snapshot
-from nbplayground.accounts.limits import FREE_PROVIDERS
+from nbplayground.accounts.gate import Room, Snapshot
+from nbplayground.accounts.limits import FREE_PROVIDERS, Limits
 from nbplayground.adapters import duckdb_rows as rows
 from nbplayground.adapters.postgres import frames
 from nbplayground.adapters.postgres.connection import Conn
 from nbplayground.adapters.postgres.store import TOKENS, PostgresExperimentRepository, _dicts
 from nbplayground.errors import InvalidInput
-from nbplayground.ids import utcnow
+from nbplayground.ids import new_id, utcnow
 
 # The file log's report SQL (duckdb_ledger), repeated: it runs in DuckDB over the visible rows.
 _FREE = ", ".join(f"'{p}'" for p in sorted(FREE_PROVIDERS))
 _BILLABLE = f"coalesce(provider, '') NOT IN ({_FREE})"
 USAGE_GROUPS = {"day": ("day",), "model": ("model", "provider"), "user": ("user_id",)}
+HOLD_TTL = "15 minutes"
+"""How long a hold outlives its last settle: a crashed kernel's reservation frees itself."""
 NO_PLAN = "free"
 """A login without a plan in the users row gets the strictest, whatever the kernel's
 NBPLAYGROUND_PLAN says: the environment is the user's to change, the team log is not."""
@@ -36,6 +38,39 @@ class PostgresUsageLedger(PostgresExperimentRepository):
 
     def snapshot(self, user_id: str, day: date) -> Snapshot:
         return self._run(lambda conn: snapshot(conn, user_id, day), write=False)  # type: ignore[no-any-return]
+
+    # -- SharedHolds: budget reservations in the database --
+
+    def reserve_hold(self, user_id: str, day: date, usd: float, tokens: int, room: Room
+                     ) -> tuple[str, Limits]:
+        """Under a row lock on the user's users row (every machine of the user queues here):
+        spend and live holds read, room(...) checked, the hold stored, in one transaction."""
+        hold_id = new_id()
+
+        def work(conn: Conn) -> Limits:
+            conn.execute("INSERT INTO users (id, token_usage, created_at) VALUES (%s, 0, %s) "
+                         "ON CONFLICT (id) DO NOTHING", (user_id, utcnow()))
+            conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
+            (held, held_tokens) = _held(conn, user_id)
+            limits = room(snapshot(conn, user_id, day), held, held_tokens)
+            conn.execute("INSERT INTO holds (id, user_id, usd, tokens, expires_at) VALUES "
+                         f"(%s, %s, %s, %s, now() + interval '{HOLD_TTL}')",
+                         (hold_id, user_id, usd, tokens))
+            return limits
+
+        return hold_id, self._run(work)
+
+    def settle_hold(self, hold_id: str, usd: float, tokens: int) -> None:
+        self._run(lambda conn: conn.execute(
+            "UPDATE holds SET usd = greatest(0, usd - %s), tokens = greatest(0, tokens - %s), "
+            f"expires_at = now() + interval '{HOLD_TTL}' WHERE id = %s",
+            (usd, tokens, hold_id)))
+
+    def release_hold(self, hold_id: str) -> None:
+        self._run(lambda conn: conn.execute("DELETE FROM holds WHERE id = %s", (hold_id,)))
+
+    def held(self, user_id: str) -> tuple[float, int]:
+        return self._run(lambda conn: _held(conn, user_id), write=False)  # type: ignore[no-any-return]
 
     def save_user(self, user_id: str, *, plan: str, role: str = "user",
                   key_ref: str | None = None, key_fingerprint: str | None = None) -> None:
@@ -97,6 +132,12 @@ class PostgresUsageLedger(PostgresExperimentRepository):
                    coalesce(sum(cost) FILTER (WHERE {_BILLABLE}), 0) AS billable_cost
             FROM usage GROUP BY {keys} ORDER BY {keys}"""
         return frames.run_query(sql, None, {"usage": found})
+
+
+def _held(conn: Conn, user_id: str) -> tuple[float, int]:
+    found = conn.execute("SELECT coalesce(sum(usd), 0), coalesce(sum(tokens), 0) FROM holds "
+                         "WHERE user_id = %s AND expires_at > now()", (user_id,)).fetchone()
+    return (float(found[0]), int(found[1])) if found else (0.0, 0)
 
 
 def snapshot(conn: Conn, user_id: str, day: date) -> Snapshot:

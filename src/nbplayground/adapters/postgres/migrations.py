@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
-USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users")
+USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -184,3 +184,19 @@ def m001_initial(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
             seq BIGINT GENERATED ALWAYS AS IDENTITY
         )""")
     conn.execute("CREATE INDEX usage_user_day ON usage (user_id, day)")
+
+
+@migration
+def m002_budget_holds(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """The team log's own table: budget reservations of runs and sweeps in flight, on every
+    machine. A hold of a process that died expires (expires_at, pushed on at each settle)."""
+    conn.execute("""
+        CREATE TABLE holds (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            usd DOUBLE PRECISION NOT NULL,
+            tokens BIGINT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            expires_at TIMESTAMPTZ NOT NULL
+        )""")
+    conn.execute("CREATE INDEX holds_user ON holds (user_id)")
