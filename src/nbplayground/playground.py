@@ -309,6 +309,11 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
                                        sweep_id=sweep_id, limit=limit, search=search,
                                        model=model)
 
+    def push(self, dsn: str) -> dict[str, Any]:
+        """Copy this file log's rows of the current user up to a team log (postgresql://...),
+        exactly once: running it again copies nothing new."""
+        return log_location.push(self._settings.db, dsn, self.user)
+
     # -- the panel --
 
     def panel(self, **initial: Any) -> Any:

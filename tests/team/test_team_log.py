@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
+import pandas as pd
 import psycopg
 import pytest
 
@@ -157,3 +159,22 @@ def test_team_init_checks_its_arguments(team_db: str) -> None:
     assert isinstance(team.init(team_db, users=["zed"]), dict)
 
 
+
+
+def test_push_copies_the_users_file_rows_up_exactly_once(team: Team, make_pg: Any) -> None:
+    local = make_pg(user="alice", provider="simulated")
+    sw = local.sweep(["p1", "p2", "p3"], progress=False)
+    local.run("solo")
+    make_pg(user="bob", provider="simulated").run("not alice's")
+    first = local.push(team.dsn("alice"))
+    assert (first["experiments"], first["already_there"], first["sweeps"]) == (4, 0, 1)
+    again = local.push(team.dsn("alice"))
+    assert (again["experiments"], again["already_there"]) == (0, 4)
+    with Playground(db=team.dsn("alice"), provider="simulated") as shared:
+        pd.testing.assert_frame_equal(shared.history(), local.history())
+        assert len(shared.history(sweep=sw.id)) == 3
+        assert shared.usage("day")["requests"].sum() == 4
+        mine = local.repository.requests().query("user_id == 'alice'")
+        assert sorted(shared.repository.requests()["id"]) == sorted(mine["id"])
+    with psycopg.connect(team.owner) as conn:
+        assert conn.execute("SELECT count(*) FROM experiments").fetchone() == (4,)

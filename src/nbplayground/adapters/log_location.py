@@ -65,3 +65,15 @@ def identity(repository: Any, user: str) -> str:
 def is_admin(ledger: Any) -> bool:
     """An admin of the team log (a member of its admin role); the file log has no such role."""
     return bool(getattr(ledger, "login_is_admin", False))
+
+
+def push(db: Location, dsn: str, user: str) -> dict[str, Any]:
+    """Copy the file log's rows of `user` up to the team log at `dsn`, exactly once."""
+    from nbplayground.errors import InvalidInput
+
+    if is_url(db) or not is_url(dsn):
+        raise InvalidInput("push copies a file log up to a team log: call it on a Playground "
+                           "of a DuckDB file, with the team log's postgresql:// URL")
+    from nbplayground.adapters.postgres.push import push as copy_up
+
+    return copy_up(Path(db), dsn, user)

@@ -157,6 +157,13 @@ class PostgresExperimentRepository:
         found = self._run(lambda conn: _dicts(conn, sql, params), write=False)
         return [rows.experiment_from_row(r) for r in found]
 
+    def logged(self, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` the log has (among the rows this login sees)."""
+        found = self._run(lambda conn: conn.execute(
+            "SELECT id FROM experiments WHERE id = ANY(%s)", [list(ids)]).fetchall(),
+            write=False)
+        return {str(i) for (i,) in found}
+
     # -- read models --
 
     def history(self, user_id: str | None = None, sweep_id: str | None = None,
