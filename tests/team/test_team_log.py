@@ -178,3 +178,38 @@ def test_push_copies_the_users_file_rows_up_exactly_once(team: Team, make_pg: An
         assert sorted(shared.repository.requests()["id"]) == sorted(mine["id"])
     with psycopg.connect(team.owner) as conn:
         assert conn.execute("SELECT count(*) FROM experiments").fetchone() == (4,)
+
+
+KILLED_WRITER = textwrap.dedent("""
+    import sys
+    from nbplayground.adapters.postgres import PostgresExperimentRepository
+    from tests.factories import make_experiment, make_request
+    repo = PostgresExperimentRepository(sys.argv[1])
+    while True:
+        batch = [make_experiment(user_id="alice") for _ in range(50)]
+        repo.add(batch, [make_request(e) for e in batch])
+        print(" ".join(e.id for e in batch), flush=True)  # acknowledged: committed
+""")
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_writer_mid_batch_loses_nothing_acknowledged(team: Team) -> None:
+    env = {**os.environ, "PYTHONPATH": "src:."}
+    acknowledged: list[str] = []
+    with subprocess.Popen([sys.executable, "-c", KILLED_WRITER, team.dsn("alice")], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        for _ in range(8):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            acknowledged += line.split()
+        proc.kill()  # SIGKILL, wherever its next batch is
+        proc.wait(10)
+        acknowledged += proc.stdout.read().split()
+    with psycopg.connect(team.owner) as conn:
+        logged = {r[0] for r in conn.execute("SELECT id FROM experiments").fetchall()}
+        orphans = conn.execute("SELECT count(*) FROM api_requests r WHERE NOT EXISTS "
+                               "(SELECT 1 FROM experiments e WHERE e.id = r.experiment_id)"
+                               ).fetchone()
+    assert set(acknowledged) <= logged
+    assert len(logged) % 50 == 0 and orphans == (0,)  # whole batches or nothing
