@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,3 +57,25 @@ def make_pg(db: Path) -> Iterator[Any]:
     yield make
     for pg in made:
         pg.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A private PostgreSQL cluster for the whole run (tests/support/postgres.py)."""
+    from tests.support.postgres import bindir, private_cluster
+
+    if bindir() is None:
+        pytest.skip("PostgreSQL is not installed: run scripts/bootstrap.sh as root "
+                    "(apt-get install postgresql) for the team-log tests")
+    with private_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def team_db(postgres_cluster: Any, request: pytest.FixtureRequest) -> str:
+    """The owner DSN of a fresh, empty database in the private cluster."""
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40]
+    return str(postgres_cluster.create_database(f"t{next(_DATABASES)}_{name}"))
+
+
+_DATABASES = itertools.count(1)

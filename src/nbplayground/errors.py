@@ -116,6 +116,18 @@ class SchemaTooNew(StoreError):
     """The log file was written by a newer nbplayground; it is left untouched."""
 
 
+class TeamLogUnreachable(StoreError):
+    """The team log's PostgreSQL server did not answer (host, port, network)."""
+
+
+class TeamLogAccessDenied(StoreError):
+    """The team log's server refused the login (wrong password, unknown role, no access)."""
+
+
+class TeamLogNotSetUp(StoreError):
+    """The database has no team log, or an older schema: its owner runs team init."""
+
+
 class NotAuthorized(NbPlaygroundError):
     """The current user may not see what was asked (another user's rows)."""
 

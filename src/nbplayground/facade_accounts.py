@@ -47,7 +47,9 @@ class AccountsFacade:
 
     if TYPE_CHECKING:
         user: str
-        db: Path
+        db: Path | str
+        _settings: Any
+        repository: Any
         bus: EventBus
         _clients: dict[str, ChatClient]
         _endpoint: Endpoint | None
@@ -66,13 +68,15 @@ class AccountsFacade:
 
     @functools.cached_property
     def _ledger(self) -> DuckDBUsageLedger:
-        from nbplayground.adapters.duckdb import DuckDBUsageLedger
+        from nbplayground.adapters import log_location
 
-        return DuckDBUsageLedger(self.db)
+        return log_location.open_ledger(self._settings.db, self.repository)  # type: ignore[no-any-return]
 
     @functools.cached_property
     def _gate(self) -> BudgetGate:
-        return BudgetGate(self._ledger, scope=str(self.db.expanduser().resolve()),
+        from nbplayground.adapters import log_location
+
+        return BudgetGate(self._ledger, scope=log_location.scope(self._settings.db),
                           default_plan=default_plan)
 
     @functools.cached_property
@@ -101,10 +105,13 @@ class AccountsFacade:
     @property
     def is_admin(self) -> bool:
         """Admins (NBPLAYGROUND_ADMINS or `admins` in config.toml) may read every user's rows."""
-        return self.user in admins()
+        from nbplayground.adapters import log_location
+
+        return self.user in admins() or log_location.is_admin(self._ledger)
 
     def _readable(self, user: str | None, all_users: bool) -> str | None:
-        return readable_user(self.user, user=user, all_users=all_users, admins=admins())
+        return readable_user(self.user, user=user, all_users=all_users,
+                             admins=admins() | ({self.user} if self.is_admin else set()))
 
     def _on_logged(self, event: ExperimentExecuted) -> None:
         """Keep the user's row (plan, role, key reference) current once the log has a row."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from nbplayground import aio
 from nbplayground.accounts import current_user
+from nbplayground.adapters import log_location
 from nbplayground.analytics import CostEstimator
 from nbplayground.configuration import CATALOG, DEFAULT_MODEL, Endpoint, listed_default
 from nbplayground.errors import ConfigurationError, InvalidInput
@@ -43,7 +44,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    db: Path
+    db: Path | str  # a postgresql:// URL stays text
     user: str
     provider: str | Endpoint | None = None
     base_url: str | None = None
@@ -81,14 +82,15 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
             raise InvalidInput(f"db must be a file path (str or Path), not {type(db).__name__}")
         try:
             settings = Settings(
-                db=Path(db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
+                db=log_location.location(
+                    db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
                 user=current_user(user), provider=provider, base_url=base_url,
                 simulated_latency=simulated_latency)
         except ValidationError as e:
             raise InvalidInput("; ".join(err["msg"] for err in e.errors())) from None
         self._settings = settings
-        self.db = settings.db
-        self.user = settings.user
+        self.db = log_location.shown(settings.db)  # never a password
+        self.user = log_location.identity(self.repository, settings.user)
         self.bus = EventBus()
         self._clients: dict[str, ChatClient] = {}
         self._init_accounts(api_key)
@@ -98,8 +100,9 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         _OPEN.add(self)
 
     def close(self) -> None:
-        """Close the HTTP connections; the log file is never held open anyway."""
+        """Close the HTTP connections (and the team log's); the log file is never held open."""
         _close_clients(self)
+        getattr(self.__dict__.get("repository"), "close", lambda: None)()
 
     def __enter__(self) -> Playground:
         return self
@@ -140,9 +143,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
 
     @functools.cached_property
     def repository(self) -> DuckDBExperimentRepository:
-        from nbplayground.adapters.duckdb import DuckDBExperimentRepository
-
-        return DuckDBExperimentRepository(self.db)
+        return log_location.open_repository(self._settings.db)  # type: ignore[no-any-return]
 
     @functools.cached_property
     def service(self) -> ExperimentService:
@@ -326,6 +327,11 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
                                      sweep_id=sweep_id, limit=limit, search=search, model=model)
         df["truncated"] = df["finish_reason"].eq("length")  # the answer stopped at max_tokens
         return df
+
+    def push(self, dsn: str) -> dict[str, Any]:
+        """Copy this file log's rows of the current user up to a team log (postgresql://...),
+        exactly once: running it again copies nothing new."""
+        return log_location.push(self._settings.db, dsn, self.user)
 
     # -- the panel --
 

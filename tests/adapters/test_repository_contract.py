@@ -1,5 +1,5 @@
-"""One ExperimentRepository contract, run over every backend: the in-memory fake and the real
-DuckDB file (add a backend to BACKENDS and every test here runs on it)."""
+"""One ExperimentRepository contract, run over the in-memory fake, the real DuckDB file and the
+team log on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from nbplayground.errors import InvalidInput
 from tests.factories import T0, make_experiment, make_request
 from tests.fakes import FakeExperimentRepository
 
-Repo = FakeExperimentRepository | DuckDBExperimentRepository  # a new backend's class joins here
+Repo = Any  # FakeExperimentRepository | DuckDBExperimentRepository | PostgresExperimentRepository
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,7 @@ def _duckdb(request: pytest.FixtureRequest) -> Iterator[Repo]:
 BACKENDS = (
     Backend("fake", _fake),
     Backend("duckdb", _duckdb),
-    # The next backend goes here, e.g. Backend("postgres", _postgres) whose _postgres yields a
-    # repository on a fresh schema (pytest.skip when no server is configured) and drops it.
+    Backend("postgres", lambda request: iter([request.getfixturevalue("postgres_repo")])),
 )
 
 
@@ -55,6 +54,18 @@ BACKENDS = (
 def repo(request: pytest.FixtureRequest) -> Iterator[Repo]:
     backend: Backend = request.param
     yield from backend.open(request)
+
+
+@pytest.fixture
+def postgres_repo(team_db: str) -> Iterator[Any]:
+    """The team log as its owner (a superuser: row security is tested in tests/team)."""
+    from nbplayground import team
+    from nbplayground.adapters.postgres import PostgresExperimentRepository
+
+    team.init(team_db, users={}, admins={})
+    repo = PostgresExperimentRepository(team_db)
+    yield repo
+    repo.close()
 
 
 def at(seconds: float) -> Any:

@@ -3,7 +3,8 @@
 Projected amounts are held while a run or sweep is in flight (process-wide, per log file and
 user), so concurrent sweeps of one user cannot overspend together; what a call actually cost is
 booked in the usage ledger (`ledger_rows`, written in the same transaction as the call's own
-rows) before its hold is released.
+rows) before its hold is released. A ledger that holds reservations itself (SharedHolds: the
+team log, shared by many machines) keeps the holds in the database instead of this process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from nbplayground.accounts.limits import Limits, billable, limits_for
 from nbplayground.errors import BudgetExceeded
@@ -40,12 +41,33 @@ class UsageLedger(Protocol):
         ...
 
 
+Room = Callable[[Snapshot, float, int], Limits]
+"""Checks that a reservation fits a snapshot and what is held (USD, tokens); its limits."""
+
+
+class SharedHolds(Protocol):
+    """A ledger that holds reservations itself, atomically with reading the spend."""
+
+    def reserve_hold(self, user_id: str, day: date, usd: float, tokens: int, room: Room
+                     ) -> tuple[str, Limits]:
+        """Under a lock on the user's budget: snapshot, held sums, room(...) (which raises
+        BudgetExceeded), then the hold stored; its id and the limits."""
+        ...
+
+    def settle_hold(self, hold_id: str, usd: float, tokens: int) -> None: ...
+
+    def release_hold(self, hold_id: str) -> None: ...
+
+    def held(self, user_id: str) -> tuple[float, int]: ...
+
+
 class Hold:
     """What a run or sweep in flight holds; settle parts as they are booked, then release."""
 
-    def __init__(self, flight: _InFlight | None, usd: float, tokens: int, rpm: int | None
-                 ) -> None:
+    def __init__(self, flight: _InFlight | None, usd: float, tokens: int, rpm: int | None,
+                 shared: tuple[SharedHolds, str] | None = None) -> None:
         self._flight = flight
+        self._shared = shared
         self.usd = usd
         self.tokens = tokens
         self.rpm = rpm
@@ -53,12 +75,19 @@ class Hold:
 
     def settle(self, usd: float, tokens: int = 0) -> None:
         """Part of the work is booked in the ledger: hold that much less."""
+        if self._shared is not None:
+            self.usd = max(0.0, self.usd - usd)
+            self.tokens = max(0, self.tokens - tokens)
+            self._shared[0].settle_hold(self._shared[1], usd, tokens)
         if self._flight is not None:
             with self._flight.lock:
                 self.usd = max(0.0, self.usd - usd)
                 self.tokens = max(0, self.tokens - tokens)
 
     def release(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            shared[0].release_hold(shared[1])
         if self._flight is not None:
             with self._flight.lock:
                 self._flight.holds.pop(id(self), None)
@@ -124,6 +153,8 @@ class BudgetGate:
         flight = _in_flight(self.scope, user_id)
         with flight.lock:
             held, held_tokens = flight.totals()
+        if _shares_holds(self.ledger):
+            held, held_tokens = self.ledger.held(user_id)
         return {
             "user": user_id, "plan": lim.plan, "day": today.isoformat(),
             "spent_today": snap.spent_today, "spent_month": snap.spent_month,
@@ -139,29 +170,22 @@ class BudgetGate:
         """Hold `needed` USD and `tokens`, or raise BudgetExceeded saying spent / limit / needed."""
         if not billable(provider):
             return Hold(None, 0.0, 0, None)
+        needed, tokens = max(0.0, needed), max(0, tokens)
+
+        def room(snap: Snapshot, held: float, held_tokens: int) -> Limits:
+            lim = self.limits(user_id, snap)
+            _check_room(what, user_id, snap, lim, held, held_tokens, needed, tokens)
+            return lim
+
+        if _shares_holds(self.ledger):  # held in the database: every machine sees it
+            hold_id, lim = self.ledger.reserve_hold(user_id, self.clock().date(), needed,
+                                                    tokens, room)
+            return Hold(None, needed, tokens, lim.rpm, shared=(self.ledger, hold_id))
         flight = _in_flight(self.scope, user_id)
         with flight.lock:  # read and hold atomically: two sweeps cannot both see the same room
             snap = self.ledger.snapshot(user_id, self.clock().date())
-            lim = self.limits(user_id, snap)
-            held, held_tokens = flight.totals()
-            for period, spent, limit, name in (
-                    ("daily", snap.spent_today, lim.daily_usd, "daily_usd"),
-                    ("monthly", snap.spent_month, lim.monthly_usd, "monthly_usd")):
-                if spent + held + needed > limit + _EPS:
-                    raise BudgetExceeded(_refusal(what, user_id, period, lim.plan, name, spent,
-                                                  held, limit, needed), spent=spent + held,
-                                         limit=limit, needed=needed)
-            if snap.tokens_today + held_tokens + tokens > lim.daily_tokens:
-                used = snap.tokens_today + held_tokens
-                raise BudgetExceeded(
-                    f"budget exceeded: {what} needs up to {tokens:,} tokens, but {user_id} has "
-                    f"spent {snap.tokens_today:,}"
-                    f"{_flying(f'{held_tokens:,}') if held_tokens else ''} of the "
-                    f"{lim.daily_tokens:,} daily token limit ({lim.plan} plan); nothing was sent. "
-                    "Lower max_tokens or run fewer cells, wait for the next day (UTC), or raise "
-                    "the limit: pg.set_limits(daily_tokens=...)",
-                    spent=float(used), limit=float(lim.daily_tokens), needed=float(tokens))
-            hold = Hold(flight, max(0.0, needed), max(0, tokens), lim.rpm)
+            lim = room(snap, *flight.totals())
+            hold = Hold(flight, needed, tokens, lim.rpm)
             flight.holds[id(hold)] = hold
             return hold
 
@@ -169,6 +193,31 @@ class BudgetGate:
               provider: str = "openai") -> None:
         """Raise BudgetExceeded when `needed` does not fit now; holds nothing."""
         self.reserve(user_id, needed, tokens=tokens, provider=provider).release()
+
+
+def _shares_holds(ledger: object) -> TypeGuard[SharedHolds]:
+    return callable(getattr(ledger, "reserve_hold", None))
+
+
+def _check_room(what: str, user_id: str, snap: Snapshot, lim: Limits, held: float,
+                held_tokens: int, needed: float, tokens: int) -> None:
+    for period, spent, limit, name in (
+            ("daily", snap.spent_today, lim.daily_usd, "daily_usd"),
+            ("monthly", snap.spent_month, lim.monthly_usd, "monthly_usd")):
+        if spent + held + needed > limit + _EPS:
+            raise BudgetExceeded(_refusal(what, user_id, period, lim.plan, name, spent,
+                                          held, limit, needed), spent=spent + held,
+                                 limit=limit, needed=needed)
+    if snap.tokens_today + held_tokens + tokens > lim.daily_tokens:
+        used = snap.tokens_today + held_tokens
+        raise BudgetExceeded(
+            f"budget exceeded: {what} needs up to {tokens:,} tokens, but {user_id} has "
+            f"spent {snap.tokens_today:,}"
+            f"{_flying(f'{held_tokens:,}') if held_tokens else ''} of the "
+            f"{lim.daily_tokens:,} daily token limit ({lim.plan} plan); nothing was sent. "
+            "Lower max_tokens or run fewer cells, wait for the next day (UTC), or raise "
+            "the limit: pg.set_limits(daily_tokens=...)",
+            spent=float(used), limit=float(lim.daily_tokens), needed=float(tokens))
 
 
 def ledger_rows(usage: Sequence[TokenUsageUpdated]) -> list[dict[str, Any]]:
