@@ -8,11 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbplayground.analytics import CostEstimator
+from nbplayground.domain.money import usd
 from nbplayground.experimentation.cell import Cell
-
-
-def usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:,.6f}"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
 from nbplayground.domain import APIRequest, ChatRequest, Experiment, Message, as_messages
 from nbplayground.errors import (
-    ConfigurationError,
     ContextWindowExceeded,
     InvalidInput,
     NbPlaygroundError,
@@ -227,15 +226,16 @@ class ExperimentService:
         contexts. Booked before any hold is released: spend is never out of sight."""
         batch = list(outcomes)
         fresh = [o for o in batch if not o.experiment.cached]
-        usage = [u for o in fresh if (u := usage_of(o.experiment)) is not None]
+        usage = [usage_of(o.experiment) for o in fresh]  # once: the ledger's rows and the event
         if fresh or sweep is not None:
             self.repository.add([o.experiment for o in fresh],
                                 [r for o in fresh for r in o.requests],
-                                usage=ledger_rows(usage), sweep=sweep)
-        for o in fresh:
-            self.publish(o)
+                                usage=ledger_rows([u for u in usage if u is not None]),
+                                sweep=sweep)
+        for o, u in zip(fresh, usage, strict=True):
+            self.publish(o, u)
 
-    def publish(self, outcome: Outcome) -> None:
+    def publish(self, outcome: Outcome, usage: TokenUsageUpdated | None = None) -> None:
         exp = outcome.experiment
         for r in outcome.requests:
             self.bus.publish(APIRequestLogged(request_id=r.id, experiment_id=exp.id,
@@ -244,7 +244,6 @@ class ExperimentService:
         self.bus.publish(ExperimentExecuted(
             experiment_id=exp.id, user_id=exp.user_id, model=exp.model, provider=exp.provider,
             status=exp.status, cost_estimate=exp.metrics.cost_estimate, sweep_id=exp.sweep_id))
-        usage = usage_of(exp)
         if usage is not None:
             self.bus.publish(usage)
 
@@ -274,13 +273,8 @@ class ExperimentService:
         return self._limiters.setdefault(key, RateLimiter(rpm))
 
     def get_experiment_history(self, user_id: str, limit: int | None = None) -> list[Experiment]:
+        """The spec's getExperimentHistory (the facade's pg.history reads a DataFrame instead)."""
         return self.repository.list(user_id=user_id, limit=limit)
-
-    def client(self, provider: str) -> ChatClient:
-        try:
-            return self.clients(provider)
-        except KeyError:
-            raise ConfigurationError(f"unknown provider {provider!r}") from None
 
 
 async def reserve(gate: Gate, user_id: str, needed: float, *, tokens: int, provider: str,
