@@ -22,13 +22,15 @@ class Endpoint(BaseModel):
 
     def __init__(self, **data: Any) -> None:
         # The README promises NbPlaygroundErrors only: pydantic's own error stays inside.
+        problems = ""
         try:
             super().__init__(**data)
         except ValidationError as e:
             problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'Endpoint'}: "
                                  f"{err['msg'].removeprefix('Value error, ')}"
                                  for err in e.errors())
-            raise InvalidInput(f"Endpoint(...) is not valid: {problems}") from None
+        if problems:  # raised outside the except: no pydantic error chained to it
+            raise InvalidInput(f"Endpoint(...) is not valid: {problems}")
 
     @field_validator("base_url")
     @classmethod
