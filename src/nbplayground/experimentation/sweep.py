@@ -142,7 +142,7 @@ class SweepRunner:
                 ceiling = "unknown (unpriced models)" if est.max_cost is None \
                     else usd(est.max_cost)
                 raise BudgetExceeded(
-                    f"this sweep could cost up to {ceiling}, more than max_cost=${max_cost:g}; "
+                    f"this sweep could cost up to {ceiling}, more than max_cost={usd(max_cost)}; "
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
@@ -221,7 +221,7 @@ class SweepRunner:
                 await asyncio.shield(self._finish(sweep, writer, bar, hold))
         if over_budget:
             err = BudgetExceeded(
-                f"max_cost=${max_cost:g} reached: spent {usd(sweep.spent)}, "
+                f"max_cost={usd(max_cost)} reached: spent {usd(sweep.spent)}, "
                 f"{len(sweep) - sweep.count('all')} cells not run; re-run the same call with a "
                 "higher max_cost to finish it (done cells are kept)",
                 spent=sweep.spent, limit=max_cost or 0.0, needed=0.0)
