@@ -21,9 +21,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NBPLAYGROUND_DB", str(tmp_path / "default.duckdb"))
     monkeypatch.setenv("NBPLAYGROUND_CONFIG_DIR", str(tmp_path / "config"))
-    # Users start on the team plan here: free's 60 requests per minute would make every sweep
-    # test a rate-limit test. Tests of plans and budgets set their own (tests/accounts).
-    monkeypatch.setenv("NBPLAYGROUND_PLAN", "team")
+    # No plan, as for a new user: no limits. Tests of plans and budgets set their own.
+    monkeypatch.delenv("NBPLAYGROUND_PLAN", raising=False)
     monkeypatch.delenv("NBPLAYGROUND_ADMINS", raising=False)
     # Never the developer's real OS keyring (read once, when keyring first picks a backend).
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")

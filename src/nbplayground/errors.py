@@ -32,6 +32,10 @@ class ConfigurationError(NbPlaygroundError):
     """The environment is not set up for what was asked (missing extra or key, bad provider)."""
 
 
+class MissingApiKey(ConfigurationError):
+    """provider="openai" against the public API with no key anywhere: found before sending."""
+
+
 class BudgetExceeded(NbPlaygroundError):
     """A budget or max_cost would be crossed: nothing more is sent."""
 
@@ -106,6 +110,10 @@ class MalformedResponse(ProviderError):
 
 class StoreError(NbPlaygroundError):
     """The experiment log file cannot be opened or written."""
+
+
+class LogNotWritable(StoreError):
+    """The experiment log's path can never be written (a folder, a read-only place)."""
 
 
 class StoreLocked(StoreError):

@@ -43,7 +43,7 @@ def test_the_run_that_would_cross_the_budget_is_never_sent(
     err = caught.value
     assert err.spent == pytest.approx(first.metrics.cost_estimate)
     assert (err.limit, err.needed) == (pytest.approx(1.5 * ceiling), pytest.approx(ceiling))
-    assert "this run needs up to" in str(err) and "daily limit (team plan)" in str(err)
+    assert "this run needs up to" in str(err) and "daily limit (set with pg.set_limits)" in str(err)
     # the panel asks the same question and gets the same words
     assert pg.budget(needed=ceiling)["message"] == str(err)
     assert pg.budget(needed=0.0)["message"] is None

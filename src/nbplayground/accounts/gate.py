@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, TypeGuard
 
-from nbplayground.accounts.limits import Limits, billable, limits_for
+from nbplayground.accounts.limits import Limits, limits_for
+from nbplayground.domain.money import usd
+from nbplayground.domain.providers import billed
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import TokenUsageUpdated
 from nbplayground.ids import utcnow
@@ -71,7 +73,8 @@ class Hold:
         self.usd = usd
         self.tokens = tokens
         self.rpm = rpm
-        """The user's requests-per-minute limit (None when the provider is free)."""
+        """The user's requests-per-minute limit (None when the provider is free or the user
+        has none)."""
 
     def settle(self, usd: float, tokens: int = 0) -> None:
         """Part of the work is booked in the ledger: hold that much less."""
@@ -134,7 +137,7 @@ class BudgetGate:
     """The gate ExperimentService and SweepRunner pass before sending anything."""
 
     def __init__(self, ledger: UsageLedger, *, scope: str,
-                 default_plan: Callable[[], str] = lambda: "free",
+                 default_plan: Callable[[], str | None] = lambda: None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.ledger = ledger
         self.scope = scope
@@ -159,16 +162,16 @@ class BudgetGate:
             "user": user_id, "plan": lim.plan, "day": today.isoformat(),
             "spent_today": snap.spent_today, "spent_month": snap.spent_month,
             "in_flight": held, "daily_limit": lim.daily_usd, "monthly_limit": lim.monthly_usd,
-            "left_today": max(0.0, lim.daily_usd - snap.spent_today - held),
-            "left_month": max(0.0, lim.monthly_usd - snap.spent_month - held),
+            "left_today": _left(lim.daily_usd, snap.spent_today + held),
+            "left_month": _left(lim.monthly_usd, snap.spent_month + held),
             "tokens_today": snap.tokens_today, "daily_tokens": lim.daily_tokens,
-            "tokens_left_today": max(0, lim.daily_tokens - snap.tokens_today - held_tokens),
+            "tokens_left_today": _left(lim.daily_tokens, snap.tokens_today + held_tokens),
             "rpm": lim.rpm}
 
     def reserve(self, user_id: str, needed: float, *, tokens: int = 0,
                 provider: str = "openai", what: str = "this run") -> Hold:
         """Hold `needed` USD and `tokens`, or raise BudgetExceeded saying spent / limit / needed."""
-        if not billable(provider):
+        if not billed(provider):
             return Hold(None, 0.0, 0, None)
         needed, tokens = max(0.0, needed), max(0, tokens)
 
@@ -185,6 +188,8 @@ class BudgetGate:
         with flight.lock:  # read and hold atomically: two sweeps cannot both see the same room
             snap = self.ledger.snapshot(user_id, self.clock().date())
             lim = room(snap, *flight.totals())
+            if not lim.limited:  # nobody set a budget: nothing to hold against
+                return Hold(None, 0.0, 0, lim.rpm)
             hold = Hold(flight, needed, tokens, lim.rpm)
             flight.holds[id(hold)] = hold
             return hold
@@ -204,17 +209,18 @@ def _check_room(what: str, user_id: str, snap: Snapshot, lim: Limits, held: floa
     for period, spent, limit, name in (
             ("daily", snap.spent_today, lim.daily_usd, "daily_usd"),
             ("monthly", snap.spent_month, lim.monthly_usd, "monthly_usd")):
-        if spent + held + needed > limit + _EPS:
+        if limit is not None and spent + held + needed > limit + _EPS:
             raise BudgetExceeded(_refusal(what, user_id, period, lim.plan, name, spent,
                                           held, limit, needed), spent=spent + held,
                                  limit=limit, needed=needed)
-    if snap.tokens_today + held_tokens + tokens > lim.daily_tokens:
+    if lim.daily_tokens is not None and \
+            snap.tokens_today + held_tokens + tokens > lim.daily_tokens:
         used = snap.tokens_today + held_tokens
         raise BudgetExceeded(
             f"budget exceeded: {what} needs up to {tokens:,} tokens, but {user_id} has "
             f"spent {snap.tokens_today:,}"
             f"{_flying(f'{held_tokens:,}') if held_tokens else ''} of the "
-            f"{lim.daily_tokens:,} daily token limit ({lim.plan} plan); nothing was sent. "
+            f"{lim.daily_tokens:,} daily token limit ({_source(lim.plan)}); nothing was sent. "
             "Lower max_tokens or run fewer cells, wait for the next day (UTC), or raise "
             "the limit: pg.set_limits(daily_tokens=...)",
             spent=float(used), limit=float(lim.daily_tokens), needed=float(tokens))
@@ -229,21 +235,25 @@ def ledger_rows(usage: Sequence[TokenUsageUpdated]) -> list[dict[str, Any]]:
              "cost": u.cost, "created_at": u.occurred_at} for u in usage]
 
 
-def usd(amount: float) -> str:
-    """Cents for budgets, six decimals for the fractions of a cent single calls cost."""
-    return f"${amount:,.2f}" if amount >= 1 or amount == 0 else f"${amount:.6f}"
+def _left(limit: float | None, used: float) -> Any:
+    """What a limit leaves (never below zero); None when there is no such limit."""
+    return None if limit is None else max(type(limit)(0), limit - used)
+
+
+def _source(plan: str | None) -> str:
+    return f"{plan} plan" if plan else "set with pg.set_limits"
 
 
 def _flying(text: str) -> str:
     return f" (+{text} in flight)"
 
 
-def _refusal(what: str, user: str, period: str, plan: str, name: str, spent: float,
+def _refusal(what: str, user: str, period: str, plan: str | None, name: str, spent: float,
              held: float, limit: float, needed: float) -> str:
     left = max(0.0, limit - spent - held)
     wait = "day" if period == "daily" else "month"
     flying = _flying(usd(held)) if held > _EPS else ""
     return (f"budget exceeded: {what} needs up to {usd(needed)}, but {user} has spent "
-            f"{usd(spent)}{flying} of the {usd(limit)} {period} limit ({plan} plan), so "
+            f"{usd(spent)}{flying} of the {usd(limit)} {period} limit ({_source(plan)}), so "
             f"{usd(left)} is left; nothing was sent. Lower max_tokens or run fewer cells, wait "
             f"for the next {wait} (UTC), or raise the limit: pg.set_limits({name}=...)")

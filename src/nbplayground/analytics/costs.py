@@ -8,8 +8,7 @@ from datetime import datetime
 
 from nbplayground.analytics.ports import PriceTable, Tokenizer
 from nbplayground.domain import Message, ResponseMetrics
-
-FREE_PROVIDERS = frozenset({"local"})
+from nbplayground.domain.providers import priced
 
 
 @dataclass(frozen=True)
@@ -19,8 +18,9 @@ class CostEstimator:
 
     def cost(self, provider: str, model: str, prompt_tokens: int, completion_tokens: int,
              cached_tokens: int = 0, at: datetime | None = None) -> float | None:
-        """USD. A model running in the kernel costs nothing; an unknown price is None, not 0."""
-        if provider in FREE_PROVIDERS:
+        """USD (for an unbilled provider what it would cost); an unpriced provider's run costs
+        nothing; an unknown price is None, not 0."""
+        if not priced(provider):
             return 0.0
         return self.prices.price(model, prompt_tokens, completion_tokens, cached_tokens, at)
 

@@ -1,23 +1,24 @@
-"""How costs, tokens and times read to a person: "$0.000123", "local", "unpriced"."""
+"""How costs, tokens and times read to a person: "$0.000123", "local (free)", "unpriced"."""
 
 from __future__ import annotations
 
 import html
+
+from nbplayground.domain.money import usd
+from nbplayground.domain.providers import PROVIDERS
 
 CUT = "[cut at max_tokens]"
 """How an answer that stopped at max_tokens (finish_reason 'length') is flagged where shown."""
 
 
 def format_cost(cost: float | None, provider: str = "") -> str:
-    if provider == "local":
-        return "local (free)"
-    if cost is None:
-        return "unpriced"
-    if cost == 0:
-        return "$0"
-    if cost < 0.01:
-        return f"${cost:.6f}".rstrip("0")
-    return f"${cost:,.4f}"
+    """A run's cost; an unbilled provider's price is what it would cost, and says so."""
+    known = PROVIDERS.get(provider)
+    if known is not None and not known.priced:
+        return f"{provider} (free)"
+    if known is not None and not known.billed:
+        return f"{usd(cost)} ({provider}, not billed)"
+    return usd(cost)
 
 
 def format_ms(ms: float) -> str:

@@ -33,6 +33,7 @@ from nbplayground.analytics.log_sql import (
     unit,
     varying,
 )
+from nbplayground.domain.providers import sql_billed
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -132,18 +133,23 @@ def compare(query: Query, user_id: str | None, sweep_id: SweepScope, x: str, y: 
 
 def cost(query: Query, user_id: str | None, sweep_id: SweepScope = None,
          by: str | Sequence[str] = "model") -> pd.DataFrame:
-    """Calls, tokens and USD per model / user / day / provider / sweep (errors counted too)."""
+    """Calls, tokens and USD per model / user / day / provider / sweep (errors counted too).
+
+    `cost` is spend: what billed providers charged. An unbilled provider's price (a simulated
+    answer's) is `would_cost`, never added to spend."""
     keys = axes(by, tuple(GROUPS), "by")
     if not keys:
         raise InvalidInput(f"by must name at least one of {', '.join(GROUPS)}")
     where, params = scope(user_id, sweep_id, ok=False)
+    billed = sql_billed("provider")
     order = ", ".join(keys) + ", cost DESC" if "day" in keys else "cost DESC, " + ", ".join(keys)
     sql = (f"SELECT {', '.join(f'{GROUPS[k]} AS {k}' for k in keys)}, count(*) AS calls, "
            "CAST(count_if(status = 'error') AS BIGINT) AS errors, "
            "CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, "
            "CAST(coalesce(sum(completion_tokens), 0) AS BIGINT) AS completion_tokens, "
            "CAST(coalesce(sum(token_count), 0) AS BIGINT) AS tokens, "
-           "coalesce(sum(cost_estimate), 0.0) AS cost, "
+           f"coalesce(sum(cost_estimate) FILTER (WHERE {billed}), 0.0) AS cost, "
+           f"sum(cost_estimate) FILTER (WHERE NOT {billed}) AS would_cost, "
            "CAST(count_if(status = 'ok' AND cost_estimate IS NULL) AS BIGINT) AS unpriced, "
            f"sum(cost_as) AS cost_as FROM experiments {where} GROUP BY ALL ORDER BY {order}")
     return query(sql, params)

@@ -9,11 +9,8 @@ from typing import Any
 
 from nbplayground.analytics import CostEstimator
 from nbplayground.analytics.format import html_text
+from nbplayground.domain.money import usd
 from nbplayground.experimentation.cell import Cell
-
-
-def usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:,.6f}"
 
 
 @dataclass(frozen=True)

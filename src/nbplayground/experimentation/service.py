@@ -239,7 +239,7 @@ class ExperimentService:
         contexts. Booked before any hold is released: spend is never out of sight."""
         batch = list(outcomes)
         fresh = [o for o in batch if not o.experiment.cached]
-        usage = [u for o in fresh if (u := usage_of(o.experiment)) is not None]
+        usage = [usage_of(o.experiment) for o in fresh]  # once: the ledger's rows and the event
         pictures = {p.sha256: (o.experiment.user_id, p) for o in fresh for p in o.images
                     if p.data is not None}
         if pictures:  # content-addressed and idempotent: safe to write before the rows
@@ -249,11 +249,12 @@ class ExperimentService:
         if fresh or sweep is not None:
             self.repository.add([o.experiment for o in fresh],
                                 [r for o in fresh for r in o.requests],
-                                usage=ledger_rows(usage), sweep=sweep)
-        for o in fresh:
-            self.publish(o)
+                                usage=ledger_rows([u for u in usage if u is not None]),
+                                sweep=sweep)
+        for o, u in zip(fresh, usage, strict=True):
+            self.publish(o, u)
 
-    def publish(self, outcome: Outcome) -> None:
+    def publish(self, outcome: Outcome, usage: TokenUsageUpdated | None = None) -> None:
         exp = outcome.experiment
         for r in outcome.requests:
             self.bus.publish(APIRequestLogged(request_id=r.id, experiment_id=exp.id,
@@ -262,7 +263,6 @@ class ExperimentService:
         self.bus.publish(ExperimentExecuted(
             experiment_id=exp.id, user_id=exp.user_id, model=exp.model, provider=exp.provider,
             status=exp.status, cost_estimate=exp.metrics.cost_estimate, sweep_id=exp.sweep_id))
-        usage = usage_of(exp)
         if usage is not None:
             self.bus.publish(usage)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbplayground.analytics.format import CUT, html_text
 from nbplayground.domain.fields import PARAMETER_NAMES
+from nbplayground.domain.money import usd
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
@@ -98,7 +99,7 @@ class Sweep:
     def summary(self) -> str:
         return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
                 f"{self.count('cached')} cached, {self.count('failed')} failed, "
-                f"{len(self) - self.count('all')} not run · spent ${self.spent:.6f} · "
+                f"{len(self) - self.count('all')} not run · spent {usd(self.spent)} · "
                 f"{self.wall_time_s:.1f} s · {self.status}")
 
     def __repr__(self) -> str:
@@ -145,9 +146,9 @@ class SweepRunner:
             est = self.estimate([sweep.cells[i] for i in todo])
             if est.max_cost is None or est.max_cost > max_cost:
                 ceiling = "unknown (unpriced models)" if est.max_cost is None \
-                    else f"${est.max_cost:.6f}"
+                    else usd(est.max_cost)
                 raise BudgetExceeded(
-                    f"this sweep could cost up to {ceiling}, more than max_cost=${max_cost:g}; "
+                    f"this sweep could cost up to {ceiling}, more than max_cost={usd(max_cost)}; "
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
@@ -226,7 +227,7 @@ class SweepRunner:
                 await asyncio.shield(self._finish(sweep, writer, bar, hold))
         if over_budget:
             err = BudgetExceeded(
-                f"max_cost=${max_cost:g} reached: spent ${sweep.spent:.6f}, "
+                f"max_cost={usd(max_cost)} reached: spent {usd(sweep.spent)}, "
                 f"{len(sweep) - sweep.count('all')} cells not run; re-run the same call with a "
                 "higher max_cost to finish it (done cells are kept)",
                 spent=sweep.spent, limit=max_cost or 0.0, needed=0.0)
