@@ -51,6 +51,9 @@ def make_pg(db: Path) -> Iterator[Any]:
         kwargs.setdefault("db", db)
         pg = Playground(**kwargs)
         made.append(pg)
+        # The warm-up opens the log once in the background: a test that reads the file with
+        # its own duckdb.connect next must not meet that moment (a handle conflict).
+        assert pg._w.warmed()
         return pg
 
     yield make

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
-import inspect
 import os
 import sys
 import weakref
@@ -19,8 +18,6 @@ from nbplayground.accounts import current_user
 from nbplayground.adapters import log_location
 from nbplayground.configuration import Endpoint
 from nbplayground.configuration.catalog import is_openai_model
-from nbplayground.configuration.validation import CELL_OPTIONS
-from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.domain.providers import NAMES, PROVIDERS
 from nbplayground.errors import InvalidInput, MissingApiKey
 from nbplayground.events import EventBus
@@ -30,6 +27,7 @@ from nbplayground.facade_analytics import Reports
 from nbplayground.facade_sweeps import Sweeps
 from nbplayground.results import Experiment, view
 from nbplayground.settings import Settings, check_log_path
+from nbplayground.signatures import like, with_fields
 from nbplayground.wiring import Wiring
 
 if TYPE_CHECKING:
@@ -45,16 +43,6 @@ def local_available() -> bool:
     from nbplayground.adapters.llamacpp_chat import local_available as available
 
     return available()
-
-
-def _like(part: Callable[..., Any]) -> Callable[[F], F]:
-    """A delegating method reads (help(), signature) as the collaborator's it calls."""
-    def mark(method: F) -> F:
-        method.__doc__ = part.__doc__
-        method.__wrapped__ = part  # type: ignore[attr-defined]
-        return method
-
-    return mark
 
 
 class Playground:
@@ -211,30 +199,30 @@ class Playground:
                 "min_cost": lo, "max_cost": hi, "provider": cell.provider,
                 "model": cell.request.model, "body": cell.request.body()}
 
-    @_like(Reports.get)
+    @like(Reports.get)
     def get(self, experiment_id: str) -> Experiment:
         return self._reports.get(experiment_id)
 
-    @_like(Reports.history)
+    @like(Reports.history)
     def history(self, limit: int | None = None, sweep: Any = None, **kwargs: Any
                 ) -> pd.DataFrame:
         return self._reports.history(limit, sweep, **kwargs)
 
     # -- sweeps, accounts and reports: the collaborators' --
 
-    @_like(Sweeps.estimate)
+    @like(Sweeps.estimate)
     def estimate(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return self._sweeps.estimate(prompts, model, **kwargs)
 
-    @_like(Sweeps.sweep)
+    @like(Sweeps.sweep)
     def sweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return self._sweeps.sweep(prompts, model, **kwargs)
 
-    @_like(Sweeps.asweep)
+    @like(Sweeps.asweep)
     async def asweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return await self._sweeps.asweep(prompts, model, **kwargs)
 
-    @_like(Sweeps.retry_failed)
+    @like(Sweeps.retry_failed)
     def retry_failed(self, sweep: Any, **kwargs: Any) -> Any:
         return self._sweeps.retry_failed(sweep, **kwargs)
 
@@ -243,39 +231,39 @@ class Playground:
         """Admins (NBPLAYGROUND_ADMINS or `admins` in config.toml) may read every user's rows."""
         return self._accounts.is_admin
 
-    @_like(Accounts.login)
+    @like(Accounts.login)
     def login(self) -> dict[str, Any]:
         return self._accounts.login()
 
-    @_like(Accounts.set_key)
+    @like(Accounts.set_key)
     def set_key(self, key: str, store: Any = "keyring") -> str:
         return self._accounts.set_key(key, store)
 
-    @_like(Accounts.set_limits)
+    @like(Accounts.set_limits)
     def set_limits(self, **kwargs: Any) -> dict[str, Any]:
         return self._accounts.set_limits(**kwargs)
 
-    @_like(Accounts.budget)
+    @like(Accounts.budget)
     def budget(self, needed: float | None = None) -> dict[str, Any]:
         return self._accounts.budget(needed)
 
-    @_like(Accounts.usage)
+    @like(Accounts.usage)
     def usage(self, by: str = "day", **kwargs: Any) -> pd.DataFrame:
         return self._accounts.usage(by, **kwargs)
 
-    @_like(Accounts.whoami)
+    @like(Accounts.whoami)
     def whoami(self) -> dict[str, Any]:
         return self._accounts.whoami()
 
-    @_like(Reports.compare)
+    @like(Reports.compare)
     def compare(self, sweep: Any, *args: Any, **kwargs: Any) -> go.Figure:
         return self._reports.compare(sweep, *args, **kwargs)
 
-    @_like(Reports.report)
+    @like(Reports.report)
     def report(self, kind: str, sweep: Any = None, **opts: Any) -> pd.DataFrame:
         return self._reports.report(kind, sweep, **opts)
 
-    @_like(Reports.chart)
+    @like(Reports.chart)
     def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
         return self._reports.chart(kind, sweep, **opts)
 
@@ -293,17 +281,7 @@ class Playground:
         display(self.panel())  # type: ignore[no-untyped-call]
 
 
-def _with_fields(method: Callable[..., Any]) -> None:
-    """help(pg.run) and a notebook's completion list every request field by name, from the
-    field table, instead of **fields."""
-    sig = inspect.signature(method)
-    kept = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
-    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None)
-             for n in (*PARAMETER_NAMES, *CELL_OPTIONS)]
-    method.__signature__ = sig.replace(parameters=kept + extra)  # type: ignore[attr-defined]
-
-
-_with_fields(Playground.run)
+with_fields(Playground.run)
 
 _OPEN: weakref.WeakSet[Playground] = weakref.WeakSet()
 

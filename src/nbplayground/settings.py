@@ -43,6 +43,12 @@ class Settings(BaseModel):
             os.environ.get("OPENAI_BASE_URL") or None
 
 
+    def compatible_server(self) -> bool:
+        """An OpenAI-compatible server that is not OpenAI's own API (llama.cpp, vLLM, ...)."""
+        base = self.base_url_for_openai()
+        return bool(base) and "://api.openai.com" not in str(base)
+
+
 def check_log_path(where: Path | str) -> None:
     """Refuse a log that could never be written now rather than at the first run: a folder, a
     folder that does not exist and cannot be made (one that can is made), a read-only file,

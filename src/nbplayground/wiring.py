@@ -213,9 +213,7 @@ class Wiring:
 
     def close(self) -> None:
         """Close the HTTP connections (the log file is never held open anyway)."""
-        warm = self._warm
-        if warm is not None and warm is not threading.current_thread():
-            warm.join(timeout=5)  # no thread of ours outlives close()
+        self.warmed(5)  # no thread of ours outlives close()
         for provider in list(self.clients):
             self.drop_client(provider)
         repository = self._built.get("repository")
@@ -224,11 +222,8 @@ class Wiring:
 
     def team_admins(self, user: str) -> set[str]:
         """{user} when the team log's database says this login is an admin, else nothing."""
-        from nbplayground.adapters import log_location
-
-        if not log_location.is_url(self.db):
-            return set()
-        return {user} if log_location.is_admin(self.ledger) else set()
+        admin = log_location.is_url(self.db) and log_location.is_admin(self.ledger)
+        return {user} if admin else set()
 
     # -- what the providers offer --
 
@@ -260,7 +255,7 @@ class Wiring:
     def default_model(self, provider: str) -> str:
         """A provider's model when none is named; a compatible server's is one it lists (asked
         once), so SmolLM2 behind OPENAI_BASE_URL is not run as gpt-4o-mini."""
-        if provider != "openai" or not self._compatible_server():
+        if provider != "openai" or not self.settings.compatible_server():
             return DEFAULT_MODEL[provider]
         if "listed_default" not in self._built:
             try:
@@ -270,10 +265,6 @@ class Wiring:
                 listed = []
             self._built["listed_default"] = listed_default(provider, listed)
         return str(self._built["listed_default"])
-
-    def _compatible_server(self) -> bool:
-        base = self.settings.base_url_for_openai()
-        return bool(base) and "://api.openai.com" not in str(base)
 
     # -- warming --
 
@@ -285,6 +276,13 @@ class Wiring:
         self._warm = threading.Thread(target=self._warm_up, args=(provider, user),
                                       name="nbplayground-warm", daemon=True)
         self._warm.start()
+
+    def warmed(self, timeout: float = 30.0) -> bool:
+        """Wait for the warm-up (it opens the log once): True when it has finished."""
+        warm = self._warm
+        if warm is not None and warm is not threading.current_thread():
+            warm.join(timeout)
+        return warm is None or not warm.is_alive()
 
     def _warm_up(self, provider: str, user: str) -> None:
         try:

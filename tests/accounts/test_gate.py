@@ -13,7 +13,7 @@ import pytest
 from nbplayground.accounts import BudgetGate, Snapshot, ledger_rows
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import TokenUsageUpdated
-from nbplayground.experimentation.service import reserve
+from nbplayground.experimentation.holds import reserve
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 

@@ -89,7 +89,7 @@ def test_a_snapshot_genai_prices_does_not_know_is_priced_as_its_family(make_pg: 
     with OpenAIStub(api_key=TEST_KEY, answer_as="gpt-4o-mini-2099-01-01") as server:
         pg = make_pg(provider=Endpoint(base_url=server.base_url, api_key=TEST_KEY))
         exp = pg.run("Name a colour.", model="gpt-4o-mini", max_tokens=8)
-    asked = pg._costs.cost("openai", "gpt-4o-mini", exp.metrics.prompt_tokens,
+    asked = pg._w.costs.cost("openai", "gpt-4o-mini", exp.metrics.prompt_tokens,
                            exp.metrics.completion_tokens)
     assert exp.metrics.cost_estimate == asked and asked is not None
 

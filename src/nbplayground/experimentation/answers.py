@@ -104,3 +104,17 @@ def _alternatives(token: dict[str, Any]) -> tuple[tuple[str, float], ...]:
     if token.get("top_logprobs"):
         return tuple((str(a["token"]), float(a["logprob"])) for a in token["top_logprobs"])
     return tuple((str(a), float(b)) for a, b in token.get("top") or ())
+
+
+def answer_fields(cell: Cell, result: ChatResult, calls: list[ToolCall]) -> dict[str, Any]:
+    """The Experiment's fields for what came back; an answer that does not follow the requested
+    format makes the row an error with the reason."""
+    fields: dict[str, Any] = {
+        "tool_calls": tuple(calls), "token_logprobs": logprobs_of(result),
+        "refusal": result.refusal, "response_model": result.response_model}
+    try:
+        fields["parsed"] = parse(result.text, cell.request.parameters.response_format,
+                                 cell.parse_as) if result.refusal is None else None
+    except AnswerInvalid as e:
+        fields.update(status="error", error=str(e), error_type="AnswerInvalid")
+    return fields

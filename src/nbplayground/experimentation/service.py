@@ -37,20 +37,18 @@ from nbplayground.events import (
     TokenUsageUpdated,
 )
 from nbplayground.experimentation.answers import (
-    AnswerInvalid,
     Usage,
-    logprobs_of,
-    parse,
+    answer_fields,
     tool_calls_of,
     tool_schemas,
 )
 from nbplayground.experimentation.cell import Cell, validate_prompt
+from nbplayground.experimentation.holds import reserve
 from nbplayground.experimentation.ports import (
     ChatClient,
     DeltaCallback,
     ExperimentRepository,
     Gate,
-    Hold,
     Throttle,
 )
 from nbplayground.experimentation.retry import RetryPolicy
@@ -194,14 +192,7 @@ class ExperimentService:
         if metrics.cost_estimate is None and answered != requested \
                 and answered.startswith(requested + "-"):
             metrics = priced_by(requested)  # OpenAI's dated snapshot of the requested model
-        fields: dict[str, Any] = {
-            "tool_calls": tuple(calls), "token_logprobs": logprobs_of(result),
-            "refusal": result.refusal, "response_model": result.response_model}
-        try:
-            fields["parsed"] = parse(result.text, cell.request.parameters.response_format,
-                                     cell.parse_as) if result.refusal is None else None
-        except AnswerInvalid as e:
-            fields.update(status="error", error=str(e), error_type="AnswerInvalid")
+        fields = answer_fields(cell, result, calls)
         exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
                                finish_reason=result.finish_reason, timestamp=at, **fields)
         return Outcome(exp, requests, cell.images)
@@ -290,24 +281,6 @@ class ExperimentService:
             return None
         key = (user_id, rpm, id(asyncio.get_running_loop()))
         return self._limiters.setdefault(key, RateLimiter(rpm))
-
-
-async def reserve(gate: Gate, user_id: str, needed: float, *, tokens: int, provider: str,
-                  what: str = "this run") -> Hold:
-    """gate.reserve off the event loop (it reads the ledger); a hold taken while the caller
-    was cancelled is released, never leaked."""
-    task = asyncio.ensure_future(asyncio.to_thread(
-        gate.reserve, user_id, needed, tokens=tokens, provider=provider, what=what))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        task.add_done_callback(_release_quietly)
-        raise
-
-
-def _release_quietly(task: asyncio.Future[Hold]) -> None:
-    if not task.cancelled() and task.exception() is None:
-        task.result().release()
 
 
 def usage_of(exp: Experiment) -> TokenUsageUpdated | None:

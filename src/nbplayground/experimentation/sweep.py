@@ -17,8 +17,9 @@ from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
+from nbplayground.experimentation.holds import reserve
 from nbplayground.experimentation.ports import Hold
-from nbplayground.experimentation.service import ExperimentService, Outcome, reserve
+from nbplayground.experimentation.service import ExperimentService, Outcome
 from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import new_id, utcnow
