@@ -674,15 +674,22 @@ function render({ model, el }) {
     presetSelect.disabled = !names.length;
     presetDelete.hidden = !presetSelect.value;
   }
-  const setText = (box, value) => { if (box.value !== value) { box.value = value; grow(box); } };
+  // A kernel echo of an earlier keystroke's save can arrive while the person types on (a busy
+  // kernel): the box they are typing in keeps its text, and that text is what gets saved.
+  const setText = (box, value, name) => {
+    if (box.value === value) return;
+    if (name && document.activeElement === box) { put(name, box.value, 300); return; }
+    box.value = value;
+    grow(box);
+  };
 
   on("models", () => { showModel(); showParams(); showColumns(); showHistory(); });
   on("model", () => { showModel(); showParams(); });
   on("provider", showModel);
   on("params", showParams);
   on("disabled", showParams);
-  on("system", (v) => setText(systemBox, v));
-  on("prompt", (v) => { setText(promptBox, v); setText(cmpPrompt, v); });
+  on("system", (v) => setText(systemBox, v, "system"));
+  on("prompt", (v) => { setText(promptBox, v, "prompt"); setText(cmpPrompt, v, "prompt"); });
   on("messages", showTurns);
   on("status", () => { showStatus(); showAnswer(); });
   on("answer", showAnswer);
