@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nbplayground.adapters import duckdb_rows as rows
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository, frames, rows
 from nbplayground.analytics import reports
 from nbplayground.domain import Experiment, ModelParameters, ResponseMetrics, as_messages
 from nbplayground.ui import charts
@@ -68,7 +67,7 @@ def synthetic(start: int, n: int, rng: np.random.Generator, answers: np.ndarray,
     for name, sql in rows.EXPERIMENT_COLUMNS:  # the store's own column types
         if name not in df:
             df[name] = None
-        df[name] = df[name].astype(rows._DTYPES[sql]) if sql != "DATE" else df[name]
+        df[name] = df[name].astype(frames.DTYPES[sql]) if sql != "DATE" else df[name]
     return df[rows.names(rows.EXPERIMENT_COLUMNS)]
 
 
@@ -90,7 +89,7 @@ def build(repo: DuckDBExperimentRepository, n: int) -> None:
             conn.execute(f"INSERT INTO experiments ({cols}) SELECT {cols} FROM _bench")
 
         t = time.perf_counter()
-        repo._run(work)  # the store's own open/transaction/commit/close, one per 100k rows
+        repo.log.run(work)  # the store's own open/transaction/commit/close, one per 100k rows
         writing += time.perf_counter() - t
     print(f"built {n:,} rows: generating DataFrames {making:.1f} s; appending them through "
           f"the store {writing:.1f} s ({n / writing:,.0f} rows/s)")

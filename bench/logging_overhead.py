@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository  # noqa: E402
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository  # noqa: E402
 from tests.factories import make_experiment, make_request  # noqa: E402
 
 N = 100_000

@@ -34,3 +34,20 @@ if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null; then
     echo "bootstrap: chromium is missing; install it (sudo apt-get install chromium) for the browser tests" >&2
   fi
 fi
+
+# The team-log tests start a private PostgreSQL cluster (tests/support/postgres.py): they need
+# initdb and pg_ctl, from pg_config --bindir or Debian's /usr/lib/postgresql/*/bin.
+pg_bin=$(pg_config --bindir 2>/dev/null || true)
+if [ ! -x "$pg_bin/initdb" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing Debian's postgresql for the team-log tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "bootstrap: PostgreSQL is missing; install it (sudo apt-get install postgresql) for the team-log tests" >&2
+  fi
+fi
+# initdb and postgres refuse to run as root: the tests then run them as the package's
+# `postgres` system user, which a bare install without the package may lack.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+fi

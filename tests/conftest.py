@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NBPLAYGROUND_DB", str(tmp_path / "default.duckdb"))
     monkeypatch.setenv("NBPLAYGROUND_CONFIG_DIR", str(tmp_path / "config"))
-    # Users start on the team plan here: free's 60 requests per minute would make every sweep
-    # test a rate-limit test. Tests of plans and budgets set their own (tests/accounts).
-    monkeypatch.setenv("NBPLAYGROUND_PLAN", "team")
+    # No plan, as for a new user: no limits. Tests of plans and budgets set their own.
+    monkeypatch.delenv("NBPLAYGROUND_PLAN", raising=False)
     monkeypatch.delenv("NBPLAYGROUND_ADMINS", raising=False)
     # Never the developer's real OS keyring (read once, when keyring first picks a backend).
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
@@ -50,8 +51,33 @@ def make_pg(db: Path) -> Iterator[Any]:
         kwargs.setdefault("db", db)
         pg = Playground(**kwargs)
         made.append(pg)
+        # The warm-up opens the log once in the background: a test that reads the file with
+        # its own duckdb.connect next must not meet that moment (a handle conflict).
+        assert pg._w.warmed()
         return pg
 
     yield make
     for pg in made:
         pg.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A private PostgreSQL cluster for the whole run (tests/support/postgres.py)."""
+    from tests.support.postgres import bindir, private_cluster
+
+    if bindir() is None:
+        pytest.skip("PostgreSQL is not installed: run scripts/bootstrap.sh as root "
+                    "(apt-get install postgresql) for the team-log tests")
+    with private_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def team_db(postgres_cluster: Any, request: pytest.FixtureRequest) -> str:
+    """The owner DSN of a fresh, empty database in the private cluster."""
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40]
+    return str(postgres_cluster.create_database(f"t{next(_DATABASES)}_{name}"))
+
+
+_DATABASES = itertools.count(1)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb import rows
 from nbplayground.domain import APIRequest, Experiment
 from tests.factories import make_experiment
 
@@ -27,6 +27,7 @@ class FakeExperimentRepository:
         self.api_requests: list[APIRequest] = []
         self.sweeps: dict[str, dict[str, Any]] = {}
         self.usage: list[dict[str, Any]] = []
+        self.attachments: dict[str, dict[str, Any]] = {}
         self.batches = 0
         if experiments:
             self.add(experiments)
@@ -51,6 +52,10 @@ class FakeExperimentRepository:
         if sweep is not None:
             self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
         self.batches += 1
+
+    def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
+        for item in items:
+            self.attachments.setdefault(item["sha256"], dict(item))
 
     def get(self, experiment_id: str) -> Experiment | None:
         return self.experiments.get(experiment_id)
@@ -142,6 +147,8 @@ class FakeChatClient:
             reply = self.replies.pop(0) if self.replies else f"answer {len(self.history)}"
             if isinstance(reply, BaseException):
                 raise reply
+            if isinstance(reply, ChatResult):  # a whole answer: tool calls, logprobs, usage
+                return reply
             if on_delta is not None:
                 for word in reply.split(" "):
                     on_delta(word + " ")

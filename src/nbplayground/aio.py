@@ -6,14 +6,18 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import signal
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from types import FrameType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
+_POLL_S = 0.1
+_CLEANUP_S = 10.0  # a wedged cleanup must not keep the user from their kernel
 
 
 def loop() -> asyncio.AbstractEventLoop:
@@ -45,15 +49,73 @@ def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run to completion from sync code; Ctrl-C / a kernel interrupt cancels it cleanly."""
-    future = submit(coro)
+    """Run to completion from sync code; Ctrl-C / a kernel interrupt cancels it cleanly: when
+    KeyboardInterrupt reaches the caller, the work has stopped and its cleanup has run."""
+    # Not run_coroutine_threadsafe: cancelling its future marks it cancelled at once, before
+    # the task has even seen the cancel, and we must wait for the task itself (what it writes
+    # on the way out, e.g. an interrupted sweep's last batch, is in the log once we return).
+    result: concurrent.futures.Future[T] = concurrent.futures.Future()
+    settled = threading.Event()
+    tasks: list[asyncio.Task[T]] = []
+
+    def settle(task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            result.cancel()
+        elif (error := task.exception()) is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(task.result())
+        settled.set()
+
+    def start() -> None:
+        tasks.append(asyncio.ensure_future(coro))
+        tasks[0].add_done_callback(settle)
+
+    on = loop()
+    on.call_soon_threadsafe(start)
     try:
-        return future.result()
-    except KeyboardInterrupt:
-        future.cancel()
-        with contextlib.suppress(Exception):  # cancelled, timed out or failed: all the same now
-            future.result(timeout=10)
+        with _interrupts_raise():
+            return _wait(result)
+    except BaseException:  # KeyboardInterrupt, or whatever the caller's own handler raised
+        on.call_soon_threadsafe(lambda: tasks[0].cancel())  # runs after start(): FIFO
+        settled.wait(_CLEANUP_S)
         raise
+
+
+def _wait(future: concurrent.futures.Future[T]) -> T:
+    """Wake up now and then: a SIGINT the kernel delivered to another thread (one the main
+    thread blocks, say) only sets a flag, and the main thread acts on it when it runs Python
+    again, which a wait without a timeout would postpone until the work is done."""
+    while True:
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            return future.result(timeout=_POLL_S)
+
+
+@contextlib.contextmanager
+def _interrupts_raise() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt while the main thread waits here, as in a kernel's sync
+    cell. A cell that awaits gets ipykernel's handler instead (it schedules a cancel on the
+    kernel's loop, which this blocking wait keeps from running) and asyncio.run's first Ctrl-C
+    only cancels its main task at the next await: both would leave the sweep running. The
+    previous handler still hears the signal; an ignored or default SIGINT is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous) or previous is signal.default_int_handler:
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is interrupt:
+            signal.signal(signal.SIGINT, previous)
 
 
 async def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -32,6 +32,10 @@ class ConfigurationError(NbPlaygroundError):
     """The environment is not set up for what was asked (missing extra or key, bad provider)."""
 
 
+class MissingApiKey(ConfigurationError):
+    """provider="openai" against the public API with no key anywhere: found before sending."""
+
+
 class BudgetExceeded(NbPlaygroundError):
     """A budget or max_cost would be crossed: nothing more is sent."""
 
@@ -71,6 +75,11 @@ class BadRequest(ProviderError):
     """The endpoint rejected the request as malformed (400/422)."""
 
 
+class ApiNotSupported(BadRequest):
+    """The endpoint has no such API (a 404 on /v1/responses, as llama.cpp answers): use
+    api="chat"."""
+
+
 class RateLimited(ProviderError):
     """429: too many requests or tokens; retried after the server's retry-after."""
 
@@ -103,12 +112,28 @@ class StoreError(NbPlaygroundError):
     """The experiment log file cannot be opened or written."""
 
 
+class LogNotWritable(StoreError):
+    """The experiment log's path can never be written (a folder, a read-only place)."""
+
+
 class StoreLocked(StoreError):
     """Another program holds the log file for longer than we wait."""
 
 
 class SchemaTooNew(StoreError):
     """The log file was written by a newer nbplayground; it is left untouched."""
+
+
+class TeamLogUnreachable(StoreError):
+    """The team log's PostgreSQL server did not answer (host, port, network)."""
+
+
+class TeamLogAccessDenied(StoreError):
+    """The team log's server refused the login (wrong password, unknown role, no access)."""
+
+
+class TeamLogNotSetUp(StoreError):
+    """The database has no team log, or an older schema: its owner runs team init."""
 
 
 class NotAuthorized(NbPlaygroundError):

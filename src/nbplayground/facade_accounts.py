@@ -3,16 +3,11 @@ budgets (pg.set_limits, pg.budget), usage (pg.usage), and who may read whose row
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
-from nbplayground import aio
 from nbplayground.accounts import (
     ApiKey,
-    BudgetGate,
-    EnvSecret,
-    KeyResolver,
     admins,
     check_key,
     check_overrides,
@@ -28,112 +23,64 @@ from nbplayground.errors import (
     InvalidInput,
     NotAuthorized,
 )
-from nbplayground.events import EventBus, ExperimentExecuted
+from nbplayground.events import TokenUsageUpdated
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
 
-    from nbplayground.adapters.duckdb_ledger import DuckDBUsageLedger
-    from nbplayground.configuration import Endpoint
-    from nbplayground.experimentation import ChatClient
+    from nbplayground.wiring import Wiring
 
 Store = Literal["keyring", "file"]
 
 
-class AccountsFacade:
-    """Mixed into Playground; the key is held only as an ApiKey (never printed or pickled)."""
+class Accounts:
+    """The accounts collaborator; the key is held only as an ApiKey (never printed or pickled)."""
 
-    if TYPE_CHECKING:
-        user: str
-        db: Path
-        bus: EventBus
-        _clients: dict[str, ChatClient]
-        _endpoint: Endpoint | None
-
-        def _client(self, provider: str) -> ChatClient: ...
-
-    def _init_accounts(self, api_key: str | None) -> None:
-        self._api_key = None if api_key is None else ApiKey(api_key, "argument")
-        self._key_ref: tuple[str, str] | None = None
-        """(source, fingerprint) of the key the OpenAI client was built with: no key in it."""
+    def __init__(self, wiring: Wiring, user: str) -> None:
+        self._w = wiring
+        self.user = user
         self._saved_profile: object = ()  # what the users row was last written with
         self._profile_lock = threading.Lock()
-        self.bus.subscribe(ExperimentExecuted, self._on_logged)
-
-    # -- wiring --
-
-    @functools.cached_property
-    def _ledger(self) -> DuckDBUsageLedger:
-        from nbplayground.adapters.duckdb_ledger import DuckDBUsageLedger
-
-        return DuckDBUsageLedger(self.db)
-
-    @functools.cached_property
-    def _gate(self) -> BudgetGate:
-        return BudgetGate(self._ledger, scope=str(self.db.expanduser().resolve()),
-                          default_plan=default_plan)
-
-    @functools.cached_property
-    def _keys(self) -> KeyResolver:
-        """The documented order: argument, OS keyring, OPENAI_API_KEY, key file."""
-        from nbplayground.adapters.file_secrets import KEY_FILE, FileSecretStore
-        from nbplayground.adapters.keyring_secrets import KeyringSecretStore
-
-        return KeyResolver([KeyringSecretStore(), EnvSecret("OPENAI_API_KEY"),
-                            FileSecretStore(config_dir() / KEY_FILE)])
-
-    def _explicit_key(self) -> ApiKey | None:
-        ep = self._endpoint
-        if ep is not None and ep.api_key is not None:
-            return ApiKey(ep.api_key.get_secret_value(), "argument")
-        return self._api_key
-
-    def _resolve_key(self) -> ApiKey | None:
-        return self._keys.resolve(self._explicit_key())
-
-    def _has_key(self) -> bool:
-        return self._keys.exists(self._explicit_key())
+        # What a run used is booked with it; then the users row (token usage, plan, role and
+        # key reference) is brought up to date once.
+        wiring.bus.subscribe(TokenUsageUpdated, self._on_usage)
 
     # -- identity and authorization --
 
     @property
     def is_admin(self) -> bool:
         """Admins (NBPLAYGROUND_ADMINS or `admins` in config.toml) may read every user's rows."""
-        return self.user in admins()
+        return self.user in admins() or bool(self._w.team_admins(self.user))
 
     def _readable(self, user: str | None, all_users: bool) -> str | None:
-        return readable_user(self.user, user=user, all_users=all_users, admins=admins())
+        return readable_user(self.user, user=user, all_users=all_users,
+                             admins=admins() | self._w.team_admins(self.user))
 
-    def _on_logged(self, event: ExperimentExecuted) -> None:
-        """Keep the user's row (plan, role, key reference) current once the log has a row."""
+    def _on_usage(self, event: TokenUsageUpdated) -> None:
         if event.user_id != self.user:
             return
         with self._profile_lock:
-            if self._saved_profile == self._key_ref:
+            if self._saved_profile == self._w.key_ref:
                 return
             self._save_profile()
 
     def _save_profile(self) -> None:
-        source, fp = self._key_ref or (None, None)
-        self._ledger.save_user(self.user, plan=default_plan(),
-                               role="admin" if self.is_admin else "user",
-                               key_ref=source, key_fingerprint=fp)
-        self._saved_profile = self._key_ref
+        source, fp = self._w.key_ref or (None, None)
+        self._w.ledger.save_user(self.user, plan=default_plan(),  # type: ignore[arg-type]
+                                 role="admin" if self.is_admin else "user",
+                                 key_ref=source, key_fingerprint=fp)
+        self._saved_profile = self._w.key_ref
 
     # -- API keys --
 
     def login(self) -> dict[str, Any]:
         """Check the API key against the endpoint (its models list); AuthenticationFailed says
         which key (source and fingerprint, never the key) was refused."""
-        key = self._resolve_key()
+        key = self._w.resolve_key()
         if key is None:
-            raise ConfigurationError(
-                f"no API key found (looked at: {self._keys.describe()}); pass api_key=..., set "
-                "OPENAI_API_KEY, or store one with pg.set_key(key, store='keyring' | 'file')")
-        self._drop_client()  # the client must use the key just resolved
-        client = self._client("openai")
+            raise ConfigurationError(no_key_message(self._w))
+        self._w.drop_client("openai")  # the client must use the key just resolved
+        client = self._w.client("openai")
         refused: AuthenticationFailed | None = None
         try:
             models = client.models()
@@ -166,16 +113,10 @@ class AccountsFacade:
         else:
             raise InvalidInput(f"store must be 'keyring' or 'file', not {store!r}")
         target.set(key)
-        self._api_key = None  # an explicit api_key= would otherwise shadow the stored one
-        self._drop_client()
+        self._w.api_key = None  # an explicit api_key= would otherwise shadow the stored one
+        self._w.drop_client("openai")
         stored = ApiKey(key, target.ref)
         return f"stored key {stored.fingerprint} in {target.ref}"
-
-    def _drop_client(self) -> None:
-        old = self._clients.pop("openai", None)
-        close = getattr(old, "aclose", None)
-        if close is not None:
-            aio.run(close())
 
     # -- limits, budget, usage --
 
@@ -194,19 +135,19 @@ class AccountsFacade:
         if plan is None and not overrides:
             raise InvalidInput("set_limits needs plan= or at least one of daily_usd=, "
                                "monthly_usd=, daily_tokens=, rpm=")
-        self._ledger.set_limits(target, default_plan=default_plan(),
+        self._w.ledger.set_limits(target, default_plan=default_plan(),  # type: ignore[arg-type]
                                 plan=None if plan is None else check_plan(plan),
                                 overrides=overrides)
-        return self._gate.limits(target).model_dump()
+        return self._w.gate.limits(target).model_dump()
 
     def budget(self, needed: float | None = None) -> dict[str, Any]:
         """Spent today / this month, the limits, what is left (in-flight runs count as spent).
         With `needed` (USD, e.g. pg.preview(...)["max_cost"]), "message" is the refusal the
         next run would get, or None when it fits."""
-        status = self._gate.status(self.user)
+        status = self._w.gate.status(self.user)
         if needed is not None:
             try:
-                self._gate.check(self.user, float(needed))
+                self._w.gate.check(self.user, float(needed))
                 status["message"] = None
             except BudgetExceeded as e:
                 status["message"] = str(e)
@@ -216,12 +157,18 @@ class AccountsFacade:
               all_users: bool = False) -> pd.DataFrame:
         """The usage ledger grouped by "day", "model" or "user": requests, tokens, cost.
         Your own rows; admins may pass user=... or all_users=True."""
-        return self._ledger.usage_report(by, self._readable(user, all_users))
+        return self._w.ledger.usage_report(by, self._readable(user, all_users))
 
     def whoami(self) -> dict[str, Any]:
         """The user, role, plan and where the API key would come from (never the key)."""
-        key = self._resolve_key()
+        key = self._w.resolve_key()
         return {"user": self.user, "role": "admin" if self.is_admin else "user",
-                "plan": self._gate.limits(self.user).plan,
+                "plan": self._w.gate.limits(self.user).plan,
                 "key_source": key.source if key else None,
                 "key_fingerprint": key.fingerprint if key else None}
+
+
+def no_key_message(wiring: Wiring) -> str:
+    return (f"no API key found (looked at: {wiring.keys.describe()}); pass api_key=..., set "
+            "OPENAI_API_KEY, or store one with pg.set_key(key, store='keyring' | 'file') "
+            "(any Playground, e.g. Playground(provider='simulated'), can store it)")

@@ -1,10 +1,13 @@
-"""The facade's reports and charts: pg.compare(...), pg.report(...), DataFrames and figures."""
+"""The facade's reports collaborator: pg.compare, pg.report and pg.chart (frames, figures)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.accounts import admins, readable_user
+from nbplayground.domain.providers import billed
 from nbplayground.errors import InvalidInput
+from nbplayground.results import Experiment, view
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -13,6 +16,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from nbplayground.analytics.reports import Query
+    from nbplayground.wiring import Wiring
 
 REPORTS: dict[str, tuple[str, ...]] = {
     "pivot": ("by",), "cost": ("by",), "latency": ("by",), "length": ("params",),
@@ -26,19 +30,52 @@ CHARTS: dict[str, tuple[str, ...]] = {
 """Chart kind -> the options it takes."""
 
 
-class AnalyticsFacade:
-    """Mixed into Playground; methods use self.repository and self.user."""
+class Reports:
+    """The reports collaborator: the current user's log (or one sweep) as frames and figures."""
 
-    if TYPE_CHECKING:
-        user: str
-        db: Any
+    def __init__(self, wiring: Wiring, user: str) -> None:
+        self._w = wiring
+        self.user = user
 
-        @property
-        def repository(self) -> Any: ...
+    @property
+    def db(self) -> Any:
+        return self._w.db
 
     def _query(self) -> Query:
-        query: Query = self.repository.query
+        query: Query = self._w.repository.query
         return query
+
+    def get(self, experiment_id: str) -> Experiment:
+        """One of the current user's experiments by id."""
+        exp = self._w.repository.get(experiment_id)
+        if exp is None or exp.user_id != self.user:
+            raise InvalidInput(f"no experiment {experiment_id!r} in {self.db} for {self.user}")
+        return view(exp)
+
+    def history(self, limit: int | None = None, sweep: Any = None, *,
+                search: str | None = None, model: str | None = None,
+                user: str | None = None, all_users: bool = False) -> pd.DataFrame:
+        """The current user's experiments, newest first; admins may pass user= or all_users=True
+        (anyone else gets NotAuthorized). `billed` is False where `cost_estimate` is only what
+        the answer would cost (simulated runs): never spend."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise InvalidInput(f"limit must be a positive whole number or None, not {limit!r}")
+        sweep_id = getattr(sweep, "id", sweep)
+        if sweep_id is not None and not isinstance(sweep_id, str):
+            raise InvalidInput(f"sweep must be a Sweep, a sweep id or None, not {sweep!r}")
+        for name, value in (("search", search), ("model", model)):
+            if value is not None and (not isinstance(value, str) or "\x00" in value):
+                raise InvalidInput(f"{name} must be a string or None, not {value!r}")
+        readable = readable_user(self.user, user=user, all_users=all_users,
+                                 admins=admins() | self._w.team_admins(self.user))
+        df = self._w.repository.history(user_id=readable, sweep_id=sweep_id, limit=limit,
+                                        search=search, model=model)
+        df["truncated"] = df["finish_reason"].eq("length")  # the answer stopped at max_tokens
+        if "provider" in df.columns and "billed" not in df.columns:
+            df.insert(list(df.columns).index("provider") + 1, "billed",
+                      [billed(p) for p in df["provider"]])
+        return df
 
     def _sweep_id(self, sweep: Any) -> str | list[str] | None:
         """A sweep id as given; for a Sweep its id, or its experiment ids when some of its
@@ -91,6 +128,7 @@ class AnalyticsFacade:
         answers read the newest `rows` runs in scope (a whole sweep, as a rule).
         """
         from nbplayground.analytics import reports
+        from nbplayground.analytics.readable import readable
 
         _check(kind, opts, REPORTS, "report")
         sweep_id = self._sweep_id(sweep)
@@ -102,12 +140,13 @@ class AnalyticsFacade:
         df: pd.DataFrame = build(self._query(), self.user, sweep_id, **opts)
         if df.empty and sweep_id is not None:
             raise self._nothing(sweep_id)
-        return df
+        return readable(df)
 
     def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
         """A Plotly figure of the current user's log (or one sweep).
 
-        kinds: "cost" (USD by user and model), "spend" (tokens and USD per day), "latency"
+        kinds: "cost" (USD by user and model), "spend" (tokens and USD per day; simulated
+        runs' prices are "would cost", never spend), "latency"
         (by="model": percentile boxes), "tokens_cost" (cost="cost_estimate"|"cost_as",
         limit=5000 newest runs), "compare" (x, y, color: as pg.compare).
         """

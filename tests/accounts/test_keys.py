@@ -14,7 +14,12 @@ from keyring.backends import chainer, fail
 from nbplayground.accounts import ApiKey, EnvSecret, KeyResolver, fingerprint
 from nbplayground.adapters.file_secrets import FileSecretStore
 from nbplayground.configuration import Endpoint
-from nbplayground.errors import AuthenticationFailed, ConfigurationError, InvalidInput
+from nbplayground.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    InvalidInput,
+    MissingApiKey,
+)
 from tests.accounts.conftest import MemoryKeyring
 from tests.conftest import TEST_KEY
 from tests.support.openai_stub import OpenAIStub
@@ -45,7 +50,9 @@ def test_resolution_order_argument_keyring_env_file(
     monkeypatch.delenv("OPENAI_API_KEY")
     assert source() == (f"file:{key_file(tmp_path)}", fingerprint(FILE))
     key_file(tmp_path).unlink()
-    assert source() == (None, None)
+    with pytest.raises(MissingApiKey, match="no API key found"):  # at once, nothing sent
+        source()
+    assert source(base_url="http://127.0.0.1:9/v1") == (None, None)  # a server may need none
 
 
 def test_an_endpoints_key_is_the_argument(make_pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,10 +18,10 @@ def test_plan_defaults() -> None:
                    "team": (100.0, 1000.0, 50_000_000, 10000)}
 
 
-def test_default_plan_comes_from_env_then_config_then_free(
+def test_default_plan_comes_from_env_then_config_else_none(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("NBPLAYGROUND_PLAN")
-    assert default_plan() == "free"
+    monkeypatch.delenv("NBPLAYGROUND_PLAN", raising=False)
+    assert default_plan() is None
     config = tmp_path / "config"
     config.mkdir()
     (config / "config.toml").write_text('default_plan = "pro"\n')
@@ -52,7 +52,7 @@ def test_overrides_are_stored_and_outlive_the_playground(make_pg: Any, db: Path)
         row = conn.execute("select subscription_type, limits from users where id = 'alice'"
                            ).fetchone()
     assert row == ("pro", '{"daily_usd": 2.5, "rpm": 7}')
-    assert make_pg(user="bob", provider="simulated").budget()["plan"] == "team"  # conftest
+    assert make_pg(user="bob", provider="simulated").budget()["plan"] is None  # chose none
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"plan": "gold"}, {"daily_usd": -1},
@@ -76,3 +76,22 @@ def test_only_admins_change_another_users_limits(make_pg: Any,
     carol = make_pg(user="carol", provider="simulated")
     assert carol.set_limits(user="bob", plan="free", daily_usd=0.5)["daily_usd"] == 0.5
     assert make_pg(user="bob", provider="simulated").budget()["daily_limit"] == 0.5
+
+
+def test_a_user_who_chose_no_plan_has_no_limits(make_pg: Any, stub: Any) -> None:
+    """No invented $1/day or 500 rpm: only the server's own x-ratelimit-* headers throttle."""
+    from tests.conftest import TEST_KEY
+
+    pg = make_pg(user="alice", provider="openai", api_key=TEST_KEY, base_url=stub.base_url)
+    budget = pg.budget()
+    assert budget["plan"] is None and budget["rpm"] is None
+    assert budget["daily_limit"] is None and budget["left_today"] is None
+    assert budget["tokens_left_today"] is None and pg.whoami()["plan"] is None
+    assert pg.budget(needed=1_000.0)["message"] is None  # a $1,000 sweep is not refused
+    est = pg.estimate(["a", "b"], model="gpt-4o", max_tokens=4000)
+    assert est.max_cost is not None and est.max_cost > 0  # the estimate still says the cost
+    assert pg.run("hi", max_tokens=5).status == "ok"
+    assert pg.set_limits(daily_usd=0.5) == {"plan": None, "daily_usd": 0.5,
+                                            "monthly_usd": None, "daily_tokens": None,
+                                            "rpm": None}
+    assert pg.budget(needed=1.0)["message"] is not None  # configured: now it applies

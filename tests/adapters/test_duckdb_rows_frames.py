@@ -13,13 +13,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from nbplayground.adapters import duckdb_rows as rows
+from nbplayground.adapters.duckdb import frames, rows
 from nbplayground.domain import (
     APIRequest,
     Experiment,
+    ImageRef,
     Message,
     ModelParameters,
     ResponseMetrics,
+    TokenLogprob,
+    ToolCall,
     as_messages,
 )
 from nbplayground.errors import InvalidInput
@@ -39,8 +42,8 @@ def assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 # -- the reference: one dict per row, then one Series per column --
 
-def reference_frame(columns: rows.Columns, table: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series([r.get(name) for r in table], dtype=rows._DTYPES[sql])
+def reference_frame(columns: frames.Columns, table: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series([r.get(name) for r in table], dtype=frames.DTYPES[sql])
                          for name, sql in columns})
 
 
@@ -49,11 +52,11 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
     return {
         "id": e.id, "user_id": e.user_id, "sweep_id": e.sweep_id, "model": e.model,
         "provider": e.provider, "base_url": e.base_url, "prompt": e.prompt, "system": e.system,
-        "messages": rows.fast_dumps([msg.as_dict() for msg in e.messages]),
+        "messages": frames.fast_dumps([msg.as_dict() for msg in e.messages]),
         "response": e.response, "temperature": p.temperature, "max_tokens": p.max_tokens,
         "top_p": p.top_p, "frequency_penalty": p.frequency_penalty,
         "presence_penalty": p.presence_penalty,
-        "stop": None if p.stop is None else rows.fast_dumps(list(p.stop)), "seed": p.seed,
+        "stop": None if p.stop is None else frames.fast_dumps(list(p.stop)), "seed": p.seed,
         "reasoning_effort": p.reasoning_effort, "repeat": e.repeat,
         "prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens,
         "cached_tokens": m.cached_tokens, "token_count": m.token_count,
@@ -61,7 +64,21 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         "usage_estimated": m.usage_estimated, "price_as": m.price_as, "cost_as": m.cost_as,
         "finish_reason": e.finish_reason, "status": e.status, "error": e.error,
         "error_type": e.error_type, "cache_key": e.cache_key, "cached": e.cached,
-        "request_body": rows.fast_dumps(e.request_body), "created_at": rows.as_utc(e.timestamp),
+        "request_body": frames.fast_dumps(e.request_body), "created_at": frames.as_utc(e.timestamp),
+        "api": p.api, "response_format": None if p.response_format is None
+        else frames.fast_dumps(p.response_format), "tools": None if p.tools is None
+        else frames.fast_dumps(list(p.tools)), "tool_choice": p.tool_choice,
+        "verbosity": p.verbosity, "reasoning_summary": p.reasoning_summary,
+        "service_tier": p.service_tier, "logprobs_requested": p.logprobs,
+        "top_logprobs": p.top_logprobs, "reasoning_tokens": m.reasoning_tokens,
+        "tool_calls": frames.fast_dumps([c.model_dump() for c in e.tool_calls])
+        if e.tool_calls else None,
+        "parsed": None if e.parsed is None else frames.fast_dumps(e.parsed),
+        "logprobs": None if e.token_logprobs is None
+        else frames.fast_dumps([t.model_dump(mode="json") for t in e.token_logprobs]),
+        "images": frames.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
+        "refusal": e.refusal,
+        "response_model": e.response_model,
     }
 
 
@@ -72,7 +89,7 @@ def reference_experiments_frame(experiments: Sequence[Experiment]) -> pd.DataFra
 
 def reference_requests_frame(requests: Sequence[APIRequest],
                              experiments: Sequence[Experiment]) -> pd.DataFrame:
-    when = {e.id: rows.as_utc(e.timestamp) for e in experiments}
+    when = {e.id: frames.as_utc(e.timestamp) for e in experiments}
     return reference_frame(rows.REQUEST_COLUMNS, [
         r.model_dump() | {"created_at": when.get(r.experiment_id, NOW)} for r in requests])
 
@@ -92,6 +109,14 @@ VARIATIONS: list[dict[str, Any]] = [
                               {"role": "user", "content": "q1 日本"},
                               {"role": "assistant", "content": "a1"},
                               {"role": "user", "content": "q2 \u2028 \x00 end"}])},
+    {"parameters": ModelParameters(api="responses", response_format={"type": "json_object"},
+                                   tools=({"name": "f", "parameters": {}},), tool_choice="f",
+                                   logprobs=True, top_logprobs=2, service_tier="flex"),
+     "metrics": ResponseMetrics(completion_tokens=9, reasoning_tokens=7),
+     "parsed": {"city": "Paris"}, "refusal": "no",
+     "tool_calls": (ToolCall(id="c1", name="f", arguments={"x": 1}, result="2"),),
+     "token_logprobs": (TokenLogprob(token="Pa", logprob=-0.1, top=(("Pa", -0.1), ("Lo", -2.5))),),
+     "images": (ImageRef(sha256="ab" * 32, media_type="image/png"),)},
     {"timestamp": datetime(2024, 1, 2, 3, 4, 5, 123456)},  # naive: taken as UTC
     {"timestamp": datetime(2024, 6, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))},
     {"request_body": {"model": "x", "nested": {"1": [1.5, None, True]}}, "base_url": None,

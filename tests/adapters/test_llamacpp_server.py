@@ -88,3 +88,35 @@ def test_small_sweep_through_the_real_server(pg: Any) -> None:
     assert len(df) == 4 and (df["status"] == "ok").all()
     assert (df["completion_tokens"] <= 8).all()
     assert os.environ["OPENAI_BASE_URL"] in set(pg.history()["base_url"])
+
+
+def test_gpt_4o_mini_asked_of_this_server_is_what_it_answered_with_and_unpriced(
+        pg: Any) -> None:
+    assert pg.default_model() == "smollm2"  # the one model it lists, not gpt-4o-mini
+    exp = pg.run("Name three colours.", model="gpt-4o-mini", max_tokens=8, temperature=0)
+    streamed = pg.run("Name three colours.", model="gpt-4o-mini", max_tokens=8, temperature=0,
+                      on_token=lambda _: None)
+    for e in (exp, streamed):
+        assert e.ok and e.model == "gpt-4o-mini" and e.response_model == "smollm2"
+        assert e.metrics.cost_estimate is None  # SmolLM2 wrote it: no gpt-4o-mini price
+    assert set(pg.history()["response_model"]) == {"smollm2"}
+    assert pg.run("Name three colours.", max_tokens=8).model == "smollm2"
+
+
+def test_this_servers_refusal_of_json_schema_is_a_logged_row_not_a_crash(pg: Any) -> None:
+    # llama-cpp-python's server takes response_format {"type": "json_object", "schema": ...}
+    # only, and answers OpenAI's json_schema form with a 500: a logged error, never a raise.
+    exp = pg.run("Name a colour as JSON.", model="smollm2", max_tokens=30, temperature=0,
+                 response_format={"type": "object", "properties": {"name": {"type": "string"}}})
+    assert exp.status == "error" and "json_schema" in (exp.error or "")
+    assert pg.history().iloc[0].status == "error"
+
+
+def test_logprobs_from_the_real_server(pg: Any) -> None:
+    exp = pg.run("Say yes.", model="smollm2", max_tokens=4, temperature=0, logprobs=True,
+                 top_logprobs=2)
+    assert exp.ok, exp.error
+    frame = exp.logprobs
+    assert frame is not None and len(frame) >= 1
+    assert (frame["logprob"] <= 0).all() and frame["probability"].between(0, 1).all()
+    assert "".join(frame["token"]).strip() == exp.response.strip()

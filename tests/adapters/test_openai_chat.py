@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from nbplayground.adapters.openai_chat import OpenAIChatClient, _answer, retry_after_seconds
+from nbplayground.adapters.openai_chat import OpenAIChatClient, retry_after_seconds
+from nbplayground.adapters.openai_reading import read_chat
 from nbplayground.adapters.tiktoken_tokenizer import TiktokenTokenizer
 from nbplayground.domain import ChatRequest, Message, ModelParameters
 from nbplayground.errors import (
@@ -160,7 +161,7 @@ def test_a_refused_connection_is_not_called_a_timeout(stream: bool) -> None:
 
 
 def test_timeout_is_typed_and_retryable(stub: OpenAIStub) -> None:
-    stub.stall_next(2.0)
+    stub.stall_next(30.0)  # ended by stop() at teardown; only the client's timeout ends it
     with pytest.raises(RequestTimedOut) as info:
         call(stub, request(), timeout=0.3)
     assert info.value.retryable
@@ -211,16 +212,18 @@ def chat_completion(**overrides: Any) -> dict[str, Any]:
 
 
 def test_answers_are_read_from_the_json_with_usage_and_cached_tokens() -> None:
-    assert _answer(json.dumps(chat_completion()).encode()) == (
-        "Hello", "stop", "gpt-4o-mini-2024-07-18", (9, 1, 4))
+    reading = read_chat(json.dumps(chat_completion()).encode())
+    assert (reading.text, reading.finish_reason, reading.model, reading.usage) == (
+        "Hello", "stop", "gpt-4o-mini-2024-07-18", (9, 1, 4, 0))
     no_usage = chat_completion(usage=None)
-    assert _answer(json.dumps(no_usage).encode())[3] is None  # counted by tiktoken later
+    assert read_chat(json.dumps(no_usage).encode()).usage is None  # counted by tiktoken later
     refusal = chat_completion(choices=[{"message": {"role": "assistant", "content": None,
                                                     "refusal": "no"}, "finish_reason": "stop"}])
-    assert _answer(json.dumps(refusal).encode())[0] == ""
+    assert read_chat(json.dumps(refusal).encode()).text == ""
+    assert read_chat(json.dumps(refusal).encode()).refusal == "no"
     details_null = chat_completion(usage={"prompt_tokens": 2, "completion_tokens": 3,
                                           "prompt_tokens_details": None})
-    assert _answer(json.dumps(details_null).encode())[3] == (2, 3, 0)
+    assert read_chat(json.dumps(details_null).encode()).usage == (2, 3, 0, 0)
 
 
 @pytest.mark.parametrize("body", [
@@ -236,4 +239,4 @@ def test_answers_are_read_from_the_json_with_usage_and_cached_tokens() -> None:
 ])
 def test_anything_but_a_chat_completion_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedResponse):
-        _answer(body)
+        read_chat(body)

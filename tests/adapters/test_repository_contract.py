@@ -1,30 +1,71 @@
-"""One ExperimentRepository contract, run over the in-memory fake and the real DuckDB file."""
+"""One ExperimentRepository contract, run over the in-memory fake, the real DuckDB file and the
+team log on PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nbplayground.adapters.duckdb_rows import EXPERIMENT_COLUMNS, names
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb.frames import names
+from nbplayground.adapters.duckdb.rows import EXPERIMENT_COLUMNS
 from nbplayground.domain import Message, ModelParameters, ResponseMetrics
 from nbplayground.errors import InvalidInput
 from tests.factories import T0, make_experiment, make_request
 from tests.fakes import FakeExperimentRepository
 
-Repo = FakeExperimentRepository | DuckDBExperimentRepository
+Repo = Any  # FakeExperimentRepository | DuckDBExperimentRepository | PostgresExperimentRepository
 
 
-@pytest.fixture(params=["fake", "duckdb"])
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repo]:
-    if request.param == "fake":
-        yield FakeExperimentRepository()
-    else:
-        yield DuckDBExperimentRepository(tmp_path / "log.duckdb")
+@dataclass(frozen=True)
+class Backend:
+    """How to get a fresh, empty repository of one kind for one test, and clean up after it.
+
+    `open` is a generator: it yields the repository and tidies up after the yield. It is given
+    the test's FixtureRequest, so it can ask for other fixtures (tmp_path, a server's address)
+    or skip the test when what it needs is missing. `marks` go on each of its tests.
+    """
+
+    name: str
+    open: Callable[[pytest.FixtureRequest], Iterator[Repo]]
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+
+
+def _fake(request: pytest.FixtureRequest) -> Iterator[Repo]:
+    yield FakeExperimentRepository()
+
+
+def _duckdb(request: pytest.FixtureRequest) -> Iterator[Repo]:
+    yield DuckDBExperimentRepository(request.getfixturevalue("tmp_path") / "log.duckdb")
+
+
+BACKENDS = (
+    Backend("fake", _fake),
+    Backend("duckdb", _duckdb),
+    Backend("postgres", lambda request: iter([request.getfixturevalue("postgres_repo")])),
+)
+
+
+@pytest.fixture(params=[pytest.param(b, id=b.name, marks=b.marks) for b in BACKENDS])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repo]:
+    backend: Backend = request.param
+    yield from backend.open(request)
+
+
+@pytest.fixture
+def postgres_repo(team_db: str) -> Iterator[Any]:
+    """The team log as its owner (a superuser: row security is tested in tests/team)."""
+    from nbplayground import team
+    from nbplayground.adapters.postgres import PostgresExperimentRepository
+
+    team.init(team_db, users={}, admins={})
+    repo = PostgresExperimentRepository(team_db)
+    yield repo
+    repo.close()
 
 
 def at(seconds: float) -> Any:
@@ -47,7 +88,7 @@ def test_round_trip_keeps_every_field(repo: Repo) -> None:
         status="error", error="Rate limited (429): slow down", error_type="RateLimited",
         finish_reason="length", sweep_id="sweep-1", repeat=3, base_url="http://127.0.0.1:8000/v1",
         cache_key="k" * 64, cached=True, request_body={"model": "gpt-4o-mini", "n": [1, 2.5]},
-        response="partial answer…")
+        response="partial answer…", response_model="SmolLM2-135M-Instruct.Q4_1.gguf")
     bare = make_experiment(parameters=ModelParameters(), metrics=ResponseMetrics(),
                            system=None, base_url=None, cache_key=None, finish_reason=None,
                            request_body={}, response="")

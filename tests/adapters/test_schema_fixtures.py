@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nbplayground.adapters.duckdb_migrations import latest
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb.migrations import latest
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures").glob("log-v*"))
 
@@ -46,6 +46,7 @@ def test_an_old_log_opens_upgrades_and_keeps_every_row(fixture: Path, tmp_path: 
         exp = repo.get(exp_id)
         assert exp is not None and exp.response == row["response"]
         assert exp.user_id == row["user_id"] and exp.model == row["model"]
+        assert exp.response_model == (row.get("response_model") or None)
     with duckdb.connect(str(db), read_only=True) as conn:
         applied = [n for (n,) in conn.execute("select number from _migrations order by 1")
                    .fetchall()]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from nbplayground.domain import Experiment, ModelParameters, ResponseMetrics
 from tests.factories import make_experiment
 

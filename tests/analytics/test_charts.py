@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from nbplayground.analytics import reports
 from nbplayground.ui import charts
 from tests.analytics.conftest import SWEEP

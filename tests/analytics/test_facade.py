@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from nbplayground import InvalidInput
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from tests.analytics.conftest import SWEEP, hand_log
 
 

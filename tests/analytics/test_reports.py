@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nbplayground.adapters.duckdb_store import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from nbplayground.analytics import reports
 from nbplayground.domain import ModelParameters
 from nbplayground.errors import InvalidInput

@@ -106,7 +106,8 @@ def test_an_unknown_model_runs_with_permissive_defaults() -> None:
 def test_every_field_is_checked_by_its_kind() -> None:
     spec = lookup("gpt-4o-mini")
     for f in FIELDS:
-        bad = {"number": "hot", "integer": 1.5, "strings": [""], "choice": "extreme"}[f.kind]
+        bad = {"number": "hot", "integer": 1.5, "strings": [""], "choice": "extreme",
+               "toggle": "yes", "json": 42}[f.kind]
         with pytest.raises(InvalidParameter) as info:
             resolve_parameters(lookup("llama3.2:1b") if f.kind == "choice" else spec,
                                **{f.name: bad})

@@ -37,8 +37,9 @@ def test_faults_are_typed_logged_rows(make_pg: Any, stub: OpenAIStub, db: Path, 
 
 def test_a_stalled_server_times_out_is_retried_and_then_answers(
         make_pg: Any, stub: OpenAIStub, db: Path) -> None:
-    stub.stall_next(3.0, times=2)
-    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY, timeout=0.4))
+    stub.stall_next(30.0, times=2)  # far past the timeout: only the client ends these
+    # The timeout has room for a healthy answer on a busy machine; the stalls never answer.
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY, timeout=1.0))
     exp = pg.run("slow")
     assert exp.ok
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -62,7 +63,8 @@ def test_a_sweep_against_a_mixed_bag_of_faults_loses_nothing(make_pg: Any, stub:
                                                             db: Path) -> None:
     stub.fail_next(404, times=3)
     stub.fail_every(7, status=500)
-    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY, timeout=0.5))
+    # No stalls here: a short timeout would only turn a busy machine's slow answer into a fault.
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY, timeout=30))
     sw = pg.sweep([f"bag {i}" for i in range(40)], concurrency=6, progress=False)
     df = sw.to_pandas()
     assert len(df) == 40 and set(df["status"]) <= {"ok", "error"}

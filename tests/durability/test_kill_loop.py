@@ -23,6 +23,10 @@ pytestmark = pytest.mark.slow
 
 N = 2000
 KILLS = 20
+# The sweep of test_resume, telling on stdout each cell whose batch the log has committed.
+REPORTING = SCRIPT.replace("pg.sweep(", """from nbplayground.events import ExperimentExecuted
+pg.bus.subscribe(ExperimentExecuted, lambda e: print("committed", flush=True))
+pg.sweep(""")
 
 
 def state(db: Path) -> tuple[int, int, int]:
@@ -42,12 +46,15 @@ def test_twenty_kills_then_resume(stub: OpenAIStub, db: Path, make_pg: Any) -> N
     stub.latency = 0.02
     rng = random.Random(7)
     env = {**os.environ, "PYTHONPATH": "src"}
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         before = state(db)[0]
-        proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), stub.base_url,
-                                 TEST_KEY, str(N)], env=env, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-c", REPORTING, str(db), stub.base_url,
+                                 TEST_KEY, str(N)], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        # a random point of the sweep: after a random number of this run's requests
+        assert proc.stdout is not None
+        if kill % 4 == 3:  # every fourth kill lands after this run's first committed batch
+            assert proc.stdout.readline() == "committed\n", proc.communicate()[1][-3000:]
+        # then a random point of the sweep: after a random number of this run's requests
         target = stub.count("/v1/chat/completions") + rng.randint(5, 120)
         deadline = time.monotonic() + 60
         while stub.count("/v1/chat/completions") < target and time.monotonic() < deadline \
@@ -62,7 +69,7 @@ def test_twenty_kills_then_resume(stub: OpenAIStub, db: Path, make_pg: Any) -> N
         assert broken == 0, "a half-written row"
         assert ok >= before, "acknowledged rows were lost"
     ok, _, _ = state(db)
-    assert 0 < ok < N, "the kills must land mid-sweep, after some batches were committed"
+    assert 0 < ok < N, "the kills must land mid-sweep, some after batches were committed"
     sent = stub.count("/v1/chat/completions")
     pg = make_pg(user="tester", provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
     sw = pg.sweep([f"cell {i}" for i in range(N)], concurrency=4, progress=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -136,13 +136,14 @@ def test_rpm_keeps_requests_under_the_limit(make_pg: Any, stub: OpenAIStub) -> N
 
 
 def test_concurrency_is_bounded(make_pg: Any, stub: OpenAIStub) -> None:
-    stub.latency = 0.1
+    # Answers wait until twenty requests are being handled at once: a sweep sending fewer at a
+    # time breaks the barrier (after 30 s, as failures); one sending more shows in max_in_flight.
+    twenty = threading.Barrier(20, timeout=30)
+    stub.reply_with = lambda body: "ok" if twenty.wait() >= 0 else ""
     pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
-    t0 = time.perf_counter()
-    pg.sweep([f"c{i}" for i in range(40)], concurrency=20, progress=False)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 40 * 0.1 / 2  # far from serial, yet...
-    assert elapsed >= 2 * 0.1  # ...no more than 20 at once means at least two rounds
+    sw = pg.sweep([f"c{i}" for i in range(40)], concurrency=20, progress=False)
+    assert sw.count("ok") == 40
+    assert stub.max_in_flight() == 20  # twenty at once, never more
 
 
 @pytest.mark.parametrize("kwargs", [{"concurrency": 0}, {"rpm": -1}, {"repeats": 0},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from nbplayground.experimentation.collector import (
     young_generations_only,
 )
 from nbplayground.experimentation.service import Outcome
-from nbplayground.experimentation.writer import BatchWriter
+from nbplayground.experimentation.writer import BatchWriter, wait_or_time_out
 from tests.fakes import make_experiment
 
 
@@ -32,21 +33,66 @@ def outcome() -> Outcome:
     return Outcome(make_experiment())
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ManualTimer:
+    """The writer's flush timer, stepped by the test instead of slept through: each call is
+    the writer waiting for its next step, and it ends when the test lets the delay pass or the
+    writer is woken (a full batch, ending())."""
+
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()  # the writer is waiting (its previous step is done)
+        self._passed = asyncio.Event()
+
+    async def __call__(self, wake: asyncio.Event, delay: float) -> bool:
+        self._passed = asyncio.Event()
+        self.arrived.set()
+        woken = asyncio.ensure_future(wake.wait())
+        passed = asyncio.ensure_future(self._passed.wait())
+        try:
+            done, _ = await asyncio.wait({woken, passed}, return_when=asyncio.FIRST_COMPLETED)
+            return woken in done
+        finally:
+            woken.cancel()
+            passed.cancel()
+
+    async def after(self, step: Callable[[], object]) -> None:
+        """Do `step` and return once the writer has acted on it and is waiting again."""
+        await self.arrived.wait()
+        self.arrived.clear()
+        step()
+        await self.arrived.wait()
+
+    async def elapse(self) -> None:
+        """The delay passes."""
+        await self.after(lambda: self._passed.set())
+
+
 def test_each_batch_carries_the_snapshot_of_what_was_done_when_it_was_cut() -> None:
     log = Log()
     done: list[str] = []
 
-    async def go() -> None:
-        writer = BatchWriter(log.record, snapshot=lambda: len(done), max_delay=0.05)
-        writer.start()
-        for _ in range(3):
-            o = outcome()
-            done.append(o.experiment.id)
-            writer.put(o)
-        await asyncio.sleep(0.2)  # a timed flush
+    def put(writer: BatchWriter) -> None:
         o = outcome()
         done.append(o.experiment.id)
         writer.put(o)
+
+    async def go() -> None:
+        timer = ManualTimer()
+        writer = BatchWriter(log.record, snapshot=lambda: len(done), max_delay=0.05,
+                             timer=timer)
+        writer.start()
+        for _ in range(3):
+            put(writer)
+        await timer.elapse()  # a timed flush
+        assert len(log.batches) == 1
+        put(writer)
         await writer.close()
 
     asyncio.run(go())
@@ -76,16 +122,18 @@ def test_ending_writes_at_once_then_holds_timed_flushes_for_one_delay() -> None:
     log = Log()
 
     async def go() -> None:
-        writer = BatchWriter(log.record, max_delay=0.3)
+        clock, timer = Clock(), ManualTimer()
+        writer = BatchWriter(log.record, max_delay=0.3, clock=clock, timer=timer)
         writer.start()
         writer.put(outcome())
-        writer.ending()  # every cell has started: what is done goes now
-        await asyncio.sleep(0.05)
+        await timer.after(writer.ending)  # every cell has started: what is done goes now
         assert len(log.batches) == 1
         writer.put(outcome())
-        await asyncio.sleep(0.2)  # within the quiet delay: no timed flush
+        clock.now += 0.2
+        await timer.elapse()  # within the quiet delay: no timed flush
         assert len(log.batches) == 1
-        await asyncio.sleep(0.5)  # a long tail: timed flushes are back
+        clock.now += 0.5
+        await timer.elapse()  # a long tail: timed flushes are back
         assert len(log.batches) == 2
         writer.put(outcome())
         await writer.close()
@@ -98,15 +146,24 @@ def test_a_full_batch_is_written_without_waiting_for_the_timer() -> None:
     log = Log()
 
     async def go() -> None:
-        writer = BatchWriter(log.record, max_rows=3, max_delay=60)
+        timer = ManualTimer()  # never let elapse: only a full batch can cut one
+        writer = BatchWriter(log.record, max_rows=3, max_delay=60, timer=timer)
         writer.start()
-        for _ in range(3):
-            writer.put(outcome())
-        await asyncio.sleep(0.05)
+        await timer.after(lambda: [writer.put(outcome()) for _ in range(3)])
         assert [len(ids) for ids, _ in log.batches] == [3]
         await writer.close()
 
     asyncio.run(go())
+
+
+def test_the_default_timer_tells_a_wake_up_from_a_timeout() -> None:
+    async def go() -> tuple[bool, bool]:
+        wake = asyncio.Event()
+        quiet = await wait_or_time_out(wake, 0)
+        wake.set()
+        return quiet, await wait_or_time_out(wake, 60)
+
+    assert asyncio.run(go()) == (False, True)
 
 
 @pytest.fixture

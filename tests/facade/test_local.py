@@ -67,3 +67,26 @@ def test_any_gguf_file_can_be_added_by_name_and_path(make_pg: Any, tmp_path: Any
     exp = pg.run("Say hi.", model="my-model", max_tokens=5, provider="local")
     assert exp.ok and exp.model == "my-model" and exp.metrics.completion_tokens > 0
     assert "my-model" in set(pg.models()["model"])
+
+
+def test_the_local_model_answers_a_json_schema_that_parses(make_pg: Any) -> None:
+    from pydantic import BaseModel
+
+    class Colour(BaseModel):
+        name: str
+        hex: str
+
+    pg = make_pg()
+    exp = pg.submit("Name a colour and its hex code as JSON.", max_tokens=60, temperature=0,
+                    response_format=Colour).result()
+    assert exp.ok, exp.error
+    assert isinstance(exp.parsed, Colour) and exp.parsed.name
+    row = pg.history().iloc[0]
+    assert row.parsed is not None and "hex" in row.parsed
+
+
+def test_the_local_model_is_chat_completions_only(make_pg: Any) -> None:
+    from nbplayground import NbPlaygroundError
+
+    with pytest.raises(NbPlaygroundError, match="use api='chat'"):
+        make_pg().submit("hi", api="responses")

@@ -128,3 +128,21 @@ def test_a_dated_chat_snapshot_runs_as_chat_and_is_priced(make_pg: Any) -> None:
     exp = make_pg(provider="simulated").run("hi", model="gpt-4.1-2025-04-14", temperature=0.3)
     assert exp.ok and exp.parameters.temperature == 0.3
     assert exp.metrics.cost_estimate is not None and exp.metrics.cost_estimate > 0
+
+
+def test_an_image_run_logs_its_hash_and_keeps_the_bytes_once(make_pg: Any, db: Path,
+                                                             tmp_path: Path) -> None:
+    from tests.experimentation.test_answers_and_tools import png
+
+    image = tmp_path / "a.png"
+    image.write_bytes(png())
+    pg = make_pg(provider="simulated")
+    a = pg.submit("Describe it.", images=[image]).result()
+    b = pg.submit("Describe it again.", images=[image.read_bytes()]).result()
+    assert a.ok and b.ok and a.images == b.images
+    assert rows(db, "select count(*), any_value(media_type) from attachments") == [
+        (1, "image/png")]
+    assert pg.repository.attachment(a.images[0].sha256) == image.read_bytes()
+    back = pg.get(a.id)
+    assert back.images == a.images and back.messages == a.messages  # images come back too
+    assert back.request_body["messages"][-1]["content"][1]["type"] == "image_url"

@@ -376,3 +376,58 @@ def test_a_sample_of_nasty_prompts_reaches_the_server_intact(
     answer = printed_answer("python", stdout, stream)
     assert answer.endswith("\n")
     assert REPLY.startswith(answer[:-1])  # stop and max_tokens may cut it short
+
+
+RESPONSES = "/v1/responses"
+
+
+def responses_experiment(**params: Any) -> domain.Experiment:
+    messages = domain.as_messages("Largest city of Norway? Answer as JSON.", "Be exact.")
+    parameters = domain.ModelParameters(api="responses", **params)
+    request = domain.ChatRequest(model="gpt-5-mini", messages=messages, parameters=parameters,
+                                 api="responses", max_tokens_field="max_completion_tokens")
+    return domain.Experiment(user_id="alice", model="gpt-5-mini", provider="openai",
+                             messages=messages, parameters=parameters,
+                             request_body=request.body())
+
+
+RESPONSES_EXPERIMENTS = {
+    "reasoning": responses_experiment(max_tokens=300, reasoning_effort="low",
+                                      verbosity="low", service_tier="flex"),
+    "structured_tools": responses_experiment(
+        response_format={"type": "json_schema", "name": "city", "strict": True, "schema": {
+            "type": "object", "properties": {"name": {"type": "string"}},
+            "required": ["name"], "additionalProperties": False}},
+        tools=({"name": "lookup", "description": "Find a city.", "parameters": {
+            "type": "object", "properties": {"q": {"type": "string"}}}, "strict": False},),
+        tool_choice="auto"),
+}
+
+
+def responses_answer(language: str, stdout: str, stream: bool) -> str:
+    if language != "curl":
+        return stdout
+    if not stream:
+        out = json.loads(stdout)["output"]
+        return "".join(c["text"] for item in out if item["type"] == "message"
+                       for c in item["content"] if c["type"] == "output_text") + "\n"
+    events = [json.loads(line[6:]) for line in stdout.splitlines() if line.startswith("data: {")]
+    return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") + "\n"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("name", RESPONSES_EXPERIMENTS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_responses_snippets_resend_the_exact_body(language: str, name: str, stream: bool,
+                                                  stub: Any, workdir: Path, request: Any
+                                                  ) -> None:
+    where = request.getfixturevalue("node_dir") if language == "javascript" else workdir
+    exp = RESPONSES_EXPERIMENTS[name].model_copy(update={"base_url": stub.base_url})
+    code = generate(language, exp, stream=stream)
+    assert ("responses.create" in code) if language != "curl" else ("/responses" in code)
+    seen = len(stub.requests)
+    stdout, _ = run(stub, code, language, where)
+    bodies = [r.body for r in stub.requests[seen:] if r.path == RESPONSES]
+    assert bodies == [expected(exp, stream)]
+    if name == "reasoning":  # a tool or schema answer is the stub's, not the fixed reply
+        assert responses_answer(language, stdout, stream) == REPLY + "\n"

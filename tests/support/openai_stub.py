@@ -12,8 +12,11 @@ As a separate process (benchmarks, node and curl tests)::
     python -m tests.support.openai_stub --port 0 --latency 0.1
     # prints one line "READY http://127.0.0.1:PORT/v1", then serves until SIGTERM/SIGINT
 
-Endpoints: ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` (plain JSON
-and SSE streaming), with OpenAI's response and error shapes. Anything else answers 404.
+Endpoints: ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` and
+``POST /v1/responses`` (plain JSON and SSE streaming), with OpenAI's response and error shapes.
+Anything else answers 404; so does ``/v1/responses`` with ``responses_api=False``, as llama.cpp's
+server (which has no Responses API) does. Tool calls, JSON-schema answers, reasoning tokens and
+logprobs follow tests/support/stub_answers.py; the Responses shapes tests/support/stub_responses.py.
 
 Stub conventions (deliberately simple, and deterministic):
 
@@ -23,13 +26,23 @@ Stub conventions (deliberately simple, and deterministic):
 * The answer is ``"Echo: " + <last user message>`` followed by ``filler_words`` filler words
   (``stub.reply_with`` overrides it with a string or a ``callable(body) -> str``). ``stop`` cuts it
   at the earliest stop string (finish_reason "stop"); then ``max_completion_tokens`` (or
-  ``max_tokens``) truncates it to that many words (finish_reason "length").
+  ``max_tokens``, or ``max_output_tokens``) truncates it to that many words, reasoning tokens
+  first (finish_reason "length"; Responses: status "incomplete"). ``refuse_with`` makes every
+  answer that refusal instead (chat ``message.refusal``; Responses a ``refusal`` part), and
+  ``cached_tokens`` is reported as cached (at most the prompt) on both APIs.
 * Streaming sends one chunk with the role, one chunk per word (with its leading whitespace), one
   chunk with finish_reason, the usage chunk (``choices: []``) when
   ``stream_options.include_usage`` is true and ``stub.stream_usage`` is on, then ``data: [DONE]``.
   Streams use chunked transfer encoding, so a cut stream is a protocol error for the client.
-* ``latency`` (and the ``stall_next`` faults) apply to chat completions only, before any byte of
-  the answer; both sleeps are interrupted by ``stop()``.
+* Answers name the requested model in ``model``, or ``answer_as`` when set (a compatible server
+  answering with its own model, whatever was asked).
+* Each recorded request has monotonic ``started``/``ended`` times (``max_in_flight()``), so tests
+  prove concurrency from what the server saw rather than from a stopwatch.
+* Responses streams send ``event: <type>`` / ``data: <json>`` pairs (no ``[DONE]``), from
+  ``response.created`` to ``response.completed`` (or ``response.incomplete``/``response.failed``).
+* ``latency`` and every fault apply to chat completions and responses alike, before any byte of
+  the answer; both sleeps are interrupted by ``stop()``. ``fail_response_next`` (Responses only)
+  answers a failed Response: a 200 with ``status: "failed"``, or a ``response.failed`` event.
 """
 
 from __future__ import annotations
@@ -51,9 +64,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support import stub_responses
+from tests.support.stub_answers import (
+    Plan,
+    conversation,
+    echo,
+    logprobs,
+    output_limit,
+    reasoning_tokens,
+    structured,
+    tool_calls,
+    wants_logprobs,
+)
+
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4.1-nano", "gpt-4o", "o4-mini", "smollm2")
 CHAT_PATH = "/v1/chat/completions"
-FILLER = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa")
+RESPONSES_PATH = "/v1/responses"
 RATE_WINDOW_S = 60.0
 _WORD = re.compile(r"\s*\S+")
 _QUIET_ERRORS = (ConnectionError, TimeoutError)  # BrokenPipe, ConnectionReset/Aborted, timeouts
@@ -71,17 +97,22 @@ class RecordedRequest:
     status: int | None = None  # set when the response status is chosen
     tokens: int = 0  # usage.total_tokens of a successful chat completion
     received_at: float = field(default_factory=time.time)
+    # Monotonic seconds: when handling began (body read) and when the last byte of the answer
+    # was written (None while in flight). Tests prove concurrency from these, not a stopwatch.
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
 
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "stall" | "cut" | "malformed"
+    kind: str  # "fail" | "stall" | "cut" | "malformed" | "failed" (a failed Response)
     times: int
     status: int = 429
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     seconds: float = 0.0
     after_chunks: int = 2
+    code: str = "server_error"
 
 
 def mask_key(key: str) -> str:
@@ -117,14 +148,6 @@ def _default_fault_body(status: int) -> dict:
     return error_body(*_FAULT_ERRORS.get(status, default))
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
 def _truncate_words(text: str, limit: int) -> tuple[str, bool]:
     """Keep the first ``limit`` words (original spacing); report whether anything was cut."""
     words = list(_WORD.finditer(text))
@@ -140,6 +163,11 @@ def _pieces(text: str) -> list[str]:
     if rest:
         pieces = [*pieces[:-1], pieces[-1] + rest] if pieces else [rest]
     return pieces
+
+
+def _chat_call(call: dict[str, str]) -> dict[str, Any]:
+    return {"id": call["call_id"], "type": "function",
+            "function": {"name": call["name"], "arguments": call["arguments"]}}
 
 
 def _format_reset(seconds: float) -> str:
@@ -206,10 +234,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
+        self.record: RecordedRequest | None = None
         try:
             self.server.stub._handle(self)
         except _QUIET_ERRORS:
             self.close_connection = True
+        finally:
+            if self.record is not None:
+                self.record.ended = time.monotonic()
 
     # -- wire helpers used by OpenAIStub._handle --------------------------------------------------
     def read_body(self) -> bytes:
@@ -259,6 +291,11 @@ class OpenAIStub:
         reply_with: str | Callable[[dict[str, Any]], str] | None = None,
         stream_usage: bool = True,
         reject_stream_options: bool = False,
+        answer_as: str | None = None,
+        responses_api: bool = True,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 8,
+        refuse_with: str | None = None,
     ) -> None:
         self.latency, self.api_key = latency, api_key
         self.models, self.strict_models = list(models), strict_models
@@ -267,6 +304,9 @@ class OpenAIStub:
         self.filler_words, self.chunk_delay = filler_words, chunk_delay
         self.reply_with = reply_with
         self.stream_usage, self.reject_stream_options = stream_usage, reject_stream_options
+        self.answer_as = answer_as  # the `model` answers name, as llama.cpp names its own file
+        self.responses_api, self.cached_tokens = responses_api, cached_tokens
+        self.reasoning_tokens, self.refuse_with = reasoning_tokens, refuse_with
         self.errors: list[BaseException] = []  # unexpected server-side exceptions
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -333,6 +373,21 @@ class OpenAIStub:
         with self._lock:
             return sum(1 for r in self._requests if path is None or r.path == path)
 
+    def max_in_flight(self, path: str | None = CHAT_PATH) -> int:
+        """The most requests to ``path`` the server was handling at one moment (finished ones
+        only), from the start and end times it recorded."""
+        edges = sorted(
+            edge
+            for r in self.requests
+            if (path is None or r.path == path) and r.ended is not None
+            for edge in ((r.started, 1), (r.ended, -1))
+        )  # at equal times the end (-1) sorts first: back-to-back is not overlapping
+        most = now = 0
+        for _, step in edges:
+            now += step
+            most = max(most, now)
+        return most
+
     def reset(self) -> None:
         """Forget recorded requests, ratelimit usage and all pending faults (config stays)."""
         with self._lock:
@@ -378,6 +433,13 @@ class OpenAIStub:
         """The next ``times`` chat requests answer 200 with a body (or SSE data) that isn't JSON."""
         self._add(_Fault("malformed", times))
 
+    def fail_response_next(
+        self, code: str = "server_error", message: str = "The model failed.", times: int = 1
+    ) -> None:
+        """The next ``times`` Responses requests answer a Response with ``status: "failed"`` and
+        ``error: {code, message}`` (chat requests leave this fault alone)."""
+        self._add(_Fault("failed", times, code=code, body=message))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -387,13 +449,13 @@ class OpenAIStub:
         with self._lock:
             self._faults.append(fault)
 
-    def _take_faults(self) -> dict[str, _Fault]:
-        """Consume at most one pending fault of each kind for this chat request."""
+    def _take_faults(self, responses: bool) -> dict[str, _Fault]:
+        """Consume at most one pending fault of each kind for this request."""
         taken: dict[str, _Fault] = {}
         with self._lock:
             self._chat_seq += 1
             for fault in self._faults:
-                if fault.kind not in taken:
+                if fault.kind not in taken and (responses or fault.kind != "failed"):
                     taken[fault.kind] = fault
                     fault.times -= 1
             self._faults = [f for f in self._faults if f.times > 0]
@@ -422,6 +484,7 @@ class OpenAIStub:
             )
             self._requests.append(record)
             self._window.append(record)
+        h.record = record
 
         def reply(status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
             record.status = status
@@ -437,25 +500,35 @@ class OpenAIStub:
             if name in self.models:
                 return reply(200, self._model(name))
             return reply(404, self._no_model(name))
-        if h.command != "POST" or path != CHAT_PATH:
+        if path == RESPONSES_PATH and h.command == "POST" and not self.responses_api:
+            # llama.cpp's answer to a route it does not have
+            return reply(404, {"error": {"code": 404, "message": "File Not Found",
+                                         "type": "not_found_error"}})
+        if h.command != "POST" or path not in (CHAT_PATH, RESPONSES_PATH):
             msg = f"Invalid URL ({h.command} {path})"
             return reply(404, error_body(msg, "invalid_request_error", None))
         if not isinstance(body, dict):
             msg = "We could not parse the JSON body of your request."
             return reply(400, error_body(msg, "invalid_request_error", None))
-        for required in ("model", "messages"):
+        responses = path == RESPONSES_PATH
+        for required in ("model", "input" if responses else "messages"):
             if required not in body:
                 msg = f"Missing required parameter: '{required}'."
                 code = "missing_required_parameter"
                 return reply(400, error_body(msg, "invalid_request_error", code, required))
         if self.strict_models and body["model"] not in self.models:
             return reply(404, self._no_model(body["model"]))
-        return self._chat(h, record, body, reply)
+        return self._serve(h, record, body, reply, responses)
 
-    def _chat(
-        self, h: _Handler, record: RecordedRequest, body: dict[str, Any], reply: Callable[..., None]
+    def _serve(
+        self,
+        h: _Handler,
+        record: RecordedRequest,
+        body: dict[str, Any],
+        reply: Callable[..., None],
+        responses: bool,
     ) -> None:
-        faults = self._take_faults()
+        faults = self._take_faults(responses)
         if "stall" in faults and self.stopping.wait(faults["stall"].seconds):
             h.close_connection = True
             return None
@@ -474,31 +547,46 @@ class OpenAIStub:
             if stream:
                 record.status = 200
                 h.send_head(200, self._sse_headers(record))
-                h.send_chunk(b'data: {"id": "chatcmpl-malformed", "choices": [\n\n')
-                h.send_chunk(b"data: [DONE]\n\n")
+                if responses:
+                    h.send_chunk(b'event: response.created\ndata: {"type": "response.cr\n\n')
+                else:
+                    h.send_chunk(b'data: {"id": "chatcmpl-malformed", "choices": [\n\n')
+                    h.send_chunk(b"data: [DONE]\n\n")
                 h.send_chunk(b"")
                 return None
             return reply(200, b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choi')
-        answer, finish = self._answer(body)
+        plan = self._plan(body)
+        if responses:
+            return self._respond(h, record, body, plan, faults, reply)
         n = max(1, int(body.get("n") or 1))
-        usage = self._usage(body, answer, n)
+        usage = self._usage(plan, n)
         record.tokens = usage["total_tokens"]
         cut = faults.get("cut")
+        finish = "tool_calls" if plan.calls else "length" if plan.truncated else "stop"
         if stream:
-            return self._stream(h, record, body, answer, finish, n, usage, cut)
+            return self._stream(h, record, body, plan, finish, n, usage, cut)
+        top = wants_logprobs(body)
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None if plan.calls or plan.refusal is not None else plan.text,
+            "refusal": plan.refusal,
+            "annotations": [],
+        }
+        if plan.calls:
+            message["tool_calls"] = [_chat_call(c) for c in plan.calls]
+        choice_logprobs = (
+            {"content": logprobs(_pieces(plan.text), top), "refusal": None}
+            if top is not None and not plan.calls and plan.refusal is None
+            else None
+        )
         payload = json.dumps(
             {
                 **self._envelope(record, body, "chat.completion"),
                 "choices": [
                     {
                         "index": i,
-                        "message": {
-                            "role": "assistant",
-                            "content": answer,
-                            "refusal": None,
-                            "annotations": [],
-                        },
-                        "logprobs": None,
+                        "message": message,
+                        "logprobs": choice_logprobs,
                         "finish_reason": finish,
                     }
                     for i in range(n)
@@ -506,6 +594,16 @@ class OpenAIStub:
                 "usage": usage,
             }
         ).encode()
+        return self._send_plain(h, record, payload, cut, reply)
+
+    def _send_plain(
+        self,
+        h: _Handler,
+        record: RecordedRequest,
+        payload: bytes,
+        cut: _Fault | None,
+        reply: Callable[..., None],
+    ) -> None:
         if cut is None:
             return reply(200, payload)
         record.status = 200
@@ -521,12 +619,47 @@ class OpenAIStub:
         h.close_connection = True
         return None
 
+    def _respond(
+        self,
+        h: _Handler,
+        record: RecordedRequest,
+        body: dict[str, Any],
+        plan: Plan,
+        faults: dict[str, _Fault],
+        reply: Callable[..., None],
+    ) -> None:
+        """POST /v1/responses once the faults before the answer are dealt with."""
+        rid = f"stub{record.request_id.removeprefix('req_'):0>16}"
+        pieces = _pieces(plan.refusal if plan.refusal is not None else plan.text)
+        top = wants_logprobs(body)
+        failed = faults.get("failed")
+        error = {"code": failed.code, "message": failed.body} if failed else None
+        record.tokens = 0 if error else plan.prompt + plan.output_tokens
+        cut = faults.get("cut")
+        if not body.get("stream"):
+            obj = stub_responses.response(rid, body, plan, pieces, top, error=error)
+            return self._send_plain(h, record, json.dumps(obj).encode(), cut, reply)
+        record.status = 200
+        h.send_head(200, self._sse_headers(record))
+        for sent, event in enumerate(stub_responses.events(rid, body, plan, pieces, top,
+                                                           error=error)):
+            if cut is not None and sent >= cut.after_chunks:
+                h.close_connection = True  # no terminating chunk: a truncated body
+                return None
+            if sent and self.chunk_delay and self.stopping.wait(self.chunk_delay):
+                h.close_connection = True
+                return None
+            data = json.dumps(event).encode()
+            h.send_chunk(b"event: %s\ndata: %s\n\n" % (event["type"].encode(), data))
+        h.send_chunk(b"")
+        return None
+
     def _stream(
         self,
         h: _Handler,
         record: RecordedRequest,
         body: dict[str, Any],
-        answer: str,
+        plan: Plan,
         finish: str,
         n: int,
         usage: dict,
@@ -536,17 +669,31 @@ class OpenAIStub:
         base = self._envelope(record, body, "chat.completion.chunk")
         if include_usage:
             base["usage"] = None
+        top = wants_logprobs(body)
 
-        def chunk(i: int, delta: dict, finish_reason: str | None = None) -> dict:
-            choice = {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        def chunk(i: int, delta: dict, finish_reason: str | None = None, lp: Any = None) -> dict:
+            choice = {"index": i, "delta": delta, "logprobs": lp, "finish_reason": finish_reason}
             return {**base, "choices": [choice]}
 
         def events() -> Iterator[dict]:
             yield from (
                 chunk(i, {"role": "assistant", "content": "", "refusal": None}) for i in range(n)
             )
-            for piece in _pieces(answer):
-                yield from (chunk(i, {"content": piece}) for i in range(n))
+            for k, call in enumerate(plan.calls):
+                start = {"index": k, "id": call["call_id"], "type": "function",
+                         "function": {"name": call["name"], "arguments": ""}}
+                rest = {"index": k, "function": {"arguments": call["arguments"]}}
+                yield from (chunk(i, {"tool_calls": [start]}) for i in range(n))
+                yield from (chunk(i, {"tool_calls": [rest]}) for i in range(n))
+            if plan.refusal is not None:
+                for piece in _pieces(plan.refusal):
+                    yield from (chunk(i, {"refusal": piece}) for i in range(n))
+            elif not plan.calls:
+                pieces = _pieces(plan.text)
+                probs = logprobs(pieces, top) if top is not None else None
+                for j, piece in enumerate(pieces):
+                    lp = {"content": probs[j : j + 1], "refusal": None} if probs else None
+                    yield from (chunk(i, {"content": piece}, lp=lp) for i in range(n))
             yield from (chunk(i, {}, finish) for i in range(n))
             if include_usage and self.stream_usage:
                 yield {**base, "choices": [], "usage": usage}
@@ -566,37 +713,56 @@ class OpenAIStub:
         h.close_connection = True  # no terminating chunk: the client sees a truncated body
 
     # -- answer, usage and shapes ---------------------------------------------------------------
-    def _answer(self, body: dict[str, Any]) -> tuple[str, str]:
+    def _plan(self, body: dict[str, Any]) -> Plan:
+        """What this request is answered with, on either API (see stub_answers)."""
+        turns = conversation(body)
+        prompt = sum(len(t.text.split()) for t in turns)
+        plan = Plan(prompt=prompt, cached=min(self.cached_tokens, prompt),
+                    reasoning=reasoning_tokens(body, self.reasoning_tokens))
+        limit = output_limit(body)
+        if limit is not None and plan.reasoning >= limit and plan.reasoning:
+            plan.reasoning, plan.truncated = limit, True  # thought until the limit
+            return plan
+        plan.calls = tool_calls(body, turns)
+        if plan.calls:
+            return plan
+        after_tool = bool(turns) and turns[-1].role == "tool"
+        if self.refuse_with is not None and not after_tool:
+            plan.refusal = self.refuse_with
+            return plan
         reply_with = self.reply_with
-        if callable(reply_with):
+        if after_tool:
+            results = []
+            for t in reversed(turns):
+                if t.role != "tool":
+                    break
+                results.insert(0, t.text)
+            text = "Tool result: " + "; ".join(results)
+        elif callable(reply_with):
             text = reply_with(body)
         elif reply_with is not None:
             text = reply_with
         else:
-            users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-            last = _text_of(users[-1].get("content")) if users else ""
-            text = " ".join(["Echo:", last, *(list(FILLER) * 99)[: self.filler_words]])
+            text = echo(turns, self.filler_words)
+        text = structured(body, text) or text
         stops = body.get("stop") or []
         for stop in [stops] if isinstance(stops, str) else stops:
             if stop and stop in text:
                 text = text[: text.index(stop)]
-        limit = body.get("max_completion_tokens", body.get("max_tokens"))
         if limit is not None:
-            text, truncated = _truncate_words(text, int(limit))
-            if truncated:
-                return text, "length"
-        return text, "stop"
+            text, plan.truncated = _truncate_words(text, limit - plan.reasoning)
+        plan.text = text
+        return plan
 
-    def _usage(self, body: dict[str, Any], answer: str, n: int) -> dict[str, Any]:
-        prompt = sum(len(_text_of(m.get("content")).split()) for m in body.get("messages", []))
-        completion = len(answer.split()) * n
+    def _usage(self, plan: Plan, n: int) -> dict[str, Any]:
+        completion = plan.output_tokens * n
         return {
-            "prompt_tokens": prompt,
+            "prompt_tokens": plan.prompt,
             "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "total_tokens": plan.prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": plan.cached, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": plan.reasoning * n,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -608,7 +774,7 @@ class OpenAIStub:
             "id": f"chatcmpl-stub{record.request_id.removeprefix('req_'):0>16}",
             "object": obj,
             "created": int(time.time()),
-            "model": body["model"],
+            "model": self.answer_as or body["model"],
             "service_tier": "default",
             "system_fingerprint": "fp_openai_stub",
         }

@@ -164,11 +164,10 @@ def test_fail_every_and_sdk_retries(stub: OpenAIStub) -> None:
 
 
 def test_stall_times_out_a_short_client_timeout(stub: OpenAIStub, client: OpenAI) -> None:
-    stub.stall_next(2.0)
-    started = time.monotonic()
+    stub.stall_next(30.0)  # ended by stop() at teardown
     with pytest.raises(openai.APITimeoutError):
         client.with_options(timeout=0.2).chat.completions.create(model="gpt-4o", messages=HELLO)
-    assert time.monotonic() - started < 1.0
+    assert stub.requests[0].ended is None  # the client gave up; the server is still stalling
     assert client.chat.completions.create(model="gpt-4o", messages=HELLO).choices
 
 
@@ -201,21 +200,38 @@ def test_malformed_body(stub: OpenAIStub, client: OpenAI) -> None:
 
 
 def test_fifty_concurrent_requests_are_not_serialised() -> None:
+    # Each answer waits until all fifty are being handled at once: served one after another,
+    # the barrier breaks (after 30 s) and the requests fail.
+    everyone = threading.Barrier(50, timeout=30)
+
+    def together(body: dict) -> str:
+        everyone.wait()
+        return "together"
+
     with (
-        OpenAIStub(latency=0.2) as stub,
+        OpenAIStub(reply_with=together) as stub,
         OpenAI(base_url=stub.base_url, api_key="x", max_retries=0) as sdk,
         ThreadPoolExecutor(50) as pool,
     ):
-        started = time.monotonic()
         futures = [
             pool.submit(sdk.chat.completions.create, model="gpt-4o-mini", messages=HELLO)
             for _ in range(50)
         ]
         results = [f.result() for f in futures]
-        elapsed = time.monotonic() - started
-    assert len(results) == 50
-    assert elapsed < 2.0, elapsed
+    assert [r.choices[0].message.content for r in results] == ["together"] * 50
     assert stub.count(CHAT) == 50
+    assert stub.max_in_flight() == 50
+
+
+def test_start_and_end_times_show_requests_one_after_another(
+    stub: OpenAIStub, client: OpenAI
+) -> None:
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o", messages=HELLO)
+    first, second, third = stub.requests
+    assert first.ended is not None and second.ended is not None and third.ended is not None
+    assert first.started <= first.ended <= second.started <= second.ended <= third.started
+    assert stub.max_in_flight() == 1
 
 
 def test_stop_ends_idle_and_sleeping_connections() -> None:
@@ -234,10 +250,8 @@ def test_stop_ends_idle_and_sleeping_connections() -> None:
         waiter.start()
         while stub.count(CHAT) == 0:
             time.sleep(0.01)
-        started = time.monotonic()
         stub.stop()
-        waiter.join(timeout=5)
-    assert time.monotonic() - started < 2.0
+        waiter.join(timeout=5)  # its request would sleep 30 s
     assert not waiter.is_alive()
     assert len(errors) == 1  # the sleeping request was dropped, not answered
     assert not [t for t in threading.enumerate() if t.name.startswith("openai-stub")]

@@ -3,10 +3,12 @@ and on the experiment log."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from nbplayground import InvalidInput
 from nbplayground.configuration import Endpoint
 from nbplayground.ui.panel import PlaygroundPanel
 from nbplayground.ui.streaming import LatestOnly, Throttle
+from tests.conftest import TEST_KEY
 from tests.support.openai_stub import OpenAIStub
 
 CANARY = "sk-canary-PANEL-0123456789abcd"
@@ -60,19 +63,61 @@ def test_run_streams_the_answer_shows_metrics_and_logs_one_row(pg: Any) -> None:
         exp.id, "Write a haiku about rain", "Be brief.", "gpt-4o-mini", 0.7, "ok")
 
 
-def test_streaming_updates_are_throttled_to_20_per_second(make_pg: Any) -> None:
+class SteppedTime:
+    """A Throttle's clock and scheduler, stepped by the test: nothing scheduled runs until
+    `step()` moves the clock to it, so what is flushed when does not depend on the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._due: list[tuple[float, Callable[[], None]]] = []
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def schedule(self, delay: float, fire: Callable[[], None]) -> Callable[[], None]:
+        entry = (self.now + delay, fire)
+        with self._lock:
+            self._due.append(entry)
+
+        def cancel() -> None:
+            with self._lock:
+                if entry in self._due:
+                    self._due.remove(entry)
+        return cancel
+
+    def step(self, until: float | None = None) -> bool:
+        """Run the earliest scheduled call (if due by `until`); False when there was none."""
+        with self._lock:
+            if not self._due or (until is not None and min(self._due)[0] > until):
+                return False
+            self._due.sort(key=lambda e: e[0])
+            when, fire = self._due.pop(0)
+        self.now = max(self.now, when)
+        fire()
+        return True
+
+
+def test_streaming_updates_are_throttled_to_20_per_second(
+        make_pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    time_ = SteppedTime()
+    monkeypatch.setattr("nbplayground.ui.panel.Throttle", functools.partial(
+        Throttle, clock=time_.clock, schedule=time_.schedule))
     pg = make_pg(provider="simulated", simulated_latency=1.5)
     panel = panel_of(pg, prompt="Tell a long story", max_tokens=2000)
     stamps: list[float] = []
-    panel.observe(lambda c: stamps.append(time.monotonic()), names="answer")
-    act(panel, "run")
+    panel.observe(lambda c: stamps.append(time_.now), names="answer")
+    panel.receive(panel, {"action": "run"}, [])
+    steps = 0
+    while not panel.wait(0.02):  # the stream goes on in real time; the throttle's time steps
+        steps += time_.step()
     exp = pg.get(panel.metrics["id"])
     assert panel.answer == exp.response  # nothing lost
     assert exp.metrics.completion_tokens > 40  # many more deltas than updates
+    assert len(stamps) >= 3, "the answer should stream, not arrive at once"
+    assert len(stamps) <= steps + 1  # one flush at the start, then only when the interval ends
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert len(stamps) >= 10, "the answer should stream, not arrive at once"
-    assert min(gaps) >= 0.045
-    assert (len(stamps) - 1) / (stamps[-1] - stamps[0]) <= 20
+    assert min(gaps) >= 0.05 - 1e-9  # FLUSH_INTERVAL: at most 20 updates per second
 
 
 def test_live_estimate_counts_prompt_tokens_in_the_kernel(pg: Any) -> None:
@@ -113,7 +158,7 @@ def test_a_refused_key_reads_as_plain_words(make_pg: Any, stub: OpenAIStub) -> N
 def test_reasoning_model_disables_what_it_does_not_take(pg: Any) -> None:
     panel = panel_of(pg, prompt="Prove it", model="o4-mini", max_tokens=300)
     assert set(panel.disabled) == {"temperature", "top_p", "frequency_penalty",
-                                   "presence_penalty", "stop"}
+                                   "presence_penalty", "stop", "logprobs", "top_logprobs"}
     assert "reasoning model" in panel.disabled["temperature"]
     o4 = next(m for m in panel.models if m["model"] == "o4-mini")
     assert o4["unsupported"] == panel.disabled  # the same reasons drive the compare columns
@@ -123,7 +168,7 @@ def test_reasoning_model_disables_what_it_does_not_take(pg: Any) -> None:
     assert row.model == "o4-mini"
     assert row.temperature != row.temperature
     panel.model = "gpt-4o-mini"
-    assert set(panel.disabled) == {"reasoning_effort"}
+    assert set(panel.disabled) == {"reasoning_effort", "verbosity", "reasoning_summary"}
 
 
 def test_multi_turn_messages_are_sent_before_the_prompt(pg: Any) -> None:
@@ -161,17 +206,18 @@ def test_history_filters_and_loads_a_run_back(pg: Any) -> None:
     assert panel.metrics["id"] == first
 
 
-def test_compare_runs_columns_in_parallel_and_logs_each(make_pg: Any) -> None:
-    pg = make_pg(provider="simulated", simulated_latency=0.5)
+def test_compare_runs_columns_in_parallel_and_logs_each(make_pg: Any, stub: OpenAIStub) -> None:
+    # Each answer waits until both columns' requests are being handled at once: run one after
+    # the other, the barrier breaks (after 30 s) and the columns fail.
+    both = threading.Barrier(2, timeout=30)
+    stub.reply_with = lambda body: f"column answer {both.wait()}"
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
     panel = panel_of(pg, prompt="Explain recursion in one paragraph")
     panel.compare_columns = [
-        {"model": "gpt-4o-mini", "provider": "simulated", "params": {"temperature": 0.2}},
-        {"model": "gpt-4.1-nano", "provider": "simulated",
-         "params": {"temperature": 1.2, "max_tokens": 40}}]
-    started = time.monotonic()
+        {"model": "gpt-4o-mini", "params": {"temperature": 0.2}},
+        {"model": "gpt-4.1-nano", "params": {"temperature": 1.2, "max_tokens": 40}}]
     act(panel, "compare")
-    elapsed = time.monotonic() - started
-    assert elapsed < 0.95, "two 0.5 s runs in parallel, not one after the other"
+    assert stub.max_in_flight() == 2, "the columns ran one after the other"
     assert panel.compare_status == "done"
     a, b = panel.compare_results
     assert a["status"] == b["status"] == "done"
@@ -295,18 +341,34 @@ def test_pg_panel_returns_the_widget(pg: Any) -> None:
 
 
 def test_throttle_flushes_at_most_once_per_interval_and_never_drops_the_last() -> None:
+    time_ = SteppedTime()
     flushed: list[tuple[float, int]] = []
     state = {"n": 0}
-    throttle = Throttle(lambda: flushed.append((time.monotonic(), state["n"])), interval=0.05)
-    for _ in range(200):
+    throttle = Throttle(lambda: flushed.append((time_.now, state["n"])), interval=0.05,
+                        clock=time_.clock, schedule=time_.schedule)
+    for _ in range(200):  # a poke every 2 ms for 0.4 s
         state["n"] += 1
         throttle.poke()
-        time.sleep(0.002)
-    time.sleep(0.12)
+        time_.now += 0.002
+        time_.step(until=time_.now)
+    while time_.step():
+        pass
     assert flushed[-1][1] == 200
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(flushed)]
-    assert min(gaps) >= 0.045
-    assert len(flushed) <= 12
+    assert min(gaps) >= 0.05 - 1e-9
+    assert 8 <= len(flushed) <= 10  # 0.4 s at one flush per 0.05 s, plus the first
+
+
+def test_a_cancelled_throttle_flushes_nothing_more() -> None:
+    time_ = SteppedTime()
+    flushed: list[int] = []
+    throttle = Throttle(lambda: flushed.append(1), interval=0.05, clock=time_.clock,
+                        schedule=time_.schedule)
+    throttle.poke()
+    throttle.poke()  # inside the interval: scheduled
+    throttle.cancel()
+    assert not time_.step()
+    assert flushed == [1]
 
 
 def test_latest_only_runs_the_newest_job_of_a_key() -> None:
@@ -384,3 +446,22 @@ def test_the_controls_come_from_the_field_table_and_the_js_names_no_field(pg: An
     named = [f.name for f in FIELDS if re.search(
         rf"\b{f.name}\b" if f.name != "stop" else r"params\.stop|params\[\"stop\"\]", js)]
     assert named == []
+
+
+def test_metrics_carry_reasoning_tokens_tinted_tokens_and_tool_steps() -> None:
+    from nbplayground.domain import TokenLogprob, ToolCall
+    from nbplayground.domain.metrics import ResponseMetrics
+    from nbplayground.ui import state
+    from tests.factories import make_experiment
+
+    exp = make_experiment(
+        response="Hi", metrics=ResponseMetrics(completion_tokens=9, reasoning_tokens=7),
+        token_logprobs=(TokenLogprob(token="Hi", logprob=-0.5, top=(("Hi", -0.5),
+                                                                    ("Yo", -1.2))),),
+        tool_calls=(ToolCall(id="c", name="ping", arguments={"n": 1}, result="pong"),))
+    m = state.metrics_of(exp)
+    assert m["reasoning_tokens"] == 7
+    assert m["tokens"][0]["t"] == "Hi" and abs(m["tokens"][0]["p"] - 0.6065) < 1e-3
+    assert m["tokens"][0]["top"][1][0] == "Yo"
+    assert m["tool_calls"] == [{"name": "ping", "args": '{"n": 1}', "result": "pong",
+                                "error": None}]

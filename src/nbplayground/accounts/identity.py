@@ -54,9 +54,9 @@ def admins(config: dict[str, Any] | None = None) -> frozenset[str]:
     return frozenset(n for n in names | {n.strip() for n in listed} if n)
 
 
-def default_plan(config: dict[str, Any] | None = None) -> str:
+def default_plan(config: dict[str, Any] | None = None) -> str | None:
     """The plan of a user the log has none for: $NBPLAYGROUND_PLAN, `default_plan` in the
-    config file, else "free"."""
+    config file, else None: no plan, so no plan limits (the server's own rate limits apply)."""
     plan = os.environ.get("NBPLAYGROUND_PLAN") or \
-        (load_config() if config is None else config).get("default_plan") or "free"
-    return str(plan)
+        (load_config() if config is None else config).get("default_plan")
+    return str(plan) if plan else None

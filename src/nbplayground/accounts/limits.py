@@ -1,7 +1,9 @@
 """Subscription plans and per-user limits: daily and monthly USD budgets, a daily token cap, RPM.
 
-A plan gives the defaults; a user's overrides (users.limits JSON) replace single values.
-Limits guard what a provider bills: simulated and local runs are free and never limited.
+Nothing is limited unless someone chose so: a user with no plan (none in the log, no
+NBPLAYGROUND_PLAN, no `default_plan` in config.toml) and no overrides has no limits at all. A plan
+gives the defaults; a user's overrides (users.limits JSON) replace single values. Limits guard
+what a provider bills: simulated and local runs are never limited.
 """
 
 from __future__ import annotations
@@ -12,26 +14,31 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from nbplayground.domain.providers import UNBILLED as FREE_PROVIDERS
+from nbplayground.domain.providers import billed as billable
 from nbplayground.errors import InvalidInput
 
-FREE_PROVIDERS = frozenset({"simulated", "local"})
-
-
-def billable(provider: str) -> bool:
-    """OpenAI and any OpenAI-compatible endpoint bill; the simulated and local providers do not."""
-    return provider not in FREE_PROVIDERS
+__all__ = ["FREE_PROVIDERS", "billable"]  # the providers table's answers, under their old names
 
 
 class Limits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    plan: str
-    daily_usd: float
-    monthly_usd: float
-    daily_tokens: int
+    plan: str | None
+    """None: no plan was configured for the user."""
+    daily_usd: float | None = None
+    """None (here and below): no such limit."""
+    monthly_usd: float | None = None
+    daily_tokens: int | None = None
     """Prompt + completion tokens a user may spend per UTC day."""
-    rpm: int
-    """Requests per minute: sweeps and runs are throttled to it."""
+    rpm: int | None = None
+    """Requests per minute: sweeps and runs are throttled to it (as well as to the server's
+    own x-ratelimit-* headers, which always apply)."""
+
+    @property
+    def limited(self) -> bool:
+        """Some budget (USD or tokens) applies, so work in flight must be held against it."""
+        return any(v is not None for v in (self.daily_usd, self.monthly_usd, self.daily_tokens))
 
 
 PLANS: dict[str, Limits] = {
@@ -41,6 +48,7 @@ PLANS: dict[str, Limits] = {
     "team": Limits(plan="team", daily_usd=100.0, monthly_usd=1000.0, daily_tokens=50_000_000,
                    rpm=10000),
 }
+NO_LIMITS = Limits(plan=None)
 LIMIT_NAMES = ("daily_usd", "monthly_usd", "daily_tokens", "rpm")
 
 
@@ -70,8 +78,9 @@ def check_overrides(overrides: Mapping[str, Any]) -> dict[str, float | int]:
 
 
 def limits_for(plan: str | None, overrides: Mapping[str, Any] | None = None,
-               default_plan: str = "free") -> Limits:
-    """The plan's defaults with the user's overrides on top; an unknown plan falls back."""
-    base = PLANS.get(plan or default_plan) or PLANS.get(default_plan) or PLANS["free"]
+               default_plan: str | None = None) -> Limits:
+    """The plan's defaults with the user's overrides on top; no plan (or one this version
+    does not know) gives no limits but the overrides."""
+    base = PLANS.get(plan or default_plan or "") or NO_LIMITS
     known = {k: v for k, v in (overrides or {}).items() if k in LIMIT_NAMES}
     return base.model_copy(update=check_overrides(known)) if known else base

@@ -1,4 +1,9 @@
-"""SimulatedChatClient: a deterministic stand-in for any model; real token counts."""
+"""SimulatedChatClient: a deterministic stand-in for any model, on either API; real token counts.
+
+The answer is the same on Chat Completions and the Responses API (the API is not part of what
+the model says). A reasoning model also spends reasoning tokens, billed as output: 32-96 at
+medium effort (none/minimal 0, low ½, high 2×, xhigh 4×), taken first from max_tokens.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ import random
 from nbplayground.analytics import Tokenizer
 from nbplayground.domain import ChatRequest, ChatResult
 from nbplayground.experimentation.ports import DeltaCallback
+
+EFFORT_SCALE = {"none": 0.0, "minimal": 0.0, "low": 0.5, "medium": 1.0, "high": 2.0,
+                "xhigh": 4.0}
 
 VOCABULARY = (
     "the model answers with a simulated reply about your prompt and its parameters while "
@@ -38,6 +46,11 @@ class SimulatedChatClient:
 
     def answer(self, request: ChatRequest) -> tuple[str, str]:
         """(text, finish_reason), a pure function of the request."""
+        text, finish, _ = self._answer(request)
+        return text, finish
+
+    def _answer(self, request: ChatRequest) -> tuple[str, str, int]:
+        """(text, finish_reason, reasoning tokens), a pure function of the request."""
         p = request.parameters
         temperature = p.temperature if p.temperature is not None else 1.0
         # At temperature 0 the repeat index does not matter: the same answer every time.
@@ -56,17 +69,31 @@ class SimulatedChatClient:
             if rng.random() < 0.08:
                 words.append(rng.choice(prompt_words))
         text = " ".join(words).capitalize() + "."
+        reasoning = self._reasoning(request, rng.randint(32, 96))
         finish = "stop"
         for stop in p.stop or ():
             cut = text.find(stop)
             if cut >= 0:
                 text = text[:cut]
         limit = p.max_tokens
+        if limit is not None and reasoning >= limit > 0 and reasoning:
+            return "", "length", limit  # it thought until the limit and said nothing
+        if limit is not None:
+            limit -= reasoning
         if limit is not None and self._tokenizer.count_text(text, request.model) > limit:
             ids = self._encode(text, request.model)[:limit]
             text = self._decode(ids, request.model)
             finish = "length"
-        return text, finish
+        return text, finish, reasoning
+
+    @staticmethod
+    def _reasoning(request: ChatRequest, base: int) -> int:
+        from nbplayground.configuration import lookup
+
+        if not lookup(request.model).reasoning:
+            return 0
+        effort = request.parameters.reasoning_effort or "medium"
+        return int(base * EFFORT_SCALE.get(effort, 1.0))
 
     def _encode(self, text: str, model: str) -> list[int]:
         return list(self._tokenizer.encode(text, model))  # type: ignore[attr-defined]
@@ -76,8 +103,8 @@ class SimulatedChatClient:
 
     async def complete(self, request: ChatRequest, *, on_delta: DeltaCallback | None = None
                        ) -> ChatResult:
-        text, finish = self.answer(request)
-        completion = self._tokenizer.count_text(text, request.model)
+        text, finish, reasoning = self._answer(request)
+        completion = self._tokenizer.count_text(text, request.model) + reasoning
         delay = self.latency + self.seconds_per_token * completion
         if on_delta is not None:
             pieces = text.split(" ")
@@ -89,5 +116,6 @@ class SimulatedChatClient:
         return ChatResult(
             text=text, finish_reason=finish,
             prompt_tokens=self._tokenizer.count_messages(request.messages, request.model),
-            completion_tokens=completion, response_model=request.model,
+            completion_tokens=completion, reasoning_tokens=reasoning,
+            response_model=request.model,
             status_code=None, latency_ms=delay * 1000)

@@ -8,8 +8,7 @@ from datetime import datetime
 
 from nbplayground.analytics.ports import PriceTable, Tokenizer
 from nbplayground.domain import Message, ResponseMetrics
-
-FREE_PROVIDERS = frozenset({"local"})
+from nbplayground.domain.providers import priced
 
 
 @dataclass(frozen=True)
@@ -19,13 +18,15 @@ class CostEstimator:
 
     def cost(self, provider: str, model: str, prompt_tokens: int, completion_tokens: int,
              cached_tokens: int = 0, at: datetime | None = None) -> float | None:
-        """USD. A model running in the kernel costs nothing; an unknown price is None, not 0."""
-        if provider in FREE_PROVIDERS:
+        """USD (for an unbilled provider what it would cost); an unpriced provider's run costs
+        nothing; an unknown price is None, not 0."""
+        if not priced(provider):
             return 0.0
         return self.prices.price(model, prompt_tokens, completion_tokens, cached_tokens, at)
 
     def metrics(self, *, provider: str, model: str, prompt_tokens: int, completion_tokens: int,
-                cached_tokens: int = 0, generation_time_ms: float = 0.0,
+                cached_tokens: int = 0, reasoning_tokens: int = 0,
+                generation_time_ms: float = 0.0,
                 usage_estimated: bool = False, price_as: str | None = None,
                 messages: Sequence[Message] = (), response: str = "",
                 at: datetime | None = None) -> ResponseMetrics:
@@ -35,9 +36,11 @@ class CostEstimator:
             pt = self.tokenizer.count_messages(messages, price_as)
             ct = self.tokenizer.count_text(response, price_as)
             cost_as = self.prices.price(price_as, pt, ct, 0, at)
+        # Reasoning tokens are already inside completion_tokens (OpenAI bills them as output).
         return ResponseMetrics(
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-            cached_tokens=cached_tokens, generation_time_ms=generation_time_ms,
+            cached_tokens=cached_tokens, reasoning_tokens=reasoning_tokens,
+            generation_time_ms=generation_time_ms,
             cost_estimate=self.cost(provider, model, prompt_tokens, completion_tokens,
                                     cached_tokens, at),
             usage_estimated=usage_estimated, price_as=price_as, cost_as=cost_as)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from nbplayground.analytics.format import CUT
 from nbplayground.analytics.log_sql import (
     ALIASES,
     AXES,
@@ -32,6 +33,7 @@ from nbplayground.analytics.log_sql import (
     unit,
     varying,
 )
+from nbplayground.domain.providers import sql_billed
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -63,12 +65,14 @@ __all__ = [
 
 def pivot(query: Query, user_id: str | None, sweep_id: SweepScope = None,
           by: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per cell (axes `by`, default the ones that vary): mean and spread over repeats."""
+    """One row per cell (axes `by`, default the ones that vary): mean and spread over repeats;
+    `cut` counts the answers that stopped at max_tokens (their length measures the cap)."""
     cols = axes(by, AXES, "by") if by is not None else varying(query, user_id, sweep_id)
     where, params = scope(user_id, sweep_id, ok=False)
     ok, keys = "FILTER (WHERE status = 'ok')", ", ".join(map(q, cols))
     sql = (f"SELECT {keys + ', ' if keys else ''}count(*) {ok} AS n, "
            f"CAST(count_if(status = 'error') AS BIGINT) AS errors, "
+           f"CAST(count_if(status = 'ok' AND finish_reason = 'length') AS BIGINT) AS cut, "
            f"avg(completion_tokens) {ok} AS completion_tokens_mean, "
            f"stddev_samp(completion_tokens) {ok} AS completion_tokens_std, "
            f"avg(cost_estimate) {ok} AS cost_mean, stddev_samp(cost_estimate) {ok} AS cost_std, "
@@ -129,18 +133,23 @@ def compare(query: Query, user_id: str | None, sweep_id: SweepScope, x: str, y: 
 
 def cost(query: Query, user_id: str | None, sweep_id: SweepScope = None,
          by: str | Sequence[str] = "model") -> pd.DataFrame:
-    """Calls, tokens and USD per model / user / day / provider / sweep (errors counted too)."""
+    """Calls, tokens and USD per model / user / day / provider / sweep (errors counted too).
+
+    `cost` is spend: what billed providers charged. An unbilled provider's price (a simulated
+    answer's) is `would_cost`, never added to spend."""
     keys = axes(by, tuple(GROUPS), "by")
     if not keys:
         raise InvalidInput(f"by must name at least one of {', '.join(GROUPS)}")
     where, params = scope(user_id, sweep_id, ok=False)
+    billed = sql_billed("provider")
     order = ", ".join(keys) + ", cost DESC" if "day" in keys else "cost DESC, " + ", ".join(keys)
     sql = (f"SELECT {', '.join(f'{GROUPS[k]} AS {k}' for k in keys)}, count(*) AS calls, "
            "CAST(count_if(status = 'error') AS BIGINT) AS errors, "
            "CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, "
            "CAST(coalesce(sum(completion_tokens), 0) AS BIGINT) AS completion_tokens, "
            "CAST(coalesce(sum(token_count), 0) AS BIGINT) AS tokens, "
-           "coalesce(sum(cost_estimate), 0.0) AS cost, "
+           f"coalesce(sum(cost_estimate) FILTER (WHERE {billed}), 0.0) AS cost, "
+           f"sum(cost_estimate) FILTER (WHERE NOT {billed}) AS would_cost, "
            "CAST(count_if(status = 'ok' AND cost_estimate IS NULL) AS BIGINT) AS unpriced, "
            f"sum(cost_as) AS cost_as FROM experiments {where} GROUP BY ALL ORDER BY {order}")
     return query(sql, params)
@@ -242,7 +251,9 @@ def answers(query: Query, user_id: str | None, sweep_id: SweepScope = None,
         raise InvalidInput(f"answers makes one column per {column}, and there are "
                            f"{len(values)}; pass a sweep, or another column")
     index = [a for a in AXES if counts[a] > 1 and a != column] + ["repeat"]
-    answer = "CASE WHEN status = 'ok' THEN response ELSE '[error] ' || coalesce(error, '') END"
+    answer = (f"CASE WHEN status <> 'ok' THEN '[error] ' || coalesce(error, '') "
+              f"WHEN finish_reason = 'length' THEN coalesce(response, '') || ' {CUT}' "
+              "ELSE response END")
     heads = [str(v) if column in ("model", "prompt", "system", "provider") else
              f"{column}={'default' if v is None else v}" for v in values]
     picks = ", ".join(

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
 from nbplayground.configuration.catalog import ModelSpec
-from nbplayground.domain.fields import FIELDS, PARAMETER_NAMES, RequestField
+from nbplayground.configuration.structured import response_format_of, tools_of
+from nbplayground.domain.fields import BY_NAME, FIELDS, PARAMETER_NAMES, Api, RequestField
 from nbplayground.domain.parameters import ModelParameters
 from nbplayground.errors import InvalidParameter
 
+CELL_OPTIONS = ("images", "run_tools", "max_tool_rounds")
+"""What a run takes besides request fields: its images and how its tools run."""
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in FIELDS if f.default is not None}
 
 
@@ -79,6 +82,21 @@ def _choice(f: RequestField, value: Any) -> str:
     return str(value)
 
 
+def _toggle(f: RequestField, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameter(f"{f.name} must be True or False, not {value!r}",
+                               parameter=f.name, value=value)
+    return value
+
+
+def _json(f: RequestField, value: Any) -> Any:
+    if f.shape == "response_format":
+        return response_format_of(value)[0]
+    if f.shape == "tools":
+        return tools_of(value)[0]
+    return value
+
+
 def check_field(f: RequestField, value: Any, spec: ModelSpec) -> Any:
     """One value checked against its field and the model's limits."""
     if f.kind == "number":
@@ -87,7 +105,38 @@ def check_field(f: RequestField, value: Any, spec: ModelSpec) -> Any:
         return _integer(f, value, spec)
     if f.kind == "strings":
         return _strings(f, value)
+    if f.kind == "toggle":
+        return _toggle(f, value)
+    if f.kind == "json":
+        return _json(f, value)
+    if f.shape == "tool_choice" and isinstance(value, str) and value not in f.choices:
+        return value  # a tool's name: checked against the tools once all fields are read
     return _choice(f, value)
+
+
+def _api(spec: ModelSpec, given: Any) -> Api:
+    """auto: the Responses API only for the models that only it serves."""
+    if given in (None, "auto"):
+        return "responses" if spec.responses_only else "chat"
+    if given == "chat" and spec.responses_only:
+        raise InvalidParameter(f"{spec.name} is served only by the Responses API; use "
+                               "api='responses' or api='auto'", parameter="api", value=given)
+    return cast(Api, given)
+
+
+def _together(out: dict[str, Any], api: Api) -> None:
+    """Checks that span fields: a tool_choice names a tool; top_logprobs needs logprobs."""
+    choice = out.get("tool_choice")
+    if choice is not None and choice not in BY_NAME["tool_choice"].choices:
+        names = [t["name"] for t in out.get("tools") or ()]
+        if choice not in names:
+            raise InvalidParameter(
+                f"tool_choice must be auto, none, required or the name of one of the tools "
+                f"({', '.join(names) or 'no tools given'}), not {choice!r}",
+                parameter="tool_choice", value=choice)
+    if out.get("top_logprobs") and not out.get("logprobs"):
+        raise InvalidParameter("top_logprobs needs logprobs=True", parameter="top_logprobs",
+                               value=out["top_logprobs"])
 
 
 def refusal(f: RequestField, spec: ModelSpec) -> str:
@@ -103,7 +152,7 @@ def refusal(f: RequestField, spec: ModelSpec) -> str:
 
 def require_known(names: Iterable[str]) -> None:
     """Refuse a misspelt parameter (temperatur=...) instead of silently dropping it."""
-    unknown = sorted(set(names) - set(PARAMETER_NAMES))
+    unknown = sorted(set(names) - set(PARAMETER_NAMES) - set(CELL_OPTIONS))
     if unknown:
         raise InvalidParameter(
             f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(PARAMETER_NAMES)}",
@@ -114,19 +163,32 @@ def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
     """Validate `given` (None = the model's default) against the model; raise InvalidParameter."""
     require_known(given)
     accepts = spec.accepts
-    out: dict[str, Any] = {}
+    if given.get("api") is not None:
+        check_field(BY_NAME["api"], given["api"], spec)
+    api = _api(spec, given.get("api"))
+    out: dict[str, Any] = {"api": api}
     for f in FIELDS:
         value = given.get(f.name)
+        if f.name == "api":
+            continue
         if value is None:
             # A reasoning model's answer budget also pays for its reasoning: 256 would often
             # leave nothing to say, so by default no limit is sent (the API's own default).
-            if f.default is not None and f.name in accepts and not spec.reasoning:
+            if f.default is not None and f.name in accepts and not spec.reasoning \
+                    and api in f.apis:
                 out[f.name] = f.default
             continue
         if f.name not in accepts:
             raise InvalidParameter(f"{refusal(f, spec)}; leave {f.name} out",
                                    parameter=f.name, value=value)
+        if api not in f.apis:
+            other = "chat" if api == "responses" else "responses"
+            raise InvalidParameter(
+                f"the {'Responses API' if api == 'responses' else 'Chat Completions API'} "
+                f"does not take {f.name}; use api={other!r} or leave {f.name} out",
+                parameter=f.name, value=value)
         out[f.name] = check_field(f, value, spec)
+    _together(out, api)
     try:
         return ModelParameters(**out)
     except ValidationError as e:  # pragma: no cover - the checks above are stricter

@@ -1,6 +1,12 @@
 """The spec's entities and value objects, free of I/O: what every context shares."""
 
-from nbplayground.domain.experiment import Experiment, ExperimentStatus
+from nbplayground.domain.experiment import (
+    Experiment,
+    ExperimentStatus,
+    ImageRef,
+    TokenLogprob,
+    ToolCall,
+)
 from nbplayground.domain.messages import Message, Role, as_messages
 from nbplayground.domain.metrics import ResponseMetrics
 from nbplayground.domain.parameters import ModelParameters
@@ -13,10 +19,13 @@ __all__ = [
     "ChatResult",
     "Experiment",
     "ExperimentStatus",
+    "ImageRef",
     "Message",
     "ModelParameters",
     "ResponseMetrics",
     "Role",
+    "TokenLogprob",
+    "ToolCall",
     "User",
     "as_messages",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["number", "integer", "strings", "choice"]
+Kind = Literal["number", "integer", "strings", "choice", "toggle", "json"]
 Family = Literal["chat", "reasoning", "local", "unknown"]
 Api = Literal["chat", "responses"]
 
@@ -16,9 +16,11 @@ SAMPLING: frozenset[Family] = frozenset({"chat", "local", "unknown"})
 EVERY: frozenset[Family] = frozenset({"chat", "reasoning", "local", "unknown"})
 REASONING_ONLY: frozenset[Family] = frozenset({"reasoning", "unknown"})
 
-_SQL = {"number": "DOUBLE", "integer": "INTEGER", "strings": "VARCHAR", "choice": "VARCHAR"}
+_SQL = {"number": "DOUBLE", "integer": "INTEGER", "strings": "VARCHAR", "choice": "VARCHAR",
+        "toggle": "BOOLEAN", "json": "VARCHAR"}
 _PYTHON: dict[str, Any] = {"number": float, "integer": int, "strings": tuple[str, ...],
-                           "choice": str}
+                           "choice": str, "toggle": bool, "json": Any}
+TOOLS: frozenset[Family] = frozenset({"chat", "reasoning", "unknown"})
 
 
 @dataclass(frozen=True)
@@ -45,19 +47,28 @@ class RequestField:
     """Shown in each Compare column, not only in the side panel."""
     local: bool = True
     """llama.cpp takes it under the same name."""
+    advanced: bool = False
+    """Shown folded under "More fields" in the panel."""
+    on_wire: bool = True
+    """False for a field that steers the request without being in its body (api)."""
+    shape: str | None = None
+    """A value that changes form on the wire (tools, response_format): see domain/wire.py."""
     wire: tuple[tuple[Api, str], ...] = ()
     """Where it goes in each API's body when not under its own name: a dotted path
     ("reasoning.effort" is {"reasoning": {"effort": ...}}); an API not in `apis` never gets it."""
 
     def path(self, api: Api) -> tuple[str, ...] | None:
         """The key path of this field in `api`'s request body; None when `api` does not take it."""
-        if api not in self.apis:
+        if api not in self.apis or not self.on_wire:
             return None
         return tuple(dict(self.wire).get(api, self.name).split("."))
 
+    log_column: str | None = None
+    """The log column when it is not the field's name."""
+
     @property
     def column(self) -> str:
-        return self.name
+        return self.log_column or self.name
 
     @property
     def sql_type(self) -> str:
@@ -74,7 +85,7 @@ class RequestField:
                 "default": list(self.default) if isinstance(self.default, tuple)
                 else self.default, "min": lo, "max": hi, "step": self.step,
                 "choices": list(self.choices), "max_items": self.max_items,
-                "compact": self.compact, "limit": "max_output_tokens"
+                "compact": self.compact, "advanced": self.advanced, "limit": "max_output_tokens"
                 if self.range is not None and self.range[1] is None else None}
 
 
@@ -105,6 +116,42 @@ FIELDS: tuple[RequestField, ...] = (
                  "How long a reasoning model thinks before it answers.", REASONING_ONLY,
                  choices=("none", "minimal", "low", "medium", "high", "xhigh"), local=False,
                  wire=(("responses", "reasoning.effort"),)),
+)
+
+FIELDS += (
+    RequestField("api", "choice", "API",
+                 "Chat Completions or the Responses API; auto takes Responses only for the "
+                 "models that only it serves (o1-pro, o3-pro, gpt-5-pro, *-codex).", EVERY,
+                 choices=("auto", "chat", "responses"), on_wire=False, local=False),
+    RequestField("response_format", "json", "Response format",
+                 "A JSON schema the answer must follow (or json_object for any JSON).", EVERY,
+                 local=False, advanced=True, shape="response_format",
+                 wire=(("responses", "text.format"),)),
+    RequestField("tools", "json", "Tools",
+                 "Functions the model may call: their names, descriptions and the JSON they take.",
+                 TOOLS, local=False, advanced=True, shape="tools"),
+    RequestField("tool_choice", "choice", "Tool choice",
+                 "auto lets the model decide; required makes it call one; none forbids tools.",
+                 TOOLS, choices=("auto", "none", "required"), local=False, advanced=True,
+                 shape="tool_choice"),
+    RequestField("verbosity", "choice", "Verbosity", "How much a GPT-5 model writes.",
+                 REASONING_ONLY, choices=("low", "medium", "high"), local=False, advanced=True,
+                 wire=(("responses", "text.verbosity"),)),
+    RequestField("reasoning_summary", "choice", "Reasoning summary",
+                 "A summary of the model's reasoning (Responses API).", REASONING_ONLY,
+                 choices=("auto", "concise", "detailed"), apis=frozenset({"responses"}),
+                 local=False, advanced=True, wire=(("responses", "reasoning.summary"),)),
+    RequestField("service_tier", "choice", "Service tier",
+                 "flex halves the price of calls that may wait; priority answers sooner.",
+                 TOOLS, choices=("auto", "default", "flex", "priority"), local=False,
+                 advanced=True),
+    RequestField("logprobs", "toggle", "Log probabilities",
+                 "Return each token's probability (and top alternatives).", SAMPLING,
+                 shape="include_logprobs", log_column="logprobs_requested", local=False,
+                 advanced=True),
+    RequestField("top_logprobs", "integer", "Top alternatives",
+                 "How many likely alternatives to return per token (needs logprobs).",
+                 SAMPLING, range=(0, 20), step=1, local=False, advanced=True),
 )
 
 BY_NAME: dict[str, RequestField] = {f.name: f for f in FIELDS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,8 +16,36 @@ class Message(BaseModel):
     role: Role
     content: str
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return {"role": self.role, "content": self.content}
+
+    def wire(self, api: str) -> dict[str, Any]:
+        """The message in `api`'s body (text only: the same on both APIs)."""
+        return self.as_dict()
+
+    @staticmethod
+    def of(data: Mapping[str, Any]) -> Message:
+        """A logged message back: with images when it had them."""
+        return ImageMessage.model_validate(data) if "images" in data else \
+            Message.model_validate(data)
+
+
+class ImageMessage(Message):
+    """A user message with images (data or http URLs), sent as content parts."""
+
+    images: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "content": self.content, "images": list(self.images)}
+
+    def wire(self, api: str) -> dict[str, Any]:
+        if api == "responses":
+            parts: list[dict[str, Any]] = [{"type": "input_text", "text": self.content}]
+            parts += [{"type": "input_image", "image_url": u} for u in self.images]
+        else:
+            parts = [{"type": "text", "text": self.content}]
+            parts += [{"type": "image_url", "image_url": {"url": u}} for u in self.images]
+        return {"role": self.role, "content": parts}
 
 
 def as_messages(

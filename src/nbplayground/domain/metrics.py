@@ -11,6 +11,8 @@ class ResponseMetrics(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    """Output tokens spent reasoning: part of completion_tokens, billed as output."""
     generation_time_ms: float = 0.0
     cost_estimate: float | None = None
     """USD; None when the model has no known price (shown as "unpriced", never as $0)."""

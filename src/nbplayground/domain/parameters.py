@@ -23,7 +23,11 @@ class _Parameters(BaseModel):
         """The parameters that go on the wire, by their spec names (None ones left out)."""
         out = self.model_dump(exclude_none=True)
         for f in FIELDS:
-            if f.kind == "strings" and f.name in out:
+            if f.name not in out:
+                continue
+            if not f.on_wire:
+                del out[f.name]
+            elif isinstance(out[f.name], tuple):
                 out[f.name] = list(out[f.name])
         return out
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nbplayground.domain.fields import BY_NAME, Api
 from nbplayground.domain.messages import Message
 from nbplayground.domain.parameters import ModelParameters
+from nbplayground.domain.wire import SHAPES
 from nbplayground.ids import new_id
 
 
@@ -27,6 +28,9 @@ class ChatRequest(BaseModel):
     """Reasoning models take max_completion_tokens on Chat Completions."""
     api: Api = "chat"
     """Which endpoint: /v1/chat/completions or /v1/responses."""
+    continuation: tuple[dict[str, Any], ...] = ()
+    """Wire items after the messages: the model's tool calls and their results, in this API's
+    own shapes (domain/wire.py), for the next round of a tool loop."""
 
     @property
     def path(self) -> str:
@@ -35,16 +39,19 @@ class ChatRequest(BaseModel):
     def body(self) -> dict[str, Any]:
         """The JSON body of the request, exactly: model, the conversation, then the fields sent
         at the places the field table gives for this API."""
+        turns = [m.wire(self.api) for m in self.messages] + [dict(c) for c in self.continuation]
         if self.api == "responses":
-            out: dict[str, Any] = {"model": self.model,
-                                   "input": [m.as_dict() for m in self.messages]}
+            out: dict[str, Any] = {"model": self.model, "input": turns}
         else:
-            out = {"model": self.model, "messages": [m.as_dict() for m in self.messages]}
+            out = {"model": self.model, "messages": turns}
         for name, value in self.parameters.sent().items():
-            where = BY_NAME[name].path(self.api)
+            f = BY_NAME[name]
+            where = f.path(self.api)
             if where is None:
                 continue
-            if self.api == "chat" and where == ("max_tokens",):
+            if f.shape is not None:
+                where, value = SHAPES[f.shape](value, self.api)
+            elif self.api == "chat" and where == ("max_tokens",):
                 where = (self.max_tokens_field,)
             place = out
             for key in where[:-1]:
@@ -84,6 +91,12 @@ class ChatResult(BaseModel):
     reasoning_tokens: int = 0
     """Output tokens spent reasoning (part of completion_tokens, billed as output)."""
     refusal: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """The function calls the model asked for: {"id", "name", "arguments"} (arguments as the
+    JSON text the model wrote; "id" is what a tool result answers), on either API."""
+    logprobs: tuple[dict[str, Any], ...] | None = None
+    """Per answer token when asked for: {"token", "logprob", "top_logprobs": [{"token",
+    "logprob"}]}; None when the request did not ask (or the server sent none)."""
     usage_estimated: bool = False
     response_model: str | None = None
     status_code: int | None = 200

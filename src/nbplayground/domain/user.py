@@ -10,7 +10,8 @@ class User(BaseModel):
 
     id: str
     email: str | None = None
-    subscription_type: str = "free"
+    subscription_type: str | None = None
+    """None: the user chose no plan, so no plan limits apply."""
     token_usage: int = 0
     api_key_ref: str | None = None
     """Where the key is read from ("env:OPENAI_API_KEY", "keyring", "file:..."), not the key."""

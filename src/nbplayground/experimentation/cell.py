@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from nbplayground.domain import ChatRequest
+from nbplayground.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,14 @@ class Cell:
     sweep_id: str | None = None
     price_as: str | None = None
     index: int = 0
+    parse_as: Any = None
+    """The pydantic class a structured answer is parsed into (None: a dict, or no parsing)."""
+    functions: tuple[tuple[str, Callable[..., Any]], ...] = ()
+    """The user's functions the model may call, by tool name (never part of the key)."""
+    max_tool_rounds: int = 0
+    """0: tool calls are recorded, not run; n: up to n rounds of calling and answering."""
+    images: tuple[Any, ...] = ()
+    """The images of the prompt (configuration.images.Image), bytes included."""
 
     @cached_property
     def cache_key(self) -> str:
@@ -41,3 +52,23 @@ class Cell:
         if "cache_key" in self.__dict__:
             cell.__dict__["cache_key"] = self.__dict__["cache_key"]
         return cell
+
+
+def validate_prompt(prompt: Any) -> None:
+    texts: list[Any]
+    if isinstance(prompt, str):
+        texts = [prompt]
+    elif isinstance(prompt, list | tuple) and prompt:
+        texts = [m.get("content") if isinstance(m, Mapping) else getattr(m, "content", None)
+                 for m in prompt]
+    else:
+        raise InvalidInput(
+            f"prompt must be a string or a non-empty list of {{'role', 'content'}} messages, "
+            f"not {type(prompt).__name__}")
+    for text in texts:
+        if not isinstance(text, str):
+            raise InvalidInput(f"a message's content must be a string, not {text!r}")
+        if "\x00" in text:
+            raise InvalidInput("the prompt contains a NUL byte (\\x00); remove it")
+    if isinstance(prompt, str) and not prompt.strip():
+        raise InvalidInput("the prompt is empty; type something for the model to answer")

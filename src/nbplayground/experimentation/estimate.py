@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbplayground.analytics import CostEstimator
+from nbplayground.analytics.format import html_text
+from nbplayground.domain.money import usd
 from nbplayground.experimentation.cell import Cell
-
-
-def usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:,.6f}"
 
 
 @dataclass(frozen=True)
@@ -47,9 +45,9 @@ class Estimate:
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(m)}</td><td>{v['calls']}</td><td>{v['prompt_tokens']:,}</td>"
-            f"<td>{usd(v['min_cost'])}</td><td>{usd(v['max_cost'])}</td></tr>"
+            f"<td>{html_text(usd(v['min_cost']))}</td><td>{html_text(usd(v['max_cost']))}</td></tr>"
             for m, v in self.by_model.items())
-        return (f"<b>Estimate</b>: {html.escape(str(self))}"
+        return (f"<b>Estimate</b>: {html_text(str(self))}"
                 "<table><tr><th>model</th><th>calls</th><th>prompt tokens</th>"
                 f"<th>min cost</th><th>max cost</th></tr>{rows}</table>")
 

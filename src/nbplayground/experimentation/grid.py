@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nbplayground.configuration import require_known
+from nbplayground.configuration.validation import CELL_OPTIONS
+from nbplayground.domain.fields import FIELDS
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput
 
@@ -50,9 +52,15 @@ def _names(model: Any) -> list[str]:
     return list(models)
 
 
+LISTS = frozenset({*(f.name for f in FIELDS if f.kind == "strings" or f.shape == "tools"),
+                   "images"})
+"""Fields whose one value is already a list (stop, tools, images): a list of lists sweeps."""
+
+
 def _axis(name: str, value: Any) -> list[Any]:
-    """A parameter's values: a list sweeps; for stop, only a list of lists (or Nones) sweeps."""
-    if name == "stop":
+    """A parameter's values: a list sweeps; for a list-valued field, only a list of lists
+    (or Nones) sweeps."""
+    if name in LISTS:
         if isinstance(value, list | tuple) and value and all(
                 v is None or isinstance(v, list | tuple) for v in value):
             return list(value)
@@ -109,7 +117,7 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
     systems: list[Any] = list(system) if isinstance(system, list | tuple) else [system]
     if not systems or not all(v is None or isinstance(v, str) for v in systems):
         raise InvalidInput("system must be a string, None, or a list of them to sweep over")
-    names = [n for n in PARAMETER_NAMES if n in params]
+    names = [n for n in (*PARAMETER_NAMES, *CELL_OPTIONS) if n in params]
     axes = [_axis(n, params[n]) for n in names]
     if mode == "zip":
         axes_and_lists: list[list[Any]] = [models, systems, *axes]

@@ -39,6 +39,10 @@ class ExperimentRepository(Protocol):
     def get(self, experiment_id: str) -> Experiment | None:
         ...
 
+    def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Store image bytes once per sha256 (sha256, user_id, media_type, bytes); idempotent."""
+        ...
+
     def find_cached(self, cache_keys: Sequence[str]) -> dict[str, Experiment]:
         """The newest `ok` experiment for each cache key that has one."""
         ...
@@ -47,3 +51,29 @@ class ExperimentRepository(Protocol):
              limit: int | None = None) -> list[Experiment]:
         """Newest first."""
         ...
+
+
+class Throttle(Protocol):
+    async def acquire(self, tokens: int) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def observe(self, headers: Mapping[str, str]) -> None: ...
+
+
+class Hold(Protocol):
+    """What a gate holds for work in flight, until that work's spend is booked."""
+
+    rpm: int | None
+
+    def settle(self, usd: float, tokens: int = 0) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Gate(Protocol):
+    """Passed before a request is sent (raises BudgetExceeded); what calls cost is booked in
+    the log with them (ExperimentRepository.add(usage=...)) before their hold is released."""
+
+    def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
+                what: str = "this run") -> Hold: ...

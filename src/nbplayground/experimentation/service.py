@@ -6,19 +6,29 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from nbplayground.accounts import ledger_rows
 from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
-from nbplayground.domain import APIRequest, ChatRequest, Experiment, Message, as_messages
+from nbplayground.configuration.images import Image, image_tokens, load_images, with_images
+from nbplayground.configuration.structured import python_objects, tool_rounds
+from nbplayground.domain import (
+    APIRequest,
+    ChatRequest,
+    Experiment,
+    ImageRef,
+    Message,
+    ResponseMetrics,
+    ToolCall,
+    as_messages,
+)
+from nbplayground.domain.wire import tool_round
 from nbplayground.errors import (
     ConfigurationError,
     ContextWindowExceeded,
     InvalidInput,
     NbPlaygroundError,
-    ProviderError,
-    RateLimited,
 )
 from nbplayground.events import (
     APIRequestLogged,
@@ -26,65 +36,36 @@ from nbplayground.events import (
     ExperimentExecuted,
     TokenUsageUpdated,
 )
-from nbplayground.experimentation.cell import Cell
-from nbplayground.experimentation.ports import ChatClient, DeltaCallback, ExperimentRepository
+from nbplayground.experimentation.answers import (
+    Usage,
+    answer_fields,
+    tool_calls_of,
+    tool_schemas,
+)
+from nbplayground.experimentation.cell import Cell, validate_prompt
+from nbplayground.experimentation.holds import reserve
+from nbplayground.experimentation.ports import (
+    ChatClient,
+    DeltaCallback,
+    ExperimentRepository,
+    Gate,
+    Throttle,
+)
 from nbplayground.experimentation.retry import RetryPolicy
+from nbplayground.experimentation.sending import send
 from nbplayground.experimentation.throttle import RateLimiter
+from nbplayground.experimentation.tool_rounds import call_tools, sent_back
 from nbplayground.ids import new_id, utcnow
 
 Prompt = str | Sequence[Mapping[str, str] | Message]
-
-
-class Throttle(Protocol):
-    async def acquire(self, tokens: int) -> None: ...
-
-    def pause(self, seconds: float) -> None: ...
-
-    def observe(self, headers: Mapping[str, str]) -> None: ...
-
-
-class Hold(Protocol):
-    """What a gate holds for work in flight, until that work's spend is booked."""
-
-    rpm: int | None
-
-    def settle(self, usd: float, tokens: int = 0) -> None: ...
-
-    def release(self) -> None: ...
-
-
-class Gate(Protocol):
-    """Passed before a request is sent (raises BudgetExceeded); what calls cost is booked in
-    the log with them (ExperimentRepository.add(usage=...)) before their hold is released."""
-
-    def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
-                what: str = "this run") -> Hold: ...
 
 
 @dataclass
 class Outcome:
     experiment: Experiment
     requests: list[APIRequest] = field(default_factory=list)
-
-
-def validate_prompt(prompt: Any) -> None:
-    texts: list[Any]
-    if isinstance(prompt, str):
-        texts = [prompt]
-    elif isinstance(prompt, list | tuple) and prompt:
-        texts = [m.get("content") if isinstance(m, Mapping) else getattr(m, "content", None)
-                 for m in prompt]
-    else:
-        raise InvalidInput(
-            f"prompt must be a string or a non-empty list of {{'role', 'content'}} messages, "
-            f"not {type(prompt).__name__}")
-    for text in texts:
-        if not isinstance(text, str):
-            raise InvalidInput(f"a message's content must be a string, not {text!r}")
-        if "\x00" in text:
-            raise InvalidInput("the prompt contains a NUL byte (\\x00); remove it")
-    if isinstance(prompt, str) and not prompt.strip():
-        raise InvalidInput("the prompt is empty; type something for the model to answer")
+    images: tuple[Image, ...] = ()
+    """The images the cell sent, with their bytes for the attachments table."""
 
 
 class ExperimentService:
@@ -110,7 +91,8 @@ class ExperimentService:
 
     def prepare(self, *, user_id: str, prompt: Prompt, model: str, provider: str,
                 system: str | None = None, repeat: int = 0, sweep_id: str | None = None,
-                price_as: str | None = None, index: int = 0, **params: Any) -> Cell:
+                price_as: str | None = None, index: int = 0, run_tools: bool = True,
+                max_tool_rounds: int = 5, images: Any = None, **params: Any) -> Cell:
         if not isinstance(model, str) or not model.strip():
             raise InvalidInput(f"model must be a model name such as 'gpt-4o-mini', not {model!r}")
         if system is not None and not isinstance(system, str):
@@ -121,12 +103,24 @@ class ExperimentService:
         client = self.clients(provider)
         spec = lookup(model)
         parameters = resolve_parameters(spec, **params)
+        if parameters.api == "responses" and not getattr(client, "serves_responses", True):
+            raise ConfigurationError(f"the {provider} provider speaks only Chat Completions; "
+                                     "use api='chat'")
+        parse_as, functions = python_objects(params)
+        rounds = tool_rounds(run_tools, max_tool_rounds, functions)
         try:
             messages = as_messages(prompt, system)
         except (ValueError, TypeError) as e:
             raise InvalidInput(f"a message must have a role (system, user, assistant) and a "
                                f"content string: {e}") from None
-        prompt_tokens = self.count_prompt(client, model, messages)
+        pictures = load_images(images)
+        if pictures:
+            if not getattr(client, "sees_images", True):
+                raise ConfigurationError(f"the {provider} provider's models read no images; "
+                                         "use an OpenAI vision model (e.g. gpt-4o-mini)")
+            messages = with_images(messages, pictures)
+        prompt_tokens = self.count_prompt(client, model, messages) + sum(
+            image_tokens(p) for p in pictures)
         wanted = parameters.max_tokens or 0
         if prompt_tokens + wanted > spec.context_window:
             raise ContextWindowExceeded(
@@ -134,12 +128,15 @@ class ExperimentService:
                 f"{prompt_tokens + wanted} do not fit {model}'s context window of "
                 f"{spec.context_window} tokens; shorten the prompt or lower max_tokens")
         request = ChatRequest(model=model, messages=messages, parameters=parameters,
-                              repeat=repeat, max_tokens_field=spec.max_tokens_name)
+                              repeat=repeat, max_tokens_field=spec.max_tokens_name,
+                              api=parameters.api or "chat")
         max_completion = parameters.max_tokens or min(
             spec.max_output_tokens, spec.context_window - prompt_tokens)
         return Cell(request=request, provider=provider, base_url=client.base_url,
                     user_id=user_id, prompt_tokens=prompt_tokens, max_completion=max_completion,
-                    sweep_id=sweep_id, price_as=price_as, index=index)
+                    sweep_id=sweep_id, price_as=price_as, index=index, parse_as=parse_as,
+                    functions=tuple(functions.items()), max_tool_rounds=rounds,
+                    images=pictures)
 
     def max_cost(self, cell: Cell) -> float | None:
         return self.costs.cost(cell.provider, cell.request.model, cell.prompt_tokens,
@@ -149,52 +146,56 @@ class ExperimentService:
 
     async def execute(self, cell: Cell, *, on_delta: DeltaCallback | None = None,
                       limiter: Throttle | None = None) -> Outcome:
-        """Send the cell with retries; never raises for provider faults: they become the row."""
-        client = self.clients(cell.provider)
-        budget_tokens = cell.prompt_tokens + cell.max_completion
+        """Send the cell with retries (and its tool rounds); never raises for provider faults:
+        they become the row."""
         exp_id = new_id()
         requests: list[APIRequest] = []
         started = time.perf_counter()
         request = cell.request
         if request.stream != (on_delta is not None):
             request = request.model_copy(update={"stream": on_delta is not None})
-        attempt = 0
-        while True:
-            if limiter is not None:
-                await limiter.acquire(budget_tokens)
-            t0 = time.perf_counter()
-            try:
-                result = await client.complete(request, on_delta=on_delta)
-            except ProviderError as e:
-                latency = (time.perf_counter() - t0) * 1000
-                requests.append(self._attempt(cell, exp_id, attempt, e.status_code, latency,
-                                              e.request_id, str(e), e.retry_after))
-                if e.retryable and self.retry.allows(
-                        attempt, rate_limited=isinstance(e, RateLimited)):
-                    delay = self.retry.delay(attempt, e.retry_after)
-                    if limiter is not None and isinstance(e, RateLimited):
-                        limiter.pause(delay)
-                    await asyncio.sleep(delay)
-                    attempt += 1
-                    continue
-                return Outcome(self._failed(cell, exp_id, e, started), requests)
-            latency = (time.perf_counter() - t0) * 1000
-            requests.append(self._attempt(cell, exp_id, attempt, result.status_code,
-                                          result.latency_ms or latency, result.request_id))
-            if limiter is not None and result.rate_limit:
-                limiter.observe(result.rate_limit)
-            break
+        sent = await send(self, cell, request, exp_id, requests, on_delta, limiter)
+        if isinstance(sent, NbPlaygroundError):
+            return Outcome(self._failed(cell, exp_id, sent, started), requests, cell.images)
+        result, total = sent, Usage()
+        calls: list[ToolCall] = []
+        for round in range(cell.max_tool_rounds + 1):
+            total = total.plus(result)
+            asked = tool_calls_of(result, round)
+            if not asked or round == cell.max_tool_rounds:
+                calls += asked
+                break
+            made = await call_tools(asked, dict(cell.functions), tool_schemas(cell))
+            calls += made
+            request = request.model_copy(update={"continuation": request.continuation + tool_round(
+                request.api, result.text, list(result.tool_calls), [sent_back(c) for c in made])})
+            sent = await send(self, cell, request, exp_id, requests, on_delta, limiter)
+            if isinstance(sent, NbPlaygroundError):
+                return Outcome(self._failed(cell, exp_id, sent, started, tool_calls=calls),
+                               requests, cell.images)
+            result = sent
         at = utcnow()
-        metrics = self.costs.metrics(
-            provider=cell.provider, model=cell.request.model,
-            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-            cached_tokens=result.cached_tokens,
-            generation_time_ms=(time.perf_counter() - started) * 1000,
-            usage_estimated=result.usage_estimated, price_as=cell.price_as,
-            messages=cell.request.messages, response=result.text, at=at)
+        requested, answered = cell.request.model, result.response_model or cell.request.model
+
+        def priced_by(model: str) -> ResponseMetrics:
+            return self.costs.metrics(
+                provider=cell.provider, model=model,
+                prompt_tokens=total.prompt, completion_tokens=total.completion,
+                cached_tokens=total.cached, reasoning_tokens=total.reasoning,
+                generation_time_ms=(time.perf_counter() - started) * 1000,
+                usage_estimated=result.usage_estimated, price_as=cell.price_as,
+                messages=cell.request.messages, response=result.text, at=at)
+
+        # Billed by what answered: a compatible server answers a gpt-4o-mini request with its
+        # own model, which costs what genai-prices says it costs (nothing known: unpriced).
+        metrics = priced_by(answered)
+        if metrics.cost_estimate is None and answered != requested \
+                and answered.startswith(requested + "-"):
+            metrics = priced_by(requested)  # OpenAI's dated snapshot of the requested model
+        fields = answer_fields(cell, result, calls)
         exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
-                               finish_reason=result.finish_reason, timestamp=at)
-        return Outcome(exp, requests)
+                               finish_reason=result.finish_reason, timestamp=at, **fields)
+        return Outcome(exp, requests, cell.images)
 
     def _attempt(self, cell: Cell, exp_id: str, attempt: int, status: int | None,
                  latency: float, request_id: str | None, error: str | None = None,
@@ -209,16 +210,18 @@ class ExperimentService:
             id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
             messages=cell.request.messages, parameters=cell.request.parameters,
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
-            cache_key=cell.cache_key, request_body=cell.request.body(), **fields)
+            cache_key=cell.cache_key, request_body=cell.request.body(),
+            images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
+                         for p in cell.images), **fields)
 
     def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
-                started: float) -> Experiment:
+                started: float, **fields: Any) -> Experiment:
         metrics = self.costs.metrics(
             provider=cell.provider, model=cell.request.model, prompt_tokens=0,
             completion_tokens=0, generation_time_ms=(time.perf_counter() - started) * 1000)
         return self._experiment(cell, exp_id, status="error", error=str(error),
                                 error_type=type(error).__name__, metrics=metrics,
-                                response=getattr(error, "partial_text", "") or "")
+                                response=getattr(error, "partial_text", "") or "", **fields)
 
     # -- logging --
 
@@ -227,15 +230,22 @@ class ExperimentService:
         contexts. Booked before any hold is released: spend is never out of sight."""
         batch = list(outcomes)
         fresh = [o for o in batch if not o.experiment.cached]
-        usage = [u for o in fresh if (u := usage_of(o.experiment)) is not None]
+        usage = [usage_of(o.experiment) for o in fresh]  # once: the ledger's rows and the event
+        pictures = {p.sha256: (o.experiment.user_id, p) for o in fresh for p in o.images
+                    if p.data is not None}
+        if pictures:  # content-addressed and idempotent: safe to write before the rows
+            self.repository.save_attachments([
+                {"sha256": sha, "user_id": user, "media_type": p.media_type, "bytes": p.data}
+                for sha, (user, p) in pictures.items()])
         if fresh or sweep is not None:
             self.repository.add([o.experiment for o in fresh],
                                 [r for o in fresh for r in o.requests],
-                                usage=ledger_rows(usage), sweep=sweep)
-        for o in fresh:
-            self.publish(o)
+                                usage=ledger_rows([u for u in usage if u is not None]),
+                                sweep=sweep)
+        for o, u in zip(fresh, usage, strict=True):
+            self.publish(o, u)
 
-    def publish(self, outcome: Outcome) -> None:
+    def publish(self, outcome: Outcome, usage: TokenUsageUpdated | None = None) -> None:
         exp = outcome.experiment
         for r in outcome.requests:
             self.bus.publish(APIRequestLogged(request_id=r.id, experiment_id=exp.id,
@@ -244,7 +254,6 @@ class ExperimentService:
         self.bus.publish(ExperimentExecuted(
             experiment_id=exp.id, user_id=exp.user_id, model=exp.model, provider=exp.provider,
             status=exp.status, cost_estimate=exp.metrics.cost_estimate, sweep_id=exp.sweep_id))
-        usage = usage_of(exp)
         if usage is not None:
             self.bus.publish(usage)
 
@@ -272,33 +281,6 @@ class ExperimentService:
             return None
         key = (user_id, rpm, id(asyncio.get_running_loop()))
         return self._limiters.setdefault(key, RateLimiter(rpm))
-
-    def get_experiment_history(self, user_id: str, limit: int | None = None) -> list[Experiment]:
-        return self.repository.list(user_id=user_id, limit=limit)
-
-    def client(self, provider: str) -> ChatClient:
-        try:
-            return self.clients(provider)
-        except KeyError:
-            raise ConfigurationError(f"unknown provider {provider!r}") from None
-
-
-async def reserve(gate: Gate, user_id: str, needed: float, *, tokens: int, provider: str,
-                  what: str = "this run") -> Hold:
-    """gate.reserve off the event loop (it reads the ledger); a hold taken while the caller
-    was cancelled is released, never leaked."""
-    task = asyncio.ensure_future(asyncio.to_thread(
-        gate.reserve, user_id, needed, tokens=tokens, provider=provider, what=what))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        task.add_done_callback(_release_quietly)
-        raise
-
-
-def _release_quietly(task: asyncio.Future[Hold]) -> None:
-    if not task.cancelled() and task.exception() is None:
-        task.result().release()
 
 
 def usage_of(exp: Experiment) -> TokenUsageUpdated | None:

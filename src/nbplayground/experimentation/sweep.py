@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.analytics.format import CUT, html_text
 from nbplayground.domain.fields import PARAMETER_NAMES
+from nbplayground.domain.money import usd
 from nbplayground.errors import BudgetExceeded
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
-from nbplayground.experimentation.service import ExperimentService, Hold, Outcome, reserve
+from nbplayground.experimentation.holds import reserve
+from nbplayground.experimentation.ports import Hold
+from nbplayground.experimentation.service import ExperimentService, Outcome
 from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import new_id, utcnow
@@ -97,19 +100,24 @@ class Sweep:
     def summary(self) -> str:
         return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
                 f"{self.count('cached')} cached, {self.count('failed')} failed, "
-                f"{len(self) - self.count('all')} not run · spent ${self.spent:.6f} · "
+                f"{len(self) - self.count('all')} not run · spent {usd(self.spent)} · "
                 f"{self.wall_time_s:.1f} s · {self.status}")
 
     def __repr__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        table = self.to_pandas()[["prompt", "model", "temperature", "repeat", "status",
-                                  "completion_tokens", "cost_estimate", "response"]].head(10)
+        frame = self.to_pandas().head(10)
+        table = frame[["prompt", "model", "temperature", "repeat", "status",
+                       "completion_tokens", "cost_estimate", "response"]].copy()
         for column in ("prompt", "response"):  # to_html has no max_colwidth of its own
             table[column] = [t if not isinstance(t, str) or len(t) <= 60 else t[:59] + "…"
                              for t in table[column]]
-        return f"<p><b>{html.escape(self.summary())}</b></p>{table.to_html()}"
+        table["response"] = [f"{t} {CUT}" if f == "length" else t
+                             for t, f in zip(table["response"], frame["finish_reason"],
+                                             strict=True)]
+        return (f"<p><b>{html_text(self.summary())}</b></p>"
+                f"{table.to_html().replace('$', '<span>$</span>')}")  # see html_text
 
 
 ProgressFactory = Callable[[Sweep, int, str], Any]
@@ -139,9 +147,9 @@ class SweepRunner:
             est = self.estimate([sweep.cells[i] for i in todo])
             if est.max_cost is None or est.max_cost > max_cost:
                 ceiling = "unknown (unpriced models)" if est.max_cost is None \
-                    else f"${est.max_cost:.6f}"
+                    else usd(est.max_cost)
                 raise BudgetExceeded(
-                    f"this sweep could cost up to {ceiling}, more than max_cost=${max_cost:g}; "
+                    f"this sweep could cost up to {ceiling}, more than max_cost={usd(max_cost)}; "
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
@@ -220,7 +228,7 @@ class SweepRunner:
                 await asyncio.shield(self._finish(sweep, writer, bar, hold))
         if over_budget:
             err = BudgetExceeded(
-                f"max_cost=${max_cost:g} reached: spent ${sweep.spent:.6f}, "
+                f"max_cost={usd(max_cost)} reached: spent {usd(sweep.spent)}, "
                 f"{len(sweep) - sweep.count('all')} cells not run; re-run the same call with a "
                 "higher max_cost to finish it (done cells are kept)",
                 spent=sweep.spent, limit=max_cost or 0.0, needed=0.0)

@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nbplayground.experimentation.service import Outcome
 
 Record = Callable[[list[Outcome], Any], None]
 """Writes a batch with the snapshot taken when it was cut, in one transaction (off the loop)."""
+
+Timer = Callable[[asyncio.Event, float], Awaitable[bool]]
+"""Waits until the event is set (True) or `delay` seconds have passed (False)."""
+
+
+async def wait_or_time_out(wake: asyncio.Event, delay: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), delay)
+        return True
+    return False
 
 
 class BatchWriter:
@@ -20,11 +30,16 @@ class BatchWriter:
     `snapshot` is called on the event loop each time a batch is cut (the sweep's row: status,
     counts, spend), so what is written with a batch describes exactly the cells written so far.
     Closing writes one last batch even when it is empty, so the final snapshot is kept.
+    `clock` and `timer` are the flush timer's time (tests step them instead of sleeping).
     """
 
     def __init__(self, record: Record, *, snapshot: Callable[[], Any] = lambda: None,
-                 max_rows: int = 2000, max_delay: float = 1.0) -> None:
+                 max_rows: int = 2000, max_delay: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 timer: Timer = wait_or_time_out) -> None:
         self._record = record
+        self._clock = clock
+        self._timer = timer
         self._snapshot = snapshot
         self._pending: list[Outcome] = []
         self._max_rows = max_rows
@@ -49,17 +64,14 @@ class BatchWriter:
         (one still running at close would delay the end by a whole transaction); a long tail
         (retries) is flushed as usual after that."""
         if not self._quiet_until:
-            self._quiet_until = time.monotonic() + self._max_delay
+            self._quiet_until = self._clock() + self._max_delay
             self._wake.set()
 
     async def _loop(self) -> None:
         while not self._closed:
-            woken = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._max_delay)
-                woken = True  # a full batch, or ending()
+            woken = await self._timer(self._wake, self._max_delay)  # a full batch, or ending()
             self._wake.clear()
-            if woken or time.monotonic() >= self._quiet_until:
+            if woken or self._clock() >= self._quiet_until:
                 await self.flush()
 
     async def flush(self, *, final: bool = False) -> None:

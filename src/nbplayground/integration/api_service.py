@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any, Literal
 
 from nbplayground.domain import ChatRequest, Experiment
 from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput
+from nbplayground.integration.literals import WIDTH, entries, literal, string_literal
 
 Language = Literal["python", "javascript", "curl"]
 LANGUAGES: tuple[Language, ...] = ("python", "javascript", "curl")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
-_WIDTH = 88
 # Keyword arguments of the Python SDK's chat.completions.create(); other keys go in extra_body.
 # Our request fields are among them (the field table), plus the SDK's own that we do not set.
 _SDK_KWARGS = frozenset({
@@ -27,8 +25,25 @@ _SDK_KWARGS = frozenset({
     "stream", "stream_options", "tool_choice", "tools", "top_logprobs", "user", "verbosity",
     "web_search_options", *PARAMETER_NAMES,
 })
-_JS_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+# Keyword arguments of the Python SDK's responses.create().
+_RESPONSES_KWARGS = frozenset({
+    "model", "input", "background", "include", "instructions", "max_output_tokens",
+    "max_tool_calls", "metadata", "parallel_tool_calls", "previous_response_id", "prompt",
+    "prompt_cache_key", "reasoning", "safety_identifier", "service_tier", "store", "stream",
+    "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p", "truncation", "user",
+})
+_PY_EVENTS = """\
+for event in stream:
+    if event.type == "response.output_text.delta":
+        print(event.delta, end="", flush=True)
+print()
+"""
+_JS_EVENTS = """\
+for await (const event of stream) {
+  if (event.type === "response.output_text.delta") process.stdout.write(event.delta);
+}
+process.stdout.write("\\n");
+"""
 _KEY_NOTE = "reads OPENAI_API_KEY from the environment"
 _PY_STREAM = """\
 for chunk in stream:
@@ -44,89 +59,16 @@ process.stdout.write("\\n");
 """
 
 
-@lru_cache(maxsize=512)
-def _string(text: str, lang: str) -> str:
-    """A double-quoted literal in which every non-printable character is escaped.
-
-    JSON's escapes are valid in Python and JavaScript; escaping what is not printable keeps
-    NUL, U+2028, bidi overrides and other invisible or line-breaking characters out of the code.
-    """
-    raw = json.dumps(text, ensure_ascii=False)
-    if raw.isprintable():
-        return raw
-    return "".join(c if c.isprintable() else _escape(c, lang) for c in raw)
-
-
-def _escape(char: str, lang: str) -> str:
-    if lang == "python" and ord(char) > 0xFFFF:  # Python reads a \ud83d\ude00 pair as two chars
-        return f"\\U{ord(char):08x}"
-    return json.dumps(char)[1:-1]
-
-
-def _key(key: str, lang: str) -> str:
-    if lang != "javascript":
-        return _string(key, lang)
-    if key == "__proto__":  # a plain __proto__ key would set the object's prototype
-        return '["__proto__"]'
-    return key if _JS_NAME.match(key) else _string(key, lang)
-
-
-def _flat(value: Any, lang: str) -> str:
-    py = lang == "python"
-    if isinstance(value, str):
-        return _string(value, lang)
-    if isinstance(value, bool) or value is None:
-        return {True: "True" if py else "true", False: "False" if py else "false",
-                None: "None" if py else "null"}[value]
-    if isinstance(value, dict):
-        inner = ", ".join(f"{_key(k, lang)}: {_flat(v, lang)}" for k, v in value.items())
-        return f"{{ {inner} }}" if lang == "javascript" and inner else f"{{{inner}}}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_flat(v, lang) for v in value) + "]"
-    return json.dumps(value)
-
-
-def _literal(value: Any, lang: str, indent: int, col: int, *, force: bool = False) -> str:
-    """`value` as source starting at column `col` of a line indented by `indent`, pprint-style.
-
-    `lang` is "python", "javascript" or "json" (no trailing commas, strings on one line).
-    """
-    flat = _flat(value, lang)
-    if not force and col + len(flat) < _WIDTH:
-        return flat
-    step = 4 if lang == "python" else 2
-    inner = " " * (indent + step)
-    if isinstance(value, str):
-        pieces = [_string(p, lang) for p in _LINE.findall(value)]
-        if len(pieces) < 2 or lang == "json":
-            return flat
-        if lang == "python":
-            return "(\n" + "".join(f"{inner}{p}\n" for p in pieces) + " " * indent + ")"
-        return f" +\n{inner}".join(pieces)
-    if isinstance(value, dict) and value:
-        items = _entries(value, lang, indent + step)
-    elif isinstance(value, list | tuple) and value:
-        items = [f"{inner}{_literal(v, lang, indent + step, len(inner))}" for v in value]
-    else:
-        return flat
-    brackets = "{}" if isinstance(value, dict) else "[]"
-    comma = "" if lang == "json" else ","
-    return f"{brackets[0]}\n" + ",\n".join(items) + f"{comma}\n{' ' * indent}{brackets[1]}"
-
-
-def _entries(body: dict[str, Any], lang: str, indent: int, *, kwargs: bool = False) -> list[str]:
-    """One `key: value` line per entry (`key=value` for Python keyword arguments)."""
-    pad, lines = " " * indent, []
-    for k, v in body.items():
-        head = f"{pad}{k}=" if kwargs else f"{pad}{_key(k, lang)}: "
-        lines.append(f"{head}{_literal(v, lang, indent, len(head), force=k == 'messages')}")
-    return lines
+def _responses(body: dict[str, Any]) -> bool:
+    """A Responses API body carries `input`; Chat Completions carries `messages`."""
+    return "input" in body and "messages" not in body
 
 
 def _python_args(body: dict[str, Any]) -> dict[str, Any]:
     """The SDK's keyword arguments; keys it does not know travel unchanged in extra_body."""
-    args = {k: v for k, v in body.items() if k in _SDK_KWARGS}
-    extra = {k: v for k, v in body.items() if k not in _SDK_KWARGS}
+    known = _RESPONSES_KWARGS if _responses(body) else _SDK_KWARGS
+    args = {k: v for k, v in body.items() if k in known}
+    extra = {k: v for k, v in body.items() if k not in known}
     return {**args, "extra_body": extra} if extra else args
 
 
@@ -165,23 +107,24 @@ def _local_note(experiment: Experiment, comment: str) -> str:
 def _noted(line: str, comment: str) -> str:
     """The line with the key note after it, or above it when that would be too wide."""
     note, gap = f"{comment} {_KEY_NOTE}", "  " if comment == "#" else " "
-    return f"{line}{gap}{note}\n" if len(line + gap + note) < _WIDTH else f"{note}\n{line}\n"
+    return f"{line}{gap}{note}\n" if len(line + gap + note) < WIDTH else f"{note}\n{line}\n"
 
 
 def _python_client(base_url: str | None) -> str:
-    args = "" if base_url is None else f"base_url={_string(base_url, 'python')}"
+    args = "" if base_url is None else f"base_url={string_literal(base_url, 'python')}"
     return "from openai import OpenAI\n\n" + _noted(f"client = OpenAI({args})", "#") + "\n"
 
 
 def _js_client(base_url: str | None) -> str:
-    args = "" if base_url is None else f"{{ baseURL: {_string(base_url, 'javascript')} }}"
+    args = "" if base_url is None else f"{{ baseURL: {string_literal(base_url, 'javascript')} }}"
     return 'import OpenAI from "openai";\n\n' + _noted(f"const client = new OpenAI({args});",
                                                         "//") + "\n"
 
 
 def _curl(base_url: str | None, body: dict[str, Any], streaming: bool) -> str:
-    url = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
-    data = _literal(body, "json", 0, 0, force=True)
+    path = "/responses" if _responses(body) else "/chat/completions"
+    url = (base_url or DEFAULT_BASE_URL).rstrip("/") + path
+    data = literal(body, "json", 0, 0, force=True)
     lines, end = set(data.split("\n")), "JSON"
     while end in lines:  # cannot happen with indented JSON, but the terminator must be unique
         end += "_"
@@ -203,18 +146,25 @@ class APIService:
 
     def python_code(self, experiment: Experiment, *, stream: bool = False) -> str:
         body, streaming = _sent_body(experiment, stream)
-        args = _entries(_python_args(body), "python", 4, kwargs=True)
-        call = "client.chat.completions.create(\n" + ",\n".join(args) + ",\n)\n"
-        if streaming:
-            run = f"stream = {call}{_PY_STREAM}"
+        args = entries(_python_args(body), "python", 4, kwargs=True)
+        if _responses(body):
+            call = "client.responses.create(\n" + ",\n".join(args) + ",\n)\n"
+            run = f"stream = {call}{_PY_EVENTS}" if streaming else \
+                f"response = {call}print(response.output_text)\n"
         else:
-            run = f"completion = {call}print(completion.choices[0].message.content)\n"
+            call = "client.chat.completions.create(\n" + ",\n".join(args) + ",\n)\n"
+            run = f"stream = {call}{_PY_STREAM}" if streaming else \
+                f"completion = {call}print(completion.choices[0].message.content)\n"
         return _local_note(experiment, "#") + _python_client(_base_url(experiment)) + run
 
     def javascript_code(self, experiment: Experiment, *, stream: bool = False) -> str:
         body, streaming = _sent_body(experiment, stream)
-        call = f"await client.chat.completions.create({_literal(body, 'javascript', 0, 0)});\n"
-        if streaming:
+        endpoint = "responses" if _responses(body) else "chat.completions"
+        call = f"await client.{endpoint}.create({literal(body, 'javascript', 0, 0)});\n"
+        if _responses(body):
+            run = f"const stream = {call}{_JS_EVENTS}" if streaming else \
+                f"const response = {call}console.log(response.output_text);\n"
+        elif streaming:
             run = f"const stream = {call}{_JS_STREAM}"
         else:
             run = f"const completion = {call}console.log(completion.choices[0].message.content);\n"
@@ -238,6 +188,8 @@ class APIService:
         urls = {_base_url(e) for e in cells}
         if not bodies:
             raise InvalidInput("sweep_code needs at least one experiment")
+        if len({_responses(b) for b in bodies.values()}) > 1:
+            raise InvalidInput("sweep_code needs experiments of one API (chat or responses)")
         if len(urls) > 1:
             raise InvalidInput("sweep_code needs experiments from one endpoint, got "
                                + ", ".join(sorted(u or DEFAULT_BASE_URL for u in urls)))
@@ -253,21 +205,27 @@ class APIService:
 
 
 def _python_sweep(base_url: str | None, bodies: list[dict[str, Any]]) -> str:
-    items = [_literal(_python_args(b), "python", 4, 4, force=True) for b in bodies]
+    items = [literal(_python_args(b), "python", 4, 4, force=True) for b in bodies]
     return (_python_client(base_url) + "bodies = [\n" + "".join(f"    {i},\n" for i in items)
             + "]\n\nfor i, body in enumerate(bodies, 1):\n"
-            "    completion = client.chat.completions.create(**body)\n"
-            "    print(f\"--- {i}/{len(bodies)} {body['model']}\")\n"
-            "    print(completion.choices[0].message.content)\n")
+            + ("    response = client.responses.create(**body)\n"
+               if all(map(_responses, bodies)) else
+               "    completion = client.chat.completions.create(**body)\n")
+            + "    print(f\"--- {i}/{len(bodies)} {body['model']}\")\n"
+            + ("    print(response.output_text)\n" if all(map(_responses, bodies)) else
+               "    print(completion.choices[0].message.content)\n"))
 
 
 def _js_sweep(base_url: str | None, bodies: list[dict[str, Any]]) -> str:
-    items = [_literal(b, "javascript", 2, 2, force=True) for b in bodies]
+    items = [literal(b, "javascript", 2, 2, force=True) for b in bodies]
     return (_js_client(base_url) + "const bodies = [\n" + "".join(f"  {i},\n" for i in items)
             + "];\n\nfor (const [i, body] of bodies.entries()) {\n"
-            "  const completion = await client.chat.completions.create(body);\n"
-            "  console.log(`--- ${i + 1}/${bodies.length} ${body.model}`);\n"
-            "  console.log(completion.choices[0].message.content);\n}\n")
+            + ("  const response = await client.responses.create(body);\n"
+               if all(map(_responses, bodies)) else
+               "  const completion = await client.chat.completions.create(body);\n")
+            + "  console.log(`--- ${i + 1}/${bodies.length} ${body.model}`);\n"
+            + ("  console.log(response.output_text);\n}\n" if all(map(_responses, bodies))
+               else "  console.log(completion.choices[0].message.content);\n}\n"))
 
 
 def _curl_sweep(base_url: str | None, bodies: list[dict[str, Any]]) -> str:

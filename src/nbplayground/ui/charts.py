@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 
 from nbplayground.analytics.reports import AXES, METRICS, PARAMETERS
+from nbplayground.domain.money import usd
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,7 +118,7 @@ def cost_breakdown(df: pd.DataFrame) -> go.Figure:
     x = "user" if "user" in df.columns else "model"
     for model, part in df.groupby("model", sort=False, dropna=False):
         hover = [_lines([("user", r.get("user", "")), ("model", model),
-                         ("cost", f"${r['cost']:.6f}"), ("calls", r["calls"]),
+                         ("cost", usd(r["cost"])), ("calls", r["calls"]),
                          ("tokens", r["tokens"]), ("unpriced calls", r["unpriced"])])
                  for r in part.to_dict("records")]
         fig.add_trace(go.Bar(x=part[x].astype(str).tolist(), y=part["cost"].tolist(),
@@ -136,7 +137,7 @@ def spend_over_time(df: pd.DataFrame) -> go.Figure:
     groups = df.groupby("model", sort=False, dropna=False) if "model" in df.columns \
         else [("all", df)]
     for model, part in groups:
-        hover = [_lines([("day", r["day"]), ("model", model), ("cost", f"${r['cost']:.6f}"),
+        hover = [_lines([("day", r["day"]), ("model", model), ("cost", usd(r["cost"])),
                          ("tokens", r["tokens"]), ("calls", r["calls"])])
                  for r in part.to_dict("records")]
         fig.add_trace(go.Bar(x=part["day"].tolist(), y=part["cost"].tolist(), name=str(model),
@@ -146,7 +147,7 @@ def spend_over_time(df: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=daily["day"].tolist(), y=daily["tokens"].tolist(), name="tokens", mode="lines+markers",
         line={"color": "#888888", "dash": "dot"},
-        text=[_lines([("day", d), ("tokens", t), ("cost", f"${c:.6f}")])
+        text=[_lines([("day", d), ("tokens", t), ("cost", usd(c))])
               for d, t, c in zip(daily["day"], daily["tokens"], daily["cost"], strict=True)],
         hovertemplate="%{text}<extra></extra>"), secondary_y=True)
     fig.update_layout(barmode="stack")
@@ -184,7 +185,7 @@ def tokens_vs_cost(df: pd.DataFrame, cost: str = "cost_estimate") -> go.Figure:
         hover = [f"<b>{_esc(model)}</b><br>" + _lines([
             ("prompt", r["prompt"]), ("tokens", f"{r['prompt_tokens']} + "
                                                 f"{r['completion_tokens']}"),
-            ("cost", "unpriced" if _missing(r[cost]) else f"${r[cost]:.6f}"),
+            ("cost", usd(None if _missing(r[cost]) else r[cost])),
             *((p, r[p]) for p in shown if not _missing(r[p]))])
             for r in part.to_dict("records")]
         fig.add_trace(go.Scatter(x=_values(part["token_count"]), y=_values(part[cost]),

@@ -40,3 +40,37 @@ def compare_code(pg: Facade, base: dict[str, Any], columns: list[dict[str, Any]]
     prompt = state.request(base)[0]
     runs = [state.request(state.column_config(base, c))[1] for c in columns]
     return compare_cell(variable_name(pg), prompt, runs, pg.provider)
+
+
+def code_bundle(pg: Facade, config: dict[str, Any], columns: list[dict[str, Any]]
+                ) -> dict[str, str]:
+    """The Code view's texts, or {"error": ...} in plain words."""
+    try:
+        code = code_for(pg, config)
+        code["compare"] = compare_code(pg, config, columns)
+    except Exception as e:
+        code = {"error": state.error_of(e)["detail"]}
+    return code
+
+
+def notebook_cell(pg: Facade, config: dict[str, Any], columns: list[dict[str, Any]],
+                  compare: bool) -> str:
+    """The cell "Send to notebook" inserts: the sweep of the compare columns, or the run."""
+    if compare:
+        return compare_code(pg, config, columns)
+    return run_cell(variable_name(pg), *state.request(config), pg.provider)
+
+
+def estimate_for(pg: Facade, config: dict[str, Any]) -> dict[str, Any]:
+    """Prompt tokens and price range of the panel's run, and the gate's words when the run
+    would not fit the budget (Run is then disabled)."""
+    if not config["prompt"].strip() and not config["messages"]:
+        return {}
+    try:
+        prompt, kwargs = state.request(config)
+        preview = pg.preview(prompt, **kwargs)
+        estimate = state.estimate_of(preview)
+        estimate["blocked"] = pg.budget(needed=preview["max_cost"] or 0.0)["message"]
+    except Exception as e:
+        estimate = {"error": state.error_of(e)["detail"]}
+    return estimate

@@ -206,7 +206,7 @@ function render({ model, el }) {
     const int = spec.kind === "integer";
     const number = h("input", { class: "nbp-number", type: "number", step: spec.step,
       min: spec.min ?? undefined, "aria-label": spec.label,
-      placeholder: spec.min === null ? "random" : undefined,
+      placeholder: spec.min === null ? "any" : undefined,
       oninput: () => {
         if (number.value === "") { if (spec.min === null) set(null); return; }
         const v = int ? parseInt(number.value, 10) : parseFloat(number.value);
@@ -280,19 +280,58 @@ function render({ model, el }) {
     };
     return { row, update };
   }
-  const ROWS = { number: numberRow, integer: numberRow, choice: choiceRow, strings: stringsRow };
+  function toggleRow(spec, get, set) {
+    const box = h("input", { type: "checkbox", class: "nbp-toggle", "aria-label": spec.label,
+      onchange: () => set(box.checked ? true : null) });
+    const row = h("div", { class: "nbp-param", "data-param": spec.name },
+      h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label", title: spec.help }, spec.label), box));
+    const update = (reason) => {
+      box.checked = Boolean(get());
+      box.disabled = Boolean(reason);
+      row.title = reason || "";
+      row.classList.toggle("is-disabled", Boolean(reason));
+    };
+    return { row, update };
+  }
+  // A JSON value (a schema, a list of functions): edited as text, sent once it parses.
+  function jsonRow(spec, get, set) {
+    const hint = h("div", { class: "nbp-hint nbp-json-hint" });
+    const area = h("textarea", { class: "nbp-textarea nbp-json", rows: 3, spellcheck: "false",
+      placeholder: "JSON", "aria-label": spec.label,
+      oninput: () => {
+        const text = area.value.trim();
+        if (!text) { hint.textContent = ""; set(null); return; }
+        try { set(JSON.parse(text)); hint.textContent = ""; area.classList.remove("is-invalid"); }
+        catch (e) { hint.textContent = `Not JSON yet: ${e.message}`; area.classList.add("is-invalid"); }
+      } });
+    const row = h("div", { class: "nbp-param", "data-param": spec.name },
+      h("div", { class: "nbp-param-head" }, h("label", { class: "nbp-label", title: spec.help }, spec.label)),
+      area, hint);
+    const update = (reason) => {
+      const v = get();
+      if (document.activeElement !== area) area.value = v === null || v === undefined ? "" : JSON.stringify(v, null, 1);
+      area.disabled = Boolean(reason);
+      row.title = reason || "";
+      row.classList.toggle("is-disabled", Boolean(reason));
+    };
+    return { row, update };
+  }
+  const ROWS = { number: numberRow, integer: numberRow, choice: choiceRow, strings: stringsRow,
+    toggle: toggleRow, json: jsonRow };
   const rows = {};
   for (const spec of fields()) {
     const make = ROWS[spec.kind];
     if (!make) continue;
     rows[spec.name] = make(spec, () => model.get("params")[spec.name],
-      (v) => setParam(spec.name, v, spec.kind === "number" || spec.kind === "integer" ? 250 : 0));
+      (v) => setParam(spec.name, v, ["number", "integer", "json"].includes(spec.kind) ? 250 : 0));
   }
 
   const settings = h("aside", { class: "nbp-settings" },
     h("div", { class: "nbp-field" }, h("label", { class: "nbp-label" }, "Model"), modelSelect, modelInfo),
     h("div", { class: "nbp-section-title" }, "Parameters"),
-    Object.values(rows).map((r) => r.row));
+    fields().filter((f) => rows[f.name] && !f.advanced).map((f) => rows[f.name].row),
+    h("details", { class: "nbp-more-fields" }, h("summary", { class: "nbp-section-title" }, "More fields"),
+      fields().filter((f) => rows[f.name] && f.advanced).map((f) => rows[f.name].row)));
 
   function showModel() {
     fillModels(modelSelect, model.get("provider"), model.get("model"));
@@ -395,10 +434,24 @@ function render({ model, el }) {
     answer.classList.toggle("is-running", running);
     keep.hidden = copyAnswer.hidden = running || !model.get("answer");
   }
+  // With token probabilities, each token is tinted by its probability; alternatives on hover.
+  function tokenSpans(tokens) {
+    return tokens.map((t) => h("span", { class: "nbp-token", style: `--nbp-p:${t.p.toFixed(3)}`,
+      title: [`${(t.p * 100).toFixed(1)}%`, ...(t.top || []).map(([w, q]) => `${JSON.stringify(w)} ${(q * 100).toFixed(1)}%`)].join("\n") }, t.t));
+  }
+  function toolSteps(calls) {
+    return (calls || []).map((c) => h("details", { class: "nbp-tool-step" },
+      h("summary", {}, `${c.error ? "⚠" : "↳"} ${c.name}(${c.args})`),
+      h("pre", { class: "nbp-tool-result" }, c.error ? `error: ${c.error}` : (c.result ?? "(not run)"))));
+  }
   function showAnswer() {
     const text = model.get("answer");
-    answer.textContent = text;
-    answer.classList.toggle("is-empty", !text);
+    const m = model.get("metrics") || {};
+    const done = model.get("status") !== "running";
+    answer.replaceChildren(...(done ? toolSteps(m.tool_calls) : []));
+    if (done && m.tokens && m.tokens.length) answer.append(...tokenSpans(m.tokens));
+    else answer.append(text);
+    answer.classList.toggle("is-empty", !text && !(m.tool_calls || []).length);
     if (!text) answer.textContent = model.get("status") === "idle" ? "The answer appears here. Press Run." : "";
     answer.hidden = !text && model.get("status") === "error";
     keep.hidden = copyAnswer.hidden = model.get("status") === "running" || !text;
@@ -409,6 +462,7 @@ function render({ model, el }) {
     return [
       h("span", { class: "nbp-metric", title: "Prompt tokens" }, h("b", {}, `${approx}${m.prompt_tokens}`), " prompt"),
       h("span", { class: "nbp-metric", title: "Completion tokens" }, h("b", {}, `${approx}${m.completion_tokens}`), " completion"),
+      m.reasoning_tokens ? h("span", { class: "nbp-metric", title: "Of the completion, tokens spent reasoning (billed as output)" }, h("b", {}, String(m.reasoning_tokens)), " reasoning") : null,
       h("span", { class: "nbp-metric", title: "Generation time" }, h("b", {}, m.time)),
       h("span", { class: "nbp-metric", title: "Estimated cost" }, h("b", {}, m.cost)),
       m.finish_reason === "length" ? h("span", { class: "nbp-metric is-warn", title: "finish_reason: length" }, "cut at max tokens") : null,
@@ -632,6 +686,7 @@ function render({ model, el }) {
   on("messages", showTurns);
   on("status", () => { showStatus(); showAnswer(); });
   on("answer", showAnswer);
+  on("metrics", showAnswer);
   on("metrics", showMetrics);
   on("error", (e) => errorView(errorBox, e));
   on("estimate", showEstimate);

@@ -4,8 +4,10 @@ goes through `pg.submit`, so it is logged exactly like `pg.run`."""
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +17,8 @@ import traitlets as t
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput, NbPlaygroundError
 from nbplayground.ui import state
-from nbplayground.ui.code import code_for, compare_code
-from nbplayground.ui.presets import PresetStore
-from nbplayground.ui.snippet import run_cell, variable_name
+from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
+from nbplayground.ui.presets import PresetStore, preset_action
 from nbplayground.ui.streaming import LatestOnly, Slot, Throttle
 
 if TYPE_CHECKING:
@@ -99,8 +100,6 @@ class PlaygroundPanel(anywidget.AnyWidget):
             models=state.model_entries(pg.models(), current)))
         self._estimate()
 
-    # -- plumbing --
-
     def _apply(self, **values: Any) -> None:
         """Set traits from any thread, as one widget update."""
         with self._writing, self.hold_sync():
@@ -132,8 +131,6 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._throttle.cancel()
         super().close()
 
-    # -- observers --
-
     @t.observe("model")
     def _model_changed(self, change: dict[str, Any]) -> None:
         self._apply(disabled=state.unsupported(change["new"]))
@@ -152,12 +149,10 @@ class PlaygroundPanel(anywidget.AnyWidget):
         elif change["new"] == "code":
             self._code()
 
-    # -- actions from the browser --
-
     def receive(self, _widget: Any, content: dict[str, Any], _buffers: Any = None) -> None:
         """The custom-message handler: {"action": "run" | "stop" | "compare" | ...}."""
         action = content.get("action") if isinstance(content, dict) else None
-        handlers = {
+        handlers: dict[str, Callable[[], None]] = {
             "run": lambda: self._run(), "stop": lambda: self._stop(),
             "compare": lambda: self._compare(),
             "history": lambda: self._history(str(content.get("search") or ""),
@@ -166,9 +161,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
             "code": lambda: self._code(),
             "notebook": lambda: self._notebook(content.get("what") == "compare",
                                                content.get("view")),
-            "save_preset": lambda: self._save_preset(content.get("name")),
-            "load_preset": lambda: self._load_preset(str(content.get("name") or "")),
-            "delete_preset": lambda: self._delete_preset(str(content.get("name") or "")),
+            **{f"{verb}_preset": functools.partial(self._preset, verb, content.get("name"))
+               for verb in ("save", "load", "delete")},
         }
         handler = handlers.get(str(action))
         if handler is None:
@@ -254,8 +248,6 @@ class PlaygroundPanel(anywidget.AnyWidget):
                 if self.view == "history":
                     self._history()
 
-    # -- history, code, notebook --
-
     def _history(self, search: str | None = None, model: str | None = None) -> None:
         if search is not None or model is not None:
             self._history_filter = {"search": search or "", "model": model or ""}
@@ -284,59 +276,20 @@ class PlaygroundPanel(anywidget.AnyWidget):
 
     def _code(self) -> None:
         config, columns = self._config(), list(self.compare_columns)
-
-        def job() -> None:
-            try:
-                code = code_for(self._pg, config)
-                code["compare"] = compare_code(self._pg, config, columns)
-            except Exception as e:
-                code = {"error": state.error_of(e)["detail"]}
-            self._apply(code=code)
-
-        self._jobs.submit("code", job)
+        self._jobs.submit("code", lambda: self._apply(code=code_bundle(self._pg, config,
+                                                                       columns)))
 
     def _notebook(self, compare: bool, view: Any) -> None:
-        config = self._config()
-        if compare:
-            text = compare_code(self._pg, config, list(self.compare_columns)[:MAX_COLUMNS])
-        else:
-            text = run_cell(variable_name(self._pg), *state.request(config), self._pg.provider)
+        text = notebook_cell(self._pg, self._config(), list(self.compare_columns)[:MAX_COLUMNS],
+                             compare)
         self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view})
 
-    # -- presets --
-
-    def _save_preset(self, name: Any) -> None:
-        saved = self._store.save(name, self._config())
-        self._apply(presets=self._store.names())
-        self._say(f"Saved preset “{saved}”")
-
-    def _load_preset(self, name: str) -> None:
-        config = self._store.load(name)
-        params = {**state.DEFAULT_PARAMS, **(config.pop("params", None) or {})}
-        self._apply(**config, params=params)
-        self._say(f"Loaded preset “{name}”")
-
-    def _delete_preset(self, name: str) -> None:
-        self._store.delete(name)
-        self._apply(presets=self._store.names())
-        self._say(f"Deleted preset “{name}”")
+    def _preset(self, action: str, name: Any) -> None:
+        values, message = preset_action(self._store, action, name, self._config())
+        self._apply(**values)
+        self._say(message)
 
     def _estimate(self) -> None:
         config = self._config()
-
-        def job() -> None:
-            if not config["prompt"].strip() and not config["messages"]:
-                self._apply(estimate={})
-                return
-            try:
-                prompt, kwargs = state.request(config)
-                preview = self._pg.preview(prompt, **kwargs)
-                estimate = state.estimate_of(preview)
-                # Run is disabled with the gate's own words when this run would not fit.
-                estimate["blocked"] = self._pg.budget(needed=preview["max_cost"] or 0.0
-                                                      )["message"]
-            except Exception as e:
-                estimate = {"error": state.error_of(e)["detail"]}
-            self._apply(estimate=estimate)
-
-        self._jobs.submit("estimate", job)
+        self._jobs.submit("estimate", lambda: self._apply(estimate=estimate_for(self._pg,
+                                                                               config)))

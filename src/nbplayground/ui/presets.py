@@ -80,3 +80,20 @@ def check_name(name: Any) -> str:
     if len(clean) > 80 or any(not c.isprintable() for c in clean):
         raise InvalidInput("a preset name is up to 80 printable characters")
     return clean
+
+
+def preset_action(store: PresetStore, verb: str, name: Any, config: dict[str, Any]
+                  ) -> tuple[dict[str, Any], str]:
+    """(the panel's new values, what to say) for saving, loading or deleting a preset."""
+    if verb == "save":
+        saved = store.save(name, config)
+        return {"presets": store.names()}, f"Saved preset “{saved}”"
+    name = str(name or "")
+    if verb == "load":
+        from nbplayground.ui import state
+
+        loaded = store.load(name)
+        params = {**state.DEFAULT_PARAMS, **(loaded.pop("params", None) or {})}
+        return {**loaded, "params": params}, f"Loaded preset “{name}”"
+    store.delete(name)
+    return {"presets": store.names()}, f"Deleted preset “{name}”"

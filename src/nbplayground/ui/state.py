@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,11 @@ def controls() -> list[dict[str, Any]]:
 
 def model_entry(provider: str, model: str) -> dict[str, Any]:
     spec = lookup(model)
+    if not spec.known:  # a compatible server's own model (a GGUF file): no invented limits
+        return {"id": f"{provider}:{model}", "provider": provider, "model": model,
+                "reasoning": False, "max_output_tokens": None, "context_window": None,
+                "description": "served by the endpoint; its limits and price are unknown here",
+                "unsupported": unsupported(model)}
     return {"id": f"{provider}:{model}", "provider": provider, "model": model,
             "reasoning": spec.reasoning, "max_output_tokens": spec.max_output_tokens,
             "context_window": spec.context_window, "description": spec.description,
@@ -138,7 +144,12 @@ def metrics_of(exp: Experiment) -> dict[str, Any]:
     return {"id": exp.id, "model": exp.model, "prompt_tokens": m.prompt_tokens,
             "completion_tokens": m.completion_tokens, "time": format_ms(m.generation_time_ms),
             "cost": format_cost(m.cost_estimate, exp.provider), "estimated": m.usage_estimated,
-            "finish_reason": exp.finish_reason or ""}
+            "finish_reason": exp.finish_reason or "", "reasoning_tokens": m.reasoning_tokens,
+            "tokens": [{"t": t.token, "p": math.exp(t.logprob),
+                        "top": [[w, math.exp(q)] for w, q in t.top]}
+                       for t in exp.token_logprobs or ()],
+            "tool_calls": [{"name": c.name, "args": json.dumps(c.arguments)[:200],
+                            "result": c.result, "error": c.error} for c in exp.tool_calls]}
 
 
 def error_of(error: BaseException | None = None, *, kind: str | None = None,

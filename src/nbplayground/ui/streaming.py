@@ -17,46 +17,60 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+Schedule = Callable[[float, Callable[[], None]], Callable[[], None]]
+"""Calls the function once, `delay` seconds from now, on another thread; returns a cancel."""
+
+
+def timer_thread(delay: float, fire: Callable[[], None]) -> Callable[[], None]:
+    timer = threading.Timer(delay, fire)
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
+
+
 class Throttle:
     """Calls `flush` at most once per `interval` seconds, however often `poke` is called.
 
     A poke inside the interval schedules one flush at its end, so the last change is never
     lost: `flush` reads the current state itself. Safe to poke from any thread; `flush` is
-    never called while this object's lock is held.
+    never called while this object's lock is held. `clock` and `schedule` are its time (tests
+    step them instead of sleeping).
     """
 
-    def __init__(self, flush: Callable[[], None], interval: float = 0.05) -> None:
+    def __init__(self, flush: Callable[[], None], interval: float = 0.05, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 schedule: Schedule = timer_thread) -> None:
         self._flush = flush
         self.interval = interval
         """Seconds between flushes; may change between flushes."""
+        self._clock = clock
+        self._schedule = schedule
         self._lock = threading.Lock()
         self._last = float("-inf")
-        self._timer: threading.Timer | None = None
+        self._cancel: Callable[[], None] | None = None
 
     def poke(self) -> None:
         with self._lock:
-            if self._timer is not None:
+            if self._cancel is not None:
                 return  # a flush is already due; it will read this change too
-            wait = self._last + self.interval - time.monotonic()
+            wait = self._last + self.interval - self._clock()
             if wait > 0:
-                self._timer = threading.Timer(wait, self._fire)
-                self._timer.daemon = True
-                self._timer.start()
+                self._cancel = self._schedule(wait, self._fire)
                 return
-            self._last = time.monotonic()
+            self._last = self._clock()
         self._flush()
 
     def _fire(self) -> None:
         with self._lock:
-            self._timer = None
-            self._last = time.monotonic()
+            self._cancel = None
+            self._last = self._clock()
         self._flush()
 
     def cancel(self) -> None:
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            if self._cancel is not None:
+                self._cancel()
+                self._cancel = None
 
 
 class LatestOnly:

@@ -7,45 +7,32 @@ file between our transactions. When this process already holds the file through 
 instance (a user's `duckdb.connect` in the same kernel), DuckDB refuses a second attach; then
 we connect through that instance, as before.
 
-The caller holds the per-file lock: one resident connection per file, one user at a time.
+The caller holds the per-file lock: one resident connection per file, one user at a time. The
+resident connections are process-wide state, kept in state.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
-Conn = duckdb.DuckDBPyConnection
+from nbplayground.adapters.duckdb import state
+from nbplayground.adapters.duckdb.sql import Conn
 
 ALIAS = "nbplayground_log"
-_RESIDENT: dict[str, Conn] = {}
-
-
-def _forked() -> None:
-    """A forked child must neither use nor free its parent's DuckDB instances (their threads did
-    not come along: closing one there crashes, even at the child's exit), so it gives each one a
-    reference that is never dropped, forgets them and opens its own."""
-    for conn in _RESIDENT.values():
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))
-    _RESIDENT.clear()
-
-
-os.register_at_fork(after_in_child=_forked)
 
 
 @contextlib.contextmanager
 def opened(path: Path, key: str, *, read_only: bool) -> Iterator[Conn]:
     """A connection whose default database is the log file, for as long as the block runs."""
-    resident = _RESIDENT.get(key)
+    resident = state.resident(key)
     if resident is None:
         resident = duckdb.connect(":memory:")
         resident.execute("SET TimeZone = 'UTC'")
-        _RESIDENT[key] = resident
+        state.keep_resident(key, resident)
     try:
         _attach(resident, path, read_only=read_only)
     except duckdb.Error as e:
@@ -79,7 +66,7 @@ def _detach(conn: Conn, key: str) -> None:
         conn.execute("USE memory")
         conn.execute(f"DETACH {ALIAS}")
     except duckdb.Error:  # a connection in a state we do not know: start afresh next time
-        _RESIDENT.pop(key, None)
+        state.drop_resident(key)
         with contextlib.suppress(duckdb.Error):
             conn.close()
 

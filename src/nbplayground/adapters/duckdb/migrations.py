@@ -1,16 +1,17 @@
-"""Forward-only, numbered schema migrations of the DuckDB experiment log.
+"""The schema of the DuckDB experiment log: forward-only, numbered migrations and their runner.
 
 A migration's number is its position in MIGRATIONS (1-based); applied ones are recorded in
-`_migrations`. Never edit or reorder a released migration: append a new one.
+`_migrations`. Never edit or reorder a released migration: append a new one. Which files this
+process has migrated is process-wide state, kept in state.py.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nbplayground.adapters.duckdb import state
 from nbplayground.errors import SchemaTooNew, StoreError
 from nbplayground.ids import utcnow
 
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
 Migration = Callable[["DuckDBPyConnection"], None]
 
 MIGRATIONS: list[Migration] = []
-
-_MIGRATED: set[tuple[str, int, int]] = set()
-"""(path, device, inode) of files this process has migrated: checked once, not every call."""
-_MIGRATING = threading.Lock()
 
 
 def migration(fn: Migration) -> Migration:
@@ -86,25 +83,22 @@ def ensure_migrated(conn: DuckDBPyConnection, path: Path, *, read_only: bool = F
     """Migrate the file at `path` once per process; later calls cost a stat and a set lookup."""
     st = path.stat()
     key = (str(path.resolve()), st.st_dev, st.st_ino)
-    if key in _MIGRATED:
+    if state.is_migrated(key):
         return
-    with _MIGRATING:
-        if key in _MIGRATED:
+    with state.migration_lock():
+        if state.is_migrated(key):
             return
         done = applied(conn)
         if read_only and len(done) < latest() and max(done, default=0) <= latest():
             raise StoreError(f"the experiment log {path} is read-only and its schema needs "
                              "upgrading; make it writable (chmod u+w)")
         migrate(conn, where=str(path))
-        _MIGRATED.add(key)
+        state.mark_migrated(key)
 
 
 def forget_migrated(path: Path) -> bool:
     """Drop `path` from the cache (the file was replaced); True when it was there."""
-    with _MIGRATING:
-        mine = {k for k in _MIGRATED if k[0] == str(path.resolve())}
-        _MIGRATED.difference_update(mine)
-    return bool(mine)
+    return state.forget_migrated(str(path.resolve()))
 
 
 @migration
@@ -214,3 +208,33 @@ def m002_no_secondary_indexes(conn: DuckDBPyConnection) -> None:
     its inserts and in the checkpoint at DETACH; the primary keys stay (INSERT OR IGNORE)."""
     for name in ("experiments_user_created", "experiments_sweep", "experiments_cache_key"):
         conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+@migration
+def m003_modern_request_surface(conn: DuckDBPyConnection) -> None:
+    """Wave 2's request fields (API, structured output, tools, reasoning, tiers, logprobs) and
+    what their answers bring back; images by hash, their bytes once per hash in attachments."""
+    for name, kind in (
+            ("api", "VARCHAR"), ("response_format", "VARCHAR"), ("tools", "VARCHAR"),
+            ("tool_choice", "VARCHAR"), ("verbosity", "VARCHAR"),
+            ("reasoning_summary", "VARCHAR"), ("service_tier", "VARCHAR"),
+            ("logprobs_requested", "BOOLEAN"), ("top_logprobs", "INTEGER"),
+            ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
+            ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR")):
+        conn.execute(f"ALTER TABLE experiments ADD COLUMN {name} {kind}")
+    conn.execute("""
+        CREATE TABLE attachments (
+            sha256 VARCHAR PRIMARY KEY,
+            user_id VARCHAR,
+            media_type VARCHAR,
+            bytes BLOB,
+            created_at TIMESTAMPTZ
+        )""")
+
+
+@migration
+def m004_response_model(conn: DuckDBPyConnection) -> None:
+    """The model the response says answered, next to the one requested: a compatible server
+    (llama.cpp, Ollama) answers gpt-4o-mini requests with its own file, and runs are priced by
+    what answered. Rows logged before stay NULL (nobody recorded it)."""
+    conn.execute("ALTER TABLE experiments ADD COLUMN response_model VARCHAR")

@@ -1,21 +1,26 @@
-"""DuckDBUsageLedger: the `usage` ledger and `users` table of the experiment log.
+"""DuckDBUsageLedger: the `usage` ledger and `users` table of the experiment log, for the
+BudgetGate and the accounts' reports.
 
-Same file and connection rules as DuckDBExperimentRepository (open, one transaction, close).
+It is given the log's LogFile (or a path, and opens its own: two LogFiles on one file share its
+lock and connection) and runs each method as one transaction of it, as the repository does.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from nbplayground.accounts.gate import Snapshot
 from nbplayground.accounts.limits import FREE_PROVIDERS
-from nbplayground.adapters import duckdb_rows as rows
-from nbplayground.adapters.duckdb_store import TOKENS, Conn, DuckDBExperimentRepository, _dicts
+from nbplayground.adapters.duckdb.frames import dumps
+from nbplayground.adapters.duckdb.logfile import LogFile
+from nbplayground.adapters.duckdb.sql import TOKENS, Conn, dicts
 from nbplayground.errors import InvalidInput
 from nbplayground.ids import utcnow
 
@@ -25,8 +30,20 @@ _TOKEN_USAGE = f"(SELECT coalesce(sum({TOKENS}), 0) FROM usage WHERE user_id = ?
 USAGE_GROUPS = {"day": ("day",), "model": ("model", "provider"), "user": ("user_id",)}
 
 
-class DuckDBUsageLedger(DuckDBExperimentRepository):
+class DuckDBUsageLedger:
     """UsageLedger (for the BudgetGate) plus users' plans, limits, key references and reports."""
+
+    def __init__(self, log: LogFile | str | os.PathLike[str], *,
+                 lock_timeout: float = 30.0) -> None:
+        """`lock_timeout` is for a path; a LogFile given keeps its own."""
+        self.log = log if isinstance(log, LogFile) else LogFile(log, lock_timeout=lock_timeout)
+
+    def __repr__(self) -> str:
+        return f"DuckDBUsageLedger({str(self.path)!r})"
+
+    @property
+    def path(self) -> Path:
+        return self.log.path
 
     def snapshot(self, user_id: str, day: date) -> Snapshot:
         month = day.replace(day=1)
@@ -47,7 +64,7 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
                             spent_today=float(today), spent_month=float(this_month),
                             tokens_today=int(tokens))
 
-        return self._run(work, write=False)
+        return self.log.run(work, write=False)
 
     def save_user(self, user_id: str, *, plan: str, role: str = "user",
                   key_ref: str | None = None, key_fingerprint: str | None = None) -> None:
@@ -66,18 +83,18 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
                     role = excluded.role, token_usage = excluded.token_usage""",
                          [user_id, plan, user_id, key_ref, key_fingerprint, role, utcnow()])
 
-        self._run(work)
+        self.log.run(work)
 
     def set_limits(self, user_id: str, *, default_plan: str, plan: str | None = None,
                    overrides: Mapping[str, Any] | None = None) -> None:
         """Change the user's plan and merge `overrides` into users.limits (JSON)."""
 
         def work(conn: Conn) -> None:
-            old = _dicts(conn.execute("SELECT subscription_type, limits FROM users WHERE id = ?",
+            old = dicts(conn.execute("SELECT subscription_type, limits FROM users WHERE id = ?",
                                       [user_id]))
             merged = json.loads(old[0]["limits"]) if old and old[0]["limits"] else {}
             merged.update(overrides or {})
-            limits = rows.dumps(merged) if merged else None
+            limits = dumps(merged) if merged else None
             if old:
                 conn.execute("UPDATE users SET subscription_type = ?, limits = ? WHERE id = ?",
                              [plan or old[0]["subscription_type"] or default_plan, limits,
@@ -88,7 +105,7 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
                 VALUES (?, ?, {_TOKEN_USAGE}, 'user', ?, ?)""",
                          [user_id, plan or default_plan, user_id, limits, utcnow()])
 
-        self._run(work)
+        self.log.run(work)
 
     def usage_report(self, by: str, user_id: str | None = None) -> pd.DataFrame:
         """Requests, tokens and cost grouped by day, model or user; `billable_cost` is what
@@ -105,4 +122,4 @@ class DuckDBUsageLedger(DuckDBExperimentRepository):
                    coalesce(sum(cost), 0) AS cost,
                    coalesce(sum(cost) FILTER (WHERE {_BILLABLE}), 0) AS billable_cost
             FROM usage {where} GROUP BY {keys} ORDER BY {keys}"""
-        return self._run(lambda conn: conn.execute(sql, params).df(), write=False)
+        return self.log.run(lambda conn: conn.execute(sql, params).df(), write=False)

@@ -1,21 +1,36 @@
 """Rows of the experiment log: Experiment, APIRequest, sweep, User and usage ⇄ table rows.
 
-Pure Python and pandas (no duckdb), so the in-memory fake repository shares the same mapping.
+The column tables of the log and the mapping of each record to them (and back), built from the
+typed frames of frames.py. Pure Python and pandas (no duckdb), so the in-memory fake repository
+shares the same mapping.
 """
 
 from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from itertools import chain
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 
-import orjson
 import pandas as pd
 from pydantic import BaseModel
 
+from nbplayground.adapters.duckdb.frames import (
+    Columns,
+    Values,
+    as_utc,
+    by_chunks,
+    columns_frame,
+    dumps,
+    fast_dumps,
+    instants,
+    json_texts,
+    messages_texts,
+    model_columns,
+    names,
+    row_columns,
+)
 from nbplayground.domain import (
     APIRequest,
     Experiment,
@@ -30,9 +45,6 @@ from nbplayground.experimentation.collector import automatic_collection_paused
 from nbplayground.ids import new_id, utcnow
 
 Row = dict[str, Any]
-Columns = tuple[tuple[str, str], ...]
-Values = list[Any] | tuple[Any, ...]
-T = TypeVar("T")
 
 EXPERIMENT_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("user_id", "VARCHAR"), ("sweep_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -45,6 +57,9 @@ EXPERIMENT_COLUMNS: Columns = (
     ("finish_reason", "VARCHAR"), ("status", "VARCHAR"), ("error", "VARCHAR"),
     ("error_type", "VARCHAR"), ("cache_key", "VARCHAR"), ("cached", "BOOLEAN"),
     ("request_body", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
+    ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
+    ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR"),
+    ("response_model", "VARCHAR"),
 )
 REQUEST_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -68,138 +83,6 @@ USAGE_COLUMNS: Columns = (
     ("completion_tokens", "INTEGER"), ("cost", "DOUBLE"), ("created_at", "TIMESTAMPTZ"),
 )
 
-# Explicit dtypes: DuckDB then never has to guess a column's type from sampled Python objects.
-_DTYPES = {"VARCHAR": "str", "DOUBLE": "float64", "INTEGER": "Int64", "BIGINT": "Int64",
-           "BOOLEAN": "boolean", "TIMESTAMPTZ": "datetime64[us, UTC]", "DATE": "str"}
-
-
-def names(columns: Columns) -> list[str]:
-    return [name for name, _ in columns]
-
-
-# -- frames, a column at a time --
-# A frame is built from one sequence of values per column, read off the rows or models in C
-# (operator.itemgetter), and each Series is made once with its final dtype. The frame builders
-# run with the automatic garbage collector paused: they make a tuple per row and hold 100k-long
-# lists, and a collection started meanwhile walks all of that (and every live object) to free
-# nothing; that was a sixth of the mapping's time at 100k rows.
-
-@automatic_collection_paused()
-def frame(columns: Columns, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """A typed DataFrame of `rows` with exactly `columns`, ready to append to a table."""
-    return columns_frame(columns, row_columns(rows, names(columns)))
-
-
-def columns_frame(columns: Columns, data: Mapping[str, Values]) -> pd.DataFrame:
-    """The same from each column's values."""
-    return pd.DataFrame({name: series(data[name], sql) for name, sql in columns}, copy=False)
-
-
-def series(values: Values, sql: str) -> pd.Series:
-    """`values` as the pandas dtype of SQL type `sql`, the fastest way pandas allows: a column
-    of only None (no error in a clean run) at once, not value by value; instants through
-    DatetimeIndex and flags through an inferred bool Series, twice as fast as a Series told its
-    dtype, which stays the way for anything else (no rows, a None among the flags)."""
-    dtype = _DTYPES[sql]
-    if values and all(v is None for v in values):
-        return pd.Series(None, index=pd.RangeIndex(len(values)), dtype=dtype)
-    if sql == "TIMESTAMPTZ" and values:
-        index = pd.DatetimeIndex(list(values))
-        if index.dtype == dtype:
-            return pd.Series(index)
-    if sql == "BOOLEAN":
-        inferred = pd.Series(values)
-        if inferred.dtype == bool:
-            return inferred.astype("boolean")
-    return pd.Series(values, dtype=dtype)
-
-
-def transpose(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Values]:
-    """Each key's values across `rows`, in one pass over the rows and in C: reading them once
-    per column took twice as long (they are scattered in memory)."""
-    pick = operator.itemgetter(*keys) if len(keys) > 1 else lambda r: (r[keys[0]],)
-    columns = list(zip(*map(pick, rows), strict=True))
-    return dict(zip(keys, columns, strict=True)) if columns else dict.fromkeys(keys, ())
-
-
-def row_columns(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Values]:
-    """transpose for rows that may lack a key (None there)."""
-    try:
-        return transpose(rows, keys)
-    except KeyError:
-        return {key: [r.get(key) for r in rows] for key in keys}
-
-
-def model_columns(models: Iterable[BaseModel], keys: Sequence[str]) -> dict[str, Values]:
-    """transpose for pydantic models: they keep their field values in the instance __dict__,
-    read there without an attribute lookup per value."""
-    return transpose(map(vars, models), keys)
-
-
-def by_chunks(items: Sequence[T], columns_of: Callable[[Sequence[T]], dict[str, Values]]
-              ) -> dict[str, Values]:
-    """columns_of(items), a thousand items at a time: while each column of a chunk is read,
-    its objects stay in the CPU cache, which 100k experiments do not (a sixth faster)."""
-    parts = [columns_of(items[i:i + _CHUNK]) for i in range(0, len(items), _CHUNK)]
-    if len(parts) < 2:
-        return parts[0] if parts else columns_of(items)
-    return {name: list(chain.from_iterable(p[name] for p in parts)) for name in parts[0]}
-
-
-_CHUNK = 1_000
-
-
-def instants(moments: Values) -> list[datetime]:
-    """as_utc of each; the call is skipped for those already in UTC, which it returns as is."""
-    return [m if m.tzinfo is UTC else as_utc(m) for m in moments]
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC: the log stores instants."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def dumps(value: Any) -> str:
-    """JSON text as people read it in SQL (no \\u escapes); never fails on an odd value."""
-    return _ENCODER.encode(value)
-
-
-def fast_dumps(value: Any) -> str:
-    """The same JSON, compact, through orjson: the three JSON columns of every experiment
-    row were half the cost of logging a batch with the json module."""
-    try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # what orjson cannot write (an integer beyond 64 bits) json can
-        return dumps(value)
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-
-
-def json_texts(values: Sequence[Any]) -> list[str | None]:
-    """fast_dumps of each value (None stays NULL), in one loop: orjson writes the same text for
-    string keys without OPT_NON_STR_KEYS, only faster; what it refuses then (another key, an
-    integer beyond 64 bits, a lone surrogate) goes through fast_dumps."""
-    dump, texts = orjson.dumps, []
-    for value in values:
-        try:
-            texts.append(None if value is None else dump(value, str).decode())
-        except TypeError:
-            texts.append(fast_dumps(value))
-    return texts
-
-
-def messages_texts(conversations: Sequence[Sequence[Message]]) -> list[str]:
-    """Each experiment's messages as JSON: orjson reads each Message's __dict__ (its fields,
-    what as_dict returns), so no dict is built per message; what it refuses goes as before."""
-    dump, texts = orjson.dumps, []
-    for messages in conversations:
-        try:
-            texts.append(dump(messages, vars).decode())
-        except TypeError:
-            texts.append(fast_dumps([m.as_dict() for m in messages]))
-    return texts
-
 
 # -- experiments --
 
@@ -211,33 +94,60 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         cached_tokens=row["cached_tokens"] or 0,
         generation_time_ms=row["generation_time_ms"] or 0.0, cost_estimate=row["cost_estimate"],
         usage_estimated=bool(row["usage_estimated"]), price_as=row["price_as"],
-        cost_as=row["cost_as"])
+        cost_as=row["cost_as"], reasoning_tokens=row.get("reasoning_tokens") or 0)
     return Experiment(
         id=row["id"], user_id=row["user_id"], model=row["model"], provider=row["provider"],
-        messages=tuple(Message.model_validate(m) for m in json.loads(row["messages"] or "[]")),
+        messages=tuple(Message.of(m) for m in json.loads(row["messages"] or "[]")),
         parameters=parameters, response=row["response"] or "", metrics=metrics,
         status=row["status"], error=row["error"], error_type=row["error_type"],
-        finish_reason=row["finish_reason"], timestamp=as_utc(row["created_at"]),
+        finish_reason=row["finish_reason"], response_model=row.get("response_model"),
+        timestamp=as_utc(row["created_at"]),
         sweep_id=row["sweep_id"], repeat=row["repeat"] or 0, base_url=row["base_url"],
         cache_key=row["cache_key"], cached=bool(row["cached"]),
-        request_body=json.loads(row["request_body"] or "{}"))
+        request_body=json.loads(row["request_body"] or "{}"),
+        **_answer_of(row))
 
 
+def _answer_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a wave-2 answer brought back (JSON columns; absent in rows of an older log)."""
+    out: dict[str, Any] = {}
+    for name, column in (("tool_calls", "tool_calls"), ("token_logprobs", "logprobs"),
+                         ("images", "images")):
+        text = row.get(column)
+        if text:
+            out[name] = json.loads(text)
+    if row.get("parsed") is not None:
+        out["parsed"] = json.loads(row["parsed"])
+    if row.get("refusal") is not None:
+        out["refusal"] = row["refusal"]
+    return out
+
+
+_ANSWER_FIELDS = ("tool_calls", "parsed", "token_logprobs", "images", "refusal")
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
-                      "metrics")
+                      "metrics", "response_model", *_ANSWER_FIELDS)
 _PARAMETER_FIELDS = PARAMETER_NAMES
-_JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind == "strings")
+_JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind in ("strings", "json"))
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: pydantic objects (a parsed answer, tool calls) as their dumps."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _field_value(f: RequestField, value: Any) -> Any:
     """A logged request field back as ModelParameters holds it (lists are JSON text)."""
-    if value is None or f.kind != "strings":
+    if value is None or f.kind not in ("strings", "json"):
         return value
-    return tuple(json.loads(value))
+    loaded = json.loads(value)
+    return tuple(loaded) if isinstance(loaded, list) else loaded
 _METRIC_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "generation_time_ms",
-                  "cost_estimate", "usage_estimated", "price_as", "cost_as")
+                  "cost_estimate", "usage_estimated", "price_as", "cost_as", "reasoning_tokens")
 
 
 @automatic_collection_paused()
@@ -252,7 +162,11 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
     request body, the derived prompt, system and token_count (ResponseMetrics.token_count),
     and the timestamp in UTC."""
     data = model_columns(experiments, _EXPERIMENT_FIELDS)
-    data |= model_columns(data["parameters"], _PARAMETER_FIELDS)
+    params = model_columns(data["parameters"], _PARAMETER_FIELDS)
+    for f in FIELDS:  # a field logged under another name (the answer's logprobs own theirs)
+        if f.column != f.name:
+            params[f.column] = params.pop(f.name)
+    data |= params
     data |= model_columns(data["metrics"], _METRIC_FIELDS)
     data.update(
         prompt=[e.prompt for e in experiments], system=[e.system for e in experiments],
@@ -260,7 +174,12 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
         **{name: json_texts(data[name]) for name in _JSON_FIELDS},
         token_count=list(map(operator.add, data["prompt_tokens"], data["completion_tokens"])),
         request_body=json_texts(data["request_body"]),
-        created_at=instants(data["timestamp"]))
+        created_at=instants(data["timestamp"]),
+        tool_calls=[None if not v else fast_dumps(_plain(v)) for v in data["tool_calls"]],
+        parsed=[None if v is None else fast_dumps(_plain(v)) for v in data["parsed"]],
+        logprobs=[None if v is None else fast_dumps(_plain(v))
+                  for v in data.pop("token_logprobs")],
+        images=[None if not v else fast_dumps(_plain(v)) for v in data["images"]])
     return data
 
 

@@ -1,0 +1,71 @@
+"""The statements of one add() transaction: experiments and their requests, usage ledger rows
+(and each user's token_usage), the sweep's row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from nbplayground.adapters.duckdb.sql import (
+    EXPERIMENTS,
+    REQUESTS,
+    TOKENS,
+    USAGE,
+    Conn,
+    insert_or_replace,
+)
+from nbplayground.domain import Experiment
+
+
+def insert_calls(conn: Conn, exp_df: pd.DataFrame, req_df: pd.DataFrame,
+                 batch: Sequence[Experiment], *, careful: bool) -> None:
+    conn.register("_exp_batch", exp_df)
+    if not careful:
+        conn.execute(f"INSERT INTO experiments ({EXPERIMENTS}) "
+                     f"SELECT {EXPERIMENTS} FROM _exp_batch")
+        conn.register("_req_batch", req_df)
+        conn.execute(f"INSERT INTO api_requests ({REQUESTS}) SELECT {REQUESTS} FROM _req_batch")
+        return
+    new = {i for (i,) in conn.execute(
+        f"INSERT OR IGNORE INTO experiments ({EXPERIMENTS}) "
+        f"SELECT {EXPERIMENTS} FROM _exp_batch RETURNING id").fetchall()}
+    # The requests of an experiment logged before (skipped above) are skipped too: found from
+    # what the insert returned, not by joining the whole log.
+    before = [e.id for e in batch if e.id not in new]
+    conn.register("_req_batch", req_df[~req_df["experiment_id"].isin(before)]
+                  if before else req_df)
+    conn.execute(f"INSERT OR IGNORE INTO api_requests ({REQUESTS}) "
+                 f"SELECT {REQUESTS} FROM _req_batch")
+
+
+def book_usage(conn: Conn, usage_df: pd.DataFrame, *, careful: bool) -> None:
+    """The ledger rows, and each user's token_usage grown by what was booked now (not by rows
+    booked before)."""
+    conn.register("_usage_batch", usage_df)
+    if careful:
+        booked = conn.execute(
+            f"INSERT OR IGNORE INTO usage ({USAGE}) SELECT {USAGE} "
+            f"FROM _usage_batch RETURNING user_id, {TOKENS}").fetchall()
+    else:
+        conn.execute(f"INSERT INTO usage ({USAGE}) SELECT {USAGE} FROM _usage_batch")
+        spent = usage_df["prompt_tokens"].fillna(0) + usage_df["completion_tokens"].fillna(0)
+        booked = list(zip(usage_df["user_id"], spent.astype(int).tolist(), strict=True))
+    grown: dict[str, int] = {}
+    for user, tokens in booked:
+        grown[user] = grown.get(user, 0) + tokens
+    for user, tokens in grown.items():
+        conn.execute("UPDATE users SET token_usage = coalesce(token_usage, 0) + ? "
+                     "WHERE id = ?", [tokens, user])
+
+
+def upsert_sweep(conn: Conn, row: Mapping[str, Any], given: frozenset[str]) -> None:
+    """The `given` fields of `row` over the stored row (created_at is kept): an UPDATE of
+    those, or the whole row (defaults for the rest) when there is none yet."""
+    fields = [k for k in row if k != "id" and (k in given or k == "updated_at")]
+    (updated,) = conn.execute(
+        f"UPDATE sweeps SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+        [row[k] for k in fields] + [row["id"]]).fetchone() or (0,)
+    if not updated:
+        insert_or_replace(conn, "sweeps", row)
