@@ -27,6 +27,8 @@ class FakeExperimentRepository:
         self.api_requests: list[APIRequest] = []
         self.sweeps: dict[str, dict[str, Any]] = {}
         self.usage: list[dict[str, Any]] = []
+        self.scored: dict[tuple[str, str | None, str], Any] = {}
+        self.judged: dict[str, str] = {}  # judge's experiment id -> the experiment it judged
         self.attachments: dict[str, dict[str, Any]] = {}
         self.batches = 0
         if experiments:
@@ -34,9 +36,13 @@ class FakeExperimentRepository:
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None) -> None:
+            sweep: Mapping[str, Any] | None = None, scores: Sequence[Any] = ()) -> None:
         if sweep is not None:
             rows.sweep_row(sweep, None)
+        for sc in scores:  # one per (experiment, sweep, scorer): a newer one replaces it
+            self.scored[(sc.experiment_id, sc.sweep_id, sc.scorer)] = sc
+            if sc.judge_experiment_id is not None:
+                self.judged[sc.judge_experiment_id] = sc.experiment_id
         ledger = rows.usage_frame(usage).to_dict("records") if usage else []
         batch = rows.unique_by_id(experiments)
         logged_before = {e.id for e in batch if e.id in self.experiments}
@@ -90,6 +96,17 @@ class FakeExperimentRepository:
     def sweep(self, sweep_id: str) -> dict[str, Any] | None:
         found = self.sweeps.get(sweep_id)
         return None if found is None else dict(found)
+
+    def scores(self, *, sweep_id: str | None = None,
+               experiment_ids: Sequence[str] | None = None,
+               user_id: str | None = None) -> pd.DataFrame:
+        ids = None if experiment_ids is None else set(experiment_ids)
+        chosen = [sc for sc in self.scored.values()
+                  if (sweep_id is None or sc.sweep_id == sweep_id)
+                  and (ids is None or sc.experiment_id in ids)
+                  and sc.experiment_id in self.experiments
+                  and (user_id is None or self.experiments[sc.experiment_id].user_id == user_id)]
+        return rows.score_rows(chosen)
 
     # -- helpers --
 

@@ -30,7 +30,7 @@ class Sweeps:
 
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
                vars: Any, provider: str | None, price_as: str | None,
-               params: dict[str, Any]) -> list[Any]:
+               params: dict[str, Any], rows: list[Any] | None = None) -> list[Any]:
         from nbplayground.experimentation.grid import expand
 
         prov = self._provider_for(provider)
@@ -38,36 +38,49 @@ class Sweeps:
                        repeats=repeats,
                        params=params,
                        mode=mode, variables=vars)  # type: ignore[arg-type]
+        if rows is not None:  # each cell's vars row, for its scorers
+            rows.extend(s.variables for s in specs)
         return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
                              price_as=price_as, repeat=s.repeat, index=i, **s.params)
                 for i, s in enumerate(specs)]
 
     def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
                mode: str = "cross", vars: Any = None, provider: str | None = None,
-               price_as: str | None = None, refresh: bool = False, **params: Any) -> Any:
+               price_as: str | None = None, refresh: bool = False, scorers: Any = None,
+               **params: Any) -> Any:
+        from nbplayground.evaluation import ScoringPlan
+        from nbplayground.experimentation.scoring import check_judges
         from nbplayground.experimentation.sweep import Sweep, new_sweep_id, sweep_id_for
 
+        rows: list[Any] = []
         cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
-                            params)
+                            params, rows)
+        plan = ScoringPlan(scorers, rows)  # references checked against vars here
+        check_judges(self.service, plan, cells)
         sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
         cells = [c.in_sweep(sid) for c in cells]
         spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
                 "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
                 "provider": cells[0].provider if cells else None, "price_as": price_as}
-        return Sweep(id=sid, cells=cells, spec=spec)
+        return Sweep(id=sid, cells=cells, spec=spec, plan=plan)
 
     def estimate(self, prompts: Any, model: Any = None, *, system: Any = None,
                  repeats: int = 1, mode: str = "cross", vars: Any = None,
                  provider: str | None = None, price_as: str | None = None,
-                 refresh: bool = False, **params: Any) -> Any:
-        """What `sweep` with the same arguments would send and cost; nothing is sent."""
+                 refresh: bool = False, scorers: Any = None, **params: Any) -> Any:
+        """What `sweep` with the same arguments would send and cost (judges' calls included);
+        nothing is sent."""
         from nbplayground.experimentation.sweep import SweepRunner
 
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         **params)
+                         scorers=scorers, **params)
         runner = SweepRunner(self.service)
         cached = set() if refresh else set(runner.cached(sw.cells))
+        if sw.plan.judges:
+            from nbplayground.experimentation.scoring import estimate_judges
+
+            return estimate_judges(self.service, sw.plan, sw.cells, cached)
         return runner.estimate(sw.cells, cached)
 
     async def asweep(self, prompts: Any, model: Any = None, *, system: Any = None,
@@ -75,7 +88,7 @@ class Sweeps:
                      tpm: float | None = None, max_cost: float | None = None,
                      refresh: bool = False, mode: str = "cross", vars: Any = None,
                      provider: str | None = None, price_as: str | None = None,
-                     progress: bool = True, **params: Any) -> Any:
+                     progress: bool = True, scorers: Any = None, **params: Any) -> Any:
         """`await pg.asweep(...)`: the same as sweep, for async code."""
         from nbplayground.experimentation.sweep import SweepRunner
         from nbplayground.progress import SweepProgress
@@ -83,7 +96,7 @@ class Sweeps:
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         **params)
+                         scorers=scorers, **params)
         runner = SweepRunner(self.service)
         return await aio.run_async(runner.run(
             sw, concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=max_cost, refresh=refresh,
@@ -93,11 +106,12 @@ class Sweeps:
               concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,
               max_cost: float | None = None, refresh: bool = False, mode: str = "cross",
               vars: Any = None, provider: str | None = None, price_as: str | None = None,
-              progress: bool = True, **params: Any) -> Any:
+              progress: bool = True, scorers: Any = None, **params: Any) -> Any:
         """Run prompts × models × parameter lists × repeats concurrently; returns a Sweep.
 
         Lists are crossed (mode="zip" pairs them). Identical cells already logged as ok come
         from the log (refresh=True sends them again), so re-running a call resumes it.
+        `scorers=[s.exact("{capital}"), ...]` scores each cell as it finishes (judges after).
         """
         from nbplayground.experimentation.sweep import SweepRunner
         from nbplayground.progress import SweepProgress
@@ -105,7 +119,7 @@ class Sweeps:
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         **params)
+                         scorers=scorers, **params)
         runner = SweepRunner(self.service)
         return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
                                   max_cost=max_cost, refresh=refresh,
@@ -118,7 +132,7 @@ class Sweeps:
 
         if not isinstance(sweep, Sweep):
             raise InvalidInput("retry_failed takes the Sweep that pg.sweep returned")
-        again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec,
+        again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec, plan=sweep.plan,
                       results=[None if r is None or r.status == "error" else r
                                for r in sweep.results])
         runner = SweepRunner(self.service)

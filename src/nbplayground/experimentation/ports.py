@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from nbplayground.domain import APIRequest, ChatRequest, ChatResult, Experiment
+from nbplayground.evaluation import Score
 
 DeltaCallback = Callable[[str], None]
 
@@ -31,9 +32,10 @@ class ExperimentRepository(Protocol):
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None) -> None:
+            sweep: Mapping[str, Any] | None = None, scores: Sequence[Score] = ()) -> None:
         """One transaction: experiments (ids already logged are skipped with their requests),
-        usage ledger rows, and the sweep's row (upserted) when given."""
+        usage ledger rows, scores (one per experiment, sweep and scorer: a newer one replaces
+        it) and the sweep's row (upserted) when given."""
         ...
 
     def get(self, experiment_id: str) -> Experiment | None:

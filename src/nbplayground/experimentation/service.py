@@ -30,6 +30,7 @@ from nbplayground.errors import (
     InvalidInput,
     NbPlaygroundError,
 )
+from nbplayground.evaluation import Score
 from nbplayground.events import (
     APIRequestLogged,
     EventBus,
@@ -66,6 +67,8 @@ class Outcome:
     requests: list[APIRequest] = field(default_factory=list)
     images: tuple[Image, ...] = ()
     """The images the cell sent, with their bytes for the attachments table."""
+    scores: list[Score] = field(default_factory=list)
+    """Its scores, logged in the same transaction as the experiment."""
 
 
 class ExperimentService:
@@ -237,11 +240,13 @@ class ExperimentService:
             self.repository.save_attachments([
                 {"sha256": sha, "user_id": user, "media_type": p.media_type, "bytes": p.data}
                 for sha, (user, p) in pictures.items()])
-        if fresh or sweep is not None:
+        scores = [sc for o in batch for sc in o.scores]
+        if fresh or sweep is not None or scores:
+            extra = {"scores": scores} if scores else {}  # a log without scores still works
             self.repository.add([o.experiment for o in fresh],
                                 [r for o in fresh for r in o.requests],
                                 usage=ledger_rows([u for u in usage if u is not None]),
-                                sweep=sweep)
+                                sweep=sweep, **extra)
         for o, u in zip(fresh, usage, strict=True):
             self.publish(o, u)
 

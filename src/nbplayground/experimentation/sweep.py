@@ -13,12 +13,14 @@ from nbplayground.analytics.format import CUT, html_text
 from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.domain.money import usd
 from nbplayground.errors import BudgetExceeded
+from nbplayground.evaluation import Score, ScoringPlan, scores_frame, widen
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.holds import reserve
 from nbplayground.experimentation.ports import Hold
+from nbplayground.experimentation.scoring import Grader, grader, run_judges, scored_outcome
 from nbplayground.experimentation.service import ExperimentService, Outcome
 from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
@@ -53,6 +55,11 @@ class Sweep:
     status: str = "pending"
     spent: float = 0.0
     wall_time_s: float = 0.0
+    plan: ScoringPlan | None = None
+    """Its scorers, bound to each cell's vars row."""
+    grade: Grader | None = field(default=None, repr=False)
+    """Scores a finished cell (index, experiment); by default the plan's deterministic ones."""
+    scored: list[Score] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.results:
@@ -95,7 +102,15 @@ class Sweep:
                            cost_estimate=m.cost_estimate, usage_estimated=m.usage_estimated,
                            cost_as=m.cost_as, experiment_id=exp.id)
             rows.append(row)
-        return pd.DataFrame(rows, columns=COLUMNS)
+        frame = pd.DataFrame(rows, columns=COLUMNS)
+        if not self.plan:
+            return frame
+        return widen(frame, self.scores(), self.plan.names,
+                     {sc.name: sc.weight for sc in self.plan.scorers})
+
+    def scores(self) -> pd.DataFrame:
+        """One row per (experiment, scorer): score, passed, reason, the judge's experiment."""
+        return scores_frame(self.scored)
 
     def summary(self) -> str:
         return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
@@ -143,6 +158,11 @@ class SweepRunner:
             if c.cache_key in hits:
                 sweep.results[i] = hits[c.cache_key].model_copy(update={"cached": True})
         todo = [i for i, r in enumerate(sweep.results) if r is None]
+        grade = grader(sweep)
+        # Cells from the log are scored now (their scores belong to this sweep), logged with
+        # the first batch.
+        scored = [scored_outcome(sweep, grade, i, Outcome(r)) for i, r in enumerate(sweep.results)
+                  if r is not None] if grade else []
         if max_cost is not None:
             est = self.estimate([sweep.cells[i] for i in todo])
             if est.max_cost is None or est.max_cost > max_cost:
@@ -154,9 +174,13 @@ class SweepRunner:
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
         hold = await self._reserve(sweep, todo, ceilings)
-        return await self._run(sweep, todo, ceilings, hold, started, concurrency=concurrency,
-                               rpm=_tighter(rpm, hold.rpm if hold else None), tpm=tpm,
-                               max_cost=max_cost, progress=progress)
+        await self._run(sweep, todo, ceilings, hold, started, concurrency=concurrency,
+                        rpm=_tighter(rpm, hold.rpm if hold else None), tpm=tpm,
+                        max_cost=max_cost, progress=progress, scored=scored, grade=grade)
+        if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
+            await run_judges(self, sweep, concurrency=concurrency, rpm=rpm, tpm=tpm,
+                             max_cost=max_cost, refresh=refresh, progress=progress)
+        return sweep
 
     async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
                        ) -> Hold | None:
@@ -174,13 +198,14 @@ class SweepRunner:
     async def _run(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float],
                    hold: Hold | None, started: float, *, concurrency: int, rpm: float | None,
                    tpm: float | None, max_cost: float | None,
-                   progress: ProgressFactory | None) -> Sweep:
+                   progress: ProgressFactory | None, scored: list[Outcome],
+                   grade: Grader | None) -> Sweep:
         cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
 
         def record(batch: list[Outcome], row: dict[str, Any]) -> None:
             self.service.record(batch, sweep=row)
             if hold is not None:  # booked now: hold only what is still to come
-                done = [cell_of[o.experiment.id] for o in batch]
+                done = [cell_of[o.experiment.id] for o in batch if o.experiment.id in cell_of]
                 hold.settle(sum(ceilings[i] for i in done),
                             sum(sweep.cells[i].prompt_tokens + sweep.cells[i].max_completion
                                 for i in done))
@@ -193,6 +218,8 @@ class SweepRunner:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)
+        for outcome in scored:
+            writer.put(outcome)
         over_budget = False
         bar = None
 
@@ -209,6 +236,8 @@ class SweepRunner:
                 cell_of[outcome.experiment.id] = i
                 sweep.results[i] = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
+                if grade is not None:
+                    scored_outcome(sweep, grade, i, outcome)
                 writer.put(outcome)
                 if bar is not None:
                     bar(outcome.experiment)

@@ -23,6 +23,7 @@ from nbplayground.adapters.duckdb.logfile import LogFile
 from nbplayground.adapters.duckdb.sql import EXPERIMENTS, REQUESTS, Conn, dicts, insert_or_replace
 from nbplayground.domain import APIRequest, Experiment, User
 from nbplayground.errors import InvalidInput
+from nbplayground.evaluation import Score
 from nbplayground.ids import utcnow
 
 _NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
@@ -54,16 +55,19 @@ class DuckDBExperimentRepository:
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None) -> None:
+            sweep: Mapping[str, Any] | None = None, scores: Sequence[Score] = ()) -> None:
         """One transaction: the experiments and their requests (ids already logged are skipped
         with their requests), the usage ledger rows of `usage` (each user's token_usage kept
-        current) and, when given, the sweep's row. A crash cannot log a call without its spend."""
+        current), the scores of the batch and, when given, the sweep's row. A crash cannot log
+        a call without its spend, nor a cell without its scores."""
         batch = rows.unique_by_id(experiments)
         # The sweep's row (and the fields given) is validated before the file is opened.
         sweep_update = None if sweep is None else (
             rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
         usage_df = rows.usage_frame(usage) if usage else None
-        if not batch and not requests and usage_df is None and sweep is None:
+        scores_df = rows.score_rows(scores) if scores else None
+        if not batch and not requests and usage_df is None and sweep is None \
+                and scores_df is None:
             return
         calls = (rows.experiments_frame(batch), rows.requests_frame(requests, batch)) \
             if batch or requests else None
@@ -76,6 +80,8 @@ class DuckDBExperimentRepository:
                     writes.insert_calls(conn, *calls, batch, careful=careful)
                 if usage_df is not None:
                     writes.book_usage(conn, usage_df, careful=careful)
+                if scores_df is not None:
+                    writes.write_scores(conn, scores_df)
                 if sweep_update is not None:
                     writes.upsert_sweep(conn, *sweep_update)
             except duckdb.ConstraintException as e:
@@ -87,6 +93,33 @@ class DuckDBExperimentRepository:
                 raise
 
         self.log.run(work)
+
+    def scores(self, *, sweep_id: str | None = None,
+               experiment_ids: Sequence[str] | None = None,
+               user_id: str | None = None) -> pd.DataFrame:
+        """Scores of a sweep and/or of some experiments (of `user_id`'s experiments), in the
+        order they were written."""
+        clauses, params = [], []
+        if sweep_id is not None:
+            clauses.append("s.sweep_id = ?")
+            params.append(sweep_id)
+        if user_id is not None:
+            clauses.append("e.user_id = ?")
+            params.append(user_id)
+        ids = None if experiment_ids is None else pd.DataFrame(
+            {"id": pd.Series(list(experiment_ids), dtype="str")})
+        if ids is not None:
+            clauses.append("s.experiment_id IN (SELECT id FROM _ids)")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        sql = (f"SELECT s.* EXCLUDE (created_at), s.created_at FROM scores s "
+               f"JOIN experiments e ON e.id = s.experiment_id {where} ORDER BY s.rowid")
+
+        def work(conn: Conn) -> pd.DataFrame:
+            if ids is not None:
+                conn.register("_ids", ids)
+            return conn.execute(sql, params).df()
+
+        return self.log.run(work, write=False)
 
     def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Image bytes once per sha256: a hash already stored is left as it is."""

@@ -238,3 +238,23 @@ def m004_response_model(conn: DuckDBPyConnection) -> None:
     (llama.cpp, Ollama) answers gpt-4o-mini requests with its own file, and runs are priced by
     what answered. Rows logged before stay NULL (nobody recorded it)."""
     conn.execute("ALTER TABLE experiments ADD COLUMN response_model VARCHAR")
+
+
+@migration
+def m005_scores(conn: DuckDBPyConnection) -> None:
+    """Scores: one row per (experiment, sweep, scorer), written with the cells they score; a
+    judge's own call is an experiment with role 'judge' and the experiment it judged."""
+    conn.execute("""
+        CREATE TABLE scores (
+            experiment_id VARCHAR NOT NULL,
+            sweep_id VARCHAR,
+            scorer VARCHAR NOT NULL,
+            kind VARCHAR,
+            score DOUBLE,              -- NULL when the scorer could not score (see reason)
+            passed BOOLEAN NOT NULL,
+            reason VARCHAR,
+            judge_experiment_id VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL
+        )""")
+    conn.execute("ALTER TABLE experiments ADD COLUMN role VARCHAR")
+    conn.execute("ALTER TABLE experiments ADD COLUMN judged_experiment_id VARCHAR")

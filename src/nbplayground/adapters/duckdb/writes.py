@@ -69,3 +69,21 @@ def upsert_sweep(conn: Conn, row: Mapping[str, Any], given: frozenset[str]) -> N
         [row[k] for k in fields] + [row["id"]]).fetchone() or (0,)
     if not updated:
         insert_or_replace(conn, "sweeps", row)
+
+
+SCORES = ("experiment_id, sweep_id, scorer, kind, score, passed, reason, judge_experiment_id, "
+          "created_at")
+
+
+def write_scores(conn: Conn, scores_df: pd.DataFrame) -> None:
+    """A score replaces the one of the same (experiment, sweep, scorer) (scoring again after a
+    change of rubric); a judge's call is marked role 'judge' with the experiment it judged."""
+    conn.register("_score_batch", scores_df)
+    conn.execute("DELETE FROM scores USING _score_batch b WHERE scores.experiment_id = "
+                 "b.experiment_id AND scores.scorer = b.scorer AND "
+                 "scores.sweep_id IS NOT DISTINCT FROM b.sweep_id")
+    conn.execute(f"INSERT INTO scores ({SCORES}) SELECT {SCORES} FROM _score_batch")
+    if scores_df["judge_experiment_id"].notna().any():
+        conn.execute("UPDATE experiments SET role = 'judge', judged_experiment_id = "
+                     "b.experiment_id FROM _score_batch b "
+                     "WHERE experiments.id = b.judge_experiment_id")

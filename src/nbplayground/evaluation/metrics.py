@@ -1,0 +1,128 @@
+"""Text similarity metrics in [0, 1], named as OpenAI's text_similarity grader names them.
+
+Each comes from a maintained library, imported when first used: rapidfuzz (fuzzy_match),
+nltk (bleu, gleu, meteor) and Google's rouge-score (rouge_1..rouge_5, rouge_l).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from nbplayground.evaluation.score import MetricUnavailable
+
+METRICS = ("fuzzy_match", "bleu", "gleu", "meteor", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
+           "rouge_5", "rouge_l", "cosine")
+
+Metric = Callable[[str, str], float]
+"""(answer, reference) -> similarity in [0, 1]."""
+
+_WORDS = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+class Embedder(Protocol):
+    """The port `cosine` needs: texts -> vectors, e.g. a provider's embeddings endpoint."""
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORDS.findall(text.lower())
+
+
+def fuzzy_match(answer: str, reference: str) -> float:
+    """rapidfuzz's normalized Indel similarity (fuzz.ratio) / 100."""
+    from rapidfuzz import fuzz
+
+    return float(fuzz.ratio(answer, reference)) / 100.0
+
+
+def bleu(answer: str, reference: str) -> float:
+    """Sentence BLEU up to 4-grams, with Chen & Cherry's smoothing 1; texts shorter than four
+    words use n-grams only as long as they are, so a one-word answer equal to a one-word
+    reference scores 1 (plain BLEU-4 scores it near 0)."""
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    hyp, ref = _tokens(answer), _tokens(reference)
+    if not hyp or not ref:
+        return float(hyp == ref)
+    n = min(4, len(hyp), len(ref))
+    return float(sentence_bleu([ref], hyp, weights=(1.0 / n,) * n,
+                               smoothing_function=SmoothingFunction().method1))
+
+
+def gleu(answer: str, reference: str) -> float:
+    from nltk.translate.gleu_score import sentence_gleu
+
+    hyp, ref = _tokens(answer), _tokens(reference)
+    if not hyp or not ref:
+        return float(hyp == ref)
+    return float(sentence_gleu([ref], hyp))
+
+
+def meteor(answer: str, reference: str) -> float:
+    from nltk.translate.meteor_score import meteor_score
+
+    return float(meteor_score([_tokens(reference)], _tokens(answer)))
+
+
+def require_meteor() -> None:
+    """METEOR matches synonyms through WordNet, whose data nltk downloads; offline, without it,
+    the metric cannot be computed, so it is refused before any request."""
+    import nltk
+
+    try:
+        nltk.data.find("corpora/wordnet")
+    except LookupError:
+        try:
+            nltk.data.find("corpora/wordnet.zip")
+        except LookupError:
+            raise MetricUnavailable(
+                "metric='meteor' needs the WordNet data that nltk downloads (it matches "
+                "synonyms through it), and it is not on this machine; run "
+                "nltk.download('wordnet') where the internet is reachable, or use "
+                "metric='bleu', 'gleu' or 'rouge_l'") from None
+
+
+@functools.cache
+def _rouge(kind: str) -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer([kind])
+
+
+def rouge(kind: str) -> Metric:
+    """ROUGE-N / ROUGE-L F-measure, as Google's rouge-score computes it (no stemming)."""
+
+    def score(answer: str, reference: str) -> float:
+        return float(_rouge(kind).score(reference, answer)[kind].fmeasure)
+
+    score.__name__ = kind
+    return score
+
+
+def cosine(embedder: Embedder) -> Metric:
+    def score(answer: str, reference: str) -> float:
+        a, b = embedder.embed([answer, reference])
+        dot = sum(x * y for x, y in zip(a, b, strict=True))
+        norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
+        return 0.0 if not norm else max(0.0, min(1.0, dot / norm))
+
+    return score
+
+
+def metric(name: str, embedder: Embedder | None = None) -> Metric:
+    """The metric function called `name` (validated by the scorer already)."""
+    if name == "cosine":
+        if embedder is None:
+            raise MetricUnavailable(
+                "metric='cosine' needs an embeddings endpoint, and none is configured for "
+                "scoring yet; use metric='fuzzy_match', 'bleu' or 'rouge_l'")
+        return cosine(embedder)
+    if name.startswith("rouge_"):
+        return rouge("rougeL" if name == "rouge_l" else "rouge" + name[-1])
+    found: dict[str, Metric] = {"fuzzy_match": fuzzy_match, "bleu": bleu, "gleu": gleu,
+                                "meteor": meteor}
+    return found[name]

@@ -1,0 +1,262 @@
+"""The deterministic scorers: string checks, regex, JSON, text similarity, python, cost, latency.
+
+Each is a frozen, validated value object; `grade(answer)` is pure and runs inline as cells finish.
+String checks follow OpenAI's string_check (eq, ne, like = contains, ilike = case-insensitive).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from nbplayground.evaluation import metrics
+from nbplayground.evaluation.score import Grade, InvalidScorer, Score
+from nbplayground.evaluation.templates import Answer, Template
+
+Operation = Literal["eq", "ne", "like", "ilike"]
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+class Scorer(BaseModel):
+    """A named check of one answer; `weight` counts in the weighted mean of a cell's scores."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    kind: ClassVar[str] = "python"
+    is_judge: ClassVar[bool] = False
+    name: str
+    weight: float = 1.0
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip() or v in ("passed", "answer") or "\x00" in v:
+            raise ValueError(f"name must be a non-empty name other than 'passed', not {v!r}")
+        return v
+
+    @field_validator("weight")
+    @classmethod
+    def _weight(cls, v: float) -> float:
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"weight must be a finite number ≥ 0, not {v!r}")
+        return v
+
+    def columns(self) -> set[str]:
+        """The vars columns this scorer's templates read."""
+        return set()
+
+    def grade(self, answer: Answer) -> Grade:
+        raise NotImplementedError
+
+
+class StringCheck(Scorer):
+    kind: ClassVar[str] = "string_check"
+    reference: str
+    operation: Operation = "eq"
+    strip: bool = True
+    """Surrounding whitespace (a model's trailing newline) is not part of the answer."""
+    _template: Template = PrivateAttr()
+
+    def model_post_init(self, context: Any) -> None:
+        self._template = Template.parse(self.reference)
+
+    def columns(self) -> set[str]:
+        return self._template.columns
+
+    def grade(self, answer: Answer) -> Grade:
+        ref, text = self._template.render(answer), answer.text
+        if self.strip:
+            ref, text = ref.strip(), text.strip()
+        if self.operation == "ilike":
+            ref, text = ref.casefold(), text.casefold()
+        op = self.operation
+        ok = (text == ref if op == "eq" else text != ref if op == "ne" else ref in text)
+        if ok:
+            return Grade(1.0, True)
+        said = {"eq": "is not", "ne": "equals", "like": "does not contain",
+                "ilike": "does not contain (ignoring case)"}[op]
+        return Grade(0.0, False, f"{_clip(answer.text)} {said} {_clip(ref)}")
+
+
+class CaseInsensitiveEq(StringCheck):
+    """exact(..., case=False): equality after casefolding (OpenAI has no such operation; it is
+    exported as ilike on both sides' casefolded text)."""
+
+    def grade(self, answer: Answer) -> Grade:
+        ref, text = self._template.render(answer), answer.text
+        if self.strip:
+            ref, text = ref.strip(), text.strip()
+        if text.casefold() == ref.casefold():
+            return Grade(1.0, True)
+        return Grade(0.0, False, f"{_clip(answer.text)} is not {_clip(ref)} (ignoring case)")
+
+
+class Regex(Scorer):
+    kind: ClassVar[str] = "regex"
+    pattern: str
+    ignore_case: bool = False
+    _compiled: re.Pattern[str] = PrivateAttr()
+
+    def model_post_init(self, context: Any) -> None:
+        try:
+            self._compiled = re.compile(self.pattern, re.IGNORECASE if self.ignore_case else 0)
+        except re.error as e:
+            raise InvalidScorer(f"regex {self.pattern!r} does not compile: {e}") from None
+
+    def grade(self, answer: Answer) -> Grade:
+        if self._compiled.search(answer.text):
+            return Grade(1.0, True)
+        return Grade(0.0, False, f"{_clip(answer.text)} does not match {self.pattern!r}")
+
+
+class JsonValid(Scorer):
+    kind: ClassVar[str] = "json"
+
+    def grade(self, answer: Answer) -> Grade:
+        try:
+            answer.parsed  # noqa: B018 - parsing is the check
+        except ValueError as e:
+            return Grade(0.0, False, str(e))
+        return Grade(1.0, True)
+
+
+class JsonSchema(Scorer):
+    kind: ClassVar[str] = "json"
+    schema_: Any = Field(alias="schema")
+    _check: Callable[[Any], None] = PrivateAttr()
+
+    def model_post_init(self, context: Any) -> None:
+        target = self.schema_
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            model = target
+
+            def check_model(value: Any) -> None:
+                model.model_validate(value)
+
+            self._check = check_model
+        elif isinstance(target, dict):
+            import jsonschema
+
+            try:
+                validator_cls = jsonschema.validators.validator_for(target)
+                validator_cls.check_schema(target)
+            except jsonschema.SchemaError as e:
+                raise InvalidScorer(f"json_schema got an invalid JSON schema: {e.message}"
+                                    ) from None
+            validator = validator_cls(target)
+
+            def check_schema(value: Any) -> None:
+                error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+                if error is not None:
+                    where = "/".join(map(str, error.absolute_path)) or "the answer"
+                    raise ValueError(f"{where}: {error.message}")
+
+            self._check = check_schema
+        else:
+            raise InvalidScorer("json_schema takes a pydantic model class or a JSON-schema "
+                                f"dict, not {type(target).__name__}")
+
+    def grade(self, answer: Answer) -> Grade:
+        try:
+            self._check(answer.parsed)
+        except ValueError as e:  # pydantic's ValidationError is a ValueError
+            return Grade(0.0, False, " ".join(str(e).split())[:300])
+        return Grade(1.0, True)
+
+
+class Similarity(Scorer):
+    kind: ClassVar[str] = "text_similarity"
+    reference: str
+    metric: str = "fuzzy_match"
+    threshold: float = 0.5
+    _template: Template = PrivateAttr()
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if v not in metrics.METRICS:
+            raise ValueError(f"metric must be one of {', '.join(metrics.METRICS)}, not {v!r}")
+        return v
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1 (similarities are), not {v!r}")
+        return v
+
+    def model_post_init(self, context: Any) -> None:
+        self._template = Template.parse(self.reference)
+        if self.metric == "meteor":
+            metrics.require_meteor()
+
+    def columns(self) -> set[str]:
+        return self._template.columns
+
+    def bind(self, embedder: metrics.Embedder | None) -> Callable[[str, str], float]:
+        """The metric function; cosine needs the embeddings port (MetricUnavailable without)."""
+        return metrics.metric(self.metric, embedder)
+
+    def grade(self, answer: Answer, fn: Callable[[str, str], float] | None = None) -> Grade:
+        ref = self._template.render(answer)
+        value = (fn or metrics.metric(self.metric))(answer.text.strip(), ref.strip())
+        if value >= self.threshold:
+            return Grade(value, True)
+        return Grade(value, False, f"{self.metric} {value:.3f} < {self.threshold:g} "
+                                   f"against {_clip(ref)}")
+
+
+class Python(Scorer):
+    """fn(answer, row) -> bool | number | Score | Grade; a number passes at `threshold`."""
+
+    kind: ClassVar[str] = "python"
+    fn: Callable[..., Any]
+    threshold: float = 0.5
+
+    def grade(self, answer: Answer) -> Grade:
+        out = self.fn(answer.text, dict(answer.row))
+        if isinstance(out, bool):
+            return Grade(float(out), out, None if out else f"{self.name} returned False")
+        if isinstance(out, int | float) and math.isfinite(out):
+            ok = out >= self.threshold
+            return Grade(float(out), ok, None if ok else f"{out:g} < {self.threshold:g}")
+        if isinstance(out, Grade | Score):
+            return Grade(out.score, out.passed, out.reason)
+        raise TypeError(f"{self.name} returned {type(out).__name__}; return a bool, a number "
+                        "or a Score")
+
+
+class MaxCost(Scorer):
+    kind: ClassVar[str] = "cost"
+    max_usd: float = Field(gt=0)
+
+    def grade(self, answer: Answer) -> Grade:
+        if answer.cost is None:
+            return Grade(None, False, "the call has no price (unpriced model)")
+        ok = answer.cost <= self.max_usd
+        return Grade(answer.cost, ok,
+                     None if ok else f"cost ${answer.cost:.6f} > ${self.max_usd:g}")
+
+
+class MaxLatency(Scorer):
+    kind: ClassVar[str] = "latency"
+    max_ms: float = Field(gt=0)
+
+    def grade(self, answer: Answer) -> Grade:
+        if answer.latency_ms is None:
+            return Grade(None, False, "the call's latency is unknown")
+        ok = answer.latency_ms <= self.max_ms
+        return Grade(answer.latency_ms, ok,
+                     None if ok else f"{answer.latency_ms:.0f} ms > {self.max_ms:g} ms")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

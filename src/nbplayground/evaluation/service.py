@@ -1,0 +1,166 @@
+"""ScoringPlan: the scorers of one sweep, checked before any request, applied as cells finish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.evaluation.judges import ModelGrader
+from nbplayground.evaluation.metrics import Embedder
+from nbplayground.evaluation.score import Grade, InvalidScorer, Score
+from nbplayground.evaluation.scorers import Python, Scorer, Similarity
+from nbplayground.evaluation.templates import Answer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nbplayground.domain import Experiment
+
+SCORE_COLUMNS = ["experiment_id", "sweep_id", "scorer", "kind", "score", "passed", "reason",
+                 "judge_experiment_id"]
+
+
+def as_scorers(scorers: Any) -> list[Scorer]:
+    """scorers= as a list of Scorers (a bare function is s.python(fn)); names must differ."""
+    if scorers is None:
+        return []
+    items = [scorers] if isinstance(scorers, Scorer) or callable(scorers) else scorers
+    if not isinstance(items, list | tuple):
+        raise InvalidScorer("scorers must be a list such as [s.exact('{capital}')], "
+                            f"not {type(scorers).__name__}")
+    out: list[Scorer] = []
+    for item in items:
+        if isinstance(item, Scorer):
+            out.append(item)
+        elif callable(item):
+            out.append(Python(name=getattr(item, "__name__", "python"), fn=item))
+        else:
+            raise InvalidScorer(f"each scorer must come from nbplayground.scorers (e.g. "
+                                f"s.contains('{{capital}}')) or be a function; not {item!r}")
+    names = [s.name for s in out]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InvalidScorer(f"two scorers are named {', '.join(map(repr, twice))}; give each "
+                            "a distinct name=")
+    return out
+
+
+class ScoringPlan:
+    """Scorers bound to a sweep's vars rows (cell index → row); deterministic ones grade inline,
+    judges become requests of their own (see judge_prompt / judged)."""
+
+    def __init__(self, scorers: Any, rows: Sequence[Mapping[str, Any] | None] = (), *,
+                 embedder: Embedder | None = None) -> None:
+        self.scorers = as_scorers(scorers)
+        self.rows = list(rows)
+        columns = set().union(*(r.keys() for r in self.rows if r)) if self.rows else set()
+        for scorer in self.scorers:
+            missing = sorted(scorer.columns() - columns)
+            if missing:
+                have = ", ".join(sorted(map(str, columns))) or "no vars (pass vars=)"
+                raise InvalidScorer(
+                    f"scorer {scorer.name!r} reads {', '.join(missing)}, which vars lacks "
+                    f"(it has {have}); fix the reference or add the column")
+        self.deterministic = [s for s in self.scorers if not s.is_judge]
+        self.judges: list[ModelGrader] = [s for s in self.scorers
+                                          if isinstance(s, ModelGrader)]
+        self._fns: dict[str, Callable[[str, str], float]] = {
+            s.name: s.bind(embedder) for s in self.deterministic if isinstance(s, Similarity)}
+
+    def __bool__(self) -> bool:
+        return bool(self.scorers)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.scorers]
+
+    def answer(self, index: int, exp: Experiment) -> Answer:
+        row = self.rows[index] if index < len(self.rows) else None
+        m = exp.metrics
+        return Answer(exp.response, row or {}, cost=m.cost_estimate,
+                      latency_ms=m.generation_time_ms, ok=exp.status == "ok", error=exp.error)
+
+    def score(self, index: int, exp: Experiment, sweep_id: str | None = None) -> list[Score]:
+        """The deterministic scores of one finished cell. A scorer that raises gives an error
+        score with its message; a failed call fails every scorer."""
+        if not self.deterministic:
+            return []
+        answer = self.answer(index, exp)
+        out = []
+        for scorer in self.deterministic:
+            grade = self._grade(scorer, answer)
+            out.append(Score(exp.id, scorer.name, scorer.kind, grade.score, grade.passed,
+                             grade.reason, None, sweep_id))
+        return out
+
+    def _grade(self, scorer: Scorer, answer: Answer) -> Grade:
+        if not answer.ok:
+            return Grade(None, False, f"the call failed: {answer.error}")
+        try:
+            fn = self._fns.get(scorer.name)
+            if fn is not None and isinstance(scorer, Similarity):
+                return scorer.grade(answer, fn)
+            return scorer.grade(answer)
+        except Exception as e:  # one cell's bad data must not stop the sweep
+            return Grade(None, False, f"{type(e).__name__}: {e}")
+
+    def judge_prompt(self, judge: ModelGrader, index: int, exp: Experiment) -> str | Grade:
+        """The judge's prompt for this cell, or the error score when it cannot be asked."""
+        answer = self.answer(index, exp)
+        if not answer.ok:
+            return Grade(None, False, f"the call failed: {answer.error}")
+        try:
+            return judge.request_prompt(answer)
+        except Exception as e:
+            return Grade(None, False, f"{type(e).__name__}: {e}")
+
+    @staticmethod
+    def judged(judge: ModelGrader, exp: Experiment, verdict: Experiment | Grade,
+               sweep_id: str | None = None) -> Score:
+        """The score of `exp` from the judge's experiment `verdict` (or an error grade)."""
+        if isinstance(verdict, Grade):
+            return Score(exp.id, judge.name, judge.kind, verdict.score, verdict.passed,
+                         verdict.reason, None, sweep_id)
+        grade = (judge.read(verdict.response) if verdict.status == "ok"
+                 else Grade(None, False, f"the judge's call failed: {verdict.error}"))
+        return Score(exp.id, judge.name, judge.kind, grade.score, grade.passed, grade.reason,
+                     verdict.id, sweep_id)
+
+
+def scores_frame(scores: Iterable[Score]) -> pd.DataFrame:
+    """The long form: one row per (experiment, scorer)."""
+    import pandas as pd
+
+    items = list(scores)
+    data: dict[str, Any] = {c: [getattr(s, c) for s in items] for c in SCORE_COLUMNS}
+    df = pd.DataFrame(data, columns=SCORE_COLUMNS)
+    df["score"] = df["score"].astype("float64")
+    df["passed"] = df["passed"].astype("bool")
+    return df
+
+
+def widen(frame: pd.DataFrame, scores: pd.DataFrame, names: Sequence[str],
+          weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """`frame` (with experiment_id) plus a column per scorer and `passed` (every scorer
+    passed), and `weighted_score` when some scorer has a weight other than 1."""
+    if not names:
+        return frame
+    out = frame.copy()
+    if scores.empty:
+        for n in names:
+            out[n] = float("nan")
+        out["passed"] = False
+        return out
+    wide = scores.pivot_table(index="experiment_id", columns="scorer", values="score",
+                              aggfunc="last", dropna=False)
+    passed = scores.groupby("experiment_id")["passed"].all()
+    for n in names:
+        out[n] = out["experiment_id"].map(wide[n]) if n in wide else float("nan")
+    counted = scores.groupby("experiment_id")["scorer"].nunique()
+    complete = out["experiment_id"].map(counted).fillna(0) >= len(names)
+    out["passed"] = out["experiment_id"].map(passed).fillna(False).astype(bool) & complete
+    if weights and any(w != 1.0 for w in weights.values()):
+        total = sum(weights.get(n, 1.0) for n in names)
+        filled = sum(out[n].fillna(0.0) * weights.get(n, 1.0) for n in names)
+        out["weighted_score"] = filled / total if total else float("nan")
+    return out

@@ -1,0 +1,110 @@
+"""References as templates: {answer}, {answer.field} (of the JSON answer) and {column} of vars."""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbplayground.evaluation.score import InvalidScorer
+
+_UNSET = object()
+
+
+@dataclass
+class Answer:
+    """What scorers read of one experiment; the JSON parse is done once, when first asked."""
+
+    text: str
+    row: Mapping[str, Any] = field(default_factory=dict)
+    cost: float | None = None
+    latency_ms: float | None = None
+    ok: bool = True
+    error: str | None = None
+    _parsed: Any = _UNSET
+
+    @property
+    def parsed(self) -> Any:
+        """The answer as JSON; raises ValueError when it is not JSON."""
+        if self._parsed is _UNSET:
+            try:
+                self._parsed = json.loads(self.text)
+            except ValueError as e:
+                self._parsed = e
+        if isinstance(self._parsed, ValueError):
+            raise ValueError(f"the answer is not JSON ({self._parsed})")
+        return self._parsed
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template; `columns` are the vars it needs, `literal` when it names nothing."""
+
+    text: str
+    parts: tuple[tuple[str, str | None], ...]
+
+    @classmethod
+    def parse(cls, text: Any, what: str = "reference") -> Template:
+        if not isinstance(text, str):
+            raise InvalidScorer(f"{what} must be a string (a template such as '{{capital}}'), "
+                                f"not {type(text).__name__}")
+        try:
+            pieces = list(string.Formatter().parse(text))
+        except ValueError as e:
+            raise InvalidScorer(f"{what} {text!r} is not a valid template ({e}); write a "
+                                "literal brace as {{ or }}") from None
+        parts: list[tuple[str, str | None]] = []
+        for literal, name, spec, conversion in pieces:
+            if name is not None and (spec or conversion):
+                raise InvalidScorer(f"{what} {text!r}: write {{{name}}} without a format spec "
+                                    "or conversion")
+            if name is not None and not name.strip():
+                raise InvalidScorer(f"{what} {text!r} has an empty {{}}; name a column of vars "
+                                    "or {answer}")
+            parts.append((literal, name))
+        return cls(text, tuple(parts))
+
+    @property
+    def names(self) -> list[str]:
+        return [n for _, n in self.parts if n is not None]
+
+    @property
+    def columns(self) -> set[str]:
+        """The vars columns this template reads ({answer...} is not one)."""
+        return {n for n in self.names if n != "answer" and not n.startswith("answer.")}
+
+    def render(self, answer: Answer) -> str:
+        out: list[str] = []
+        for literal, name in self.parts:
+            out.append(literal)
+            if name is not None:
+                out.append(_text(_lookup(name, answer)))
+        return "".join(out)
+
+
+def _lookup(name: str, answer: Answer) -> Any:
+    if name == "answer":
+        return answer.text
+    if name.startswith("answer."):
+        value = answer.parsed
+        for key in name.split(".")[1:]:
+            if isinstance(value, Mapping) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+                value = value[int(key)]
+            else:
+                raise ValueError(f"the JSON answer has no field {name[len('answer.'):]!r}")
+        return value
+    if name not in answer.row:
+        raise ValueError(f"this cell's vars have no column {name!r}")
+    return answer.row[name]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list) or value is None or isinstance(value, bool):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,70 @@
+"""Scorers in a real sweep (simulated provider, the DuckDB log): scores survive a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nbplayground import Playground
+from nbplayground import scorers as s
+from nbplayground.evaluation import InvalidScorer
+
+VARS = [{"country": "France", "capital": "Paris"}, {"country": "Japan", "capital": "Tokyo"}]
+PROMPT = "Capital of {country}? One word."
+
+
+def scorers() -> list[s.Scorer]:
+    return [s.contains("{capital}"), s.regex(r"^[A-Z]"),
+            s.judge("Is {answer} the capital of {country}?", model="gpt-4o-mini")]
+
+
+def test_a_scored_sweep_logs_its_scores_with_its_cells(tmp_path: Path) -> None:
+    pg = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                    simulated_latency=0)
+    sw = pg.sweep(PROMPT, vars=VARS, model=["gpt-4o-mini", "gpt-4.1-nano"],
+                  scorers=scorers(), progress=False)
+    long = sw.scores()
+    assert len(long) == 4 * 3
+    assert set(long["scorer"]) == {"contains", "regex", "judge"}
+    judged = long[long["scorer"] == "judge"]
+    assert judged["judge_experiment_id"].notna().all()
+    assert judged["score"].between(0, 1).all()
+    wide = sw.to_pandas()
+    assert {"contains", "regex", "judge", "passed"} <= set(wide.columns)
+    assert not wide["passed"].any()  # the simulated answers never contain the capital
+    logged = pg.repository.scores(sweep_id=sw.id)
+    assert len(logged) == 12
+    roles = pg.repository.query("SELECT coalesce(role, 'cell') AS role, count(*) AS n, "
+                                "count(judged_experiment_id) AS linked FROM experiments "
+                                "GROUP BY ALL ORDER BY role")
+    assert roles.to_dict("records") == [{"role": "cell", "n": 4, "linked": 0},
+                                        {"role": "judge", "n": 4, "linked": 4}]
+    assert pg.repository.query("SELECT count(*) AS n FROM experiments")["n"][0] == 8
+
+    again = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                       simulated_latency=0)  # a restart: everything comes from the log
+    sw2 = again.sweep(PROMPT, vars=VARS, model=["gpt-4o-mini", "gpt-4.1-nano"],
+                      scorers=scorers(), progress=False)
+    assert sw2.count("cached") == 4
+    assert again.repository.query("SELECT count(*) AS n FROM experiments")["n"][0] == 8
+    assert sorted(sw2.scores()["score"].round(6)) == sorted(long["score"].round(6))
+    assert len(again.repository.scores(sweep_id=sw.id)) == 12  # replaced, not doubled
+
+
+def test_a_reference_to_a_missing_column_is_refused_before_any_request(tmp_path: Path
+                                                                       ) -> None:
+    pg = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                    simulated_latency=0)
+    with pytest.raises(InvalidScorer, match="capitol"):
+        pg.sweep(PROMPT, vars=VARS, scorers=[s.exact("{capitol}")], progress=False)
+    assert not (tmp_path / "log.duckdb").exists() or pg.history().empty
+
+
+def test_the_estimate_counts_judge_calls(tmp_path: Path) -> None:
+    pg = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                    simulated_latency=0)
+    plain = pg.estimate(PROMPT, vars=VARS)
+    judged = pg.estimate(PROMPT, vars=VARS, scorers=scorers())
+    assert judged.calls == 2 * plain.calls
+    assert (judged.max_cost or 0) > (plain.max_cost or 0)
