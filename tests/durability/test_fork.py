@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from nbplayground.playground import local_available
+from nbplayground.facade_providers import local_available
 from tests.conftest import TEST_KEY
 from tests.support.openai_stub import OpenAIStub
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from nbplayground.playground import local_available
+from nbplayground.facade_providers import local_available
 
 pytestmark = [
     pytest.mark.local_model,

@@ -77,7 +77,7 @@ def test_a_refused_key_is_an_error_row_and_the_key_is_nowhere(
 
 def test_no_key_and_no_local_model_means_simulated_with_a_notice(make_pg: Any,
         db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nbplayground.playground.local_available", lambda: False)
+    monkeypatch.setattr("nbplayground.facade_providers.local_available", lambda: False)
     pg = make_pg()
     assert pg.provider == "simulated"
     assert "pip install 'nbplayground[local]'" in capsys.readouterr().err
