@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from nbplayground.experimentation.ports import (
 )
 from nbplayground.experimentation.retry import RetryPolicy
 from nbplayground.experimentation.sending import send
-from nbplayground.experimentation.throttle import RateLimiter
+from nbplayground.experimentation.throttle import Limiters
 from nbplayground.experimentation.tool_rounds import call_tools, sent_back
 from nbplayground.ids import new_id, utcnow
 
@@ -74,7 +73,8 @@ class Outcome:
 class ExperimentService:
     def __init__(self, clients: Callable[[str], ChatClient], repository: ExperimentRepository,
                  costs: CostEstimator, tokenizer: Tokenizer, bus: EventBus, *,
-                 retry: RetryPolicy | None = None, gate: Gate | None = None) -> None:
+                 retry: RetryPolicy | None = None, gate: Gate | None = None,
+                 limiters: Limiters | None = None) -> None:
         self.clients = clients
         self.repository = repository
         self.costs = costs
@@ -82,7 +82,7 @@ class ExperimentService:
         self.bus = bus
         self.retry = retry or RetryPolicy()
         self.gate = gate
-        self._limiters: dict[tuple[str, int, int], RateLimiter] = {}
+        self.limiters = limiters or Limiters()  # the RPM/TPM buckets, on the clock they share
 
     # -- preparation: everything that can be wrong is found here, before any request --
 
@@ -274,18 +274,11 @@ class ExperimentService:
                              provider=cell.provider)
         try:
             outcome = await self.execute(cell, on_delta=on_delta,
-                                         limiter=self._limiter(cell.user_id, hold.rpm))
+                                         limiter=self.limiters.of_user(cell.user_id, hold.rpm))
             self.record([outcome])
         finally:
             hold.release()
         return outcome.experiment
-
-    def _limiter(self, user_id: str, rpm: int | None) -> RateLimiter | None:
-        """One RPM bucket per user (and event loop) for single runs; sweeps bring their own."""
-        if not rpm:
-            return None
-        key = (user_id, rpm, id(asyncio.get_running_loop()))
-        return self._limiters.setdefault(key, RateLimiter(rpm))
 
 
 def usage_of(exp: Experiment) -> TokenUsageUpdated | None:
