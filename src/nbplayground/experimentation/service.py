@@ -213,9 +213,14 @@ class ExperimentService:
             id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
             messages=cell.request.messages, parameters=cell.request.parameters,
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
-            cache_key=cell.cache_key, request_body=cell.request.body(),
+            cache_key=cell.cache_key, request_body=self.sent_body(cell),
             images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
                          for p in cell.images), **fields)
+
+    def sent_body(self, cell: Cell) -> dict[str, Any]:
+        """The body as the provider's client sends it (in a server's own dialect, if any)."""
+        shape = getattr(self.clients(cell.provider), "body_for", None)
+        return dict(shape(cell.request)) if callable(shape) else cell.request.body()
 
     def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
                 started: float, **fields: Any) -> Experiment:
