@@ -51,7 +51,7 @@ def test_pass_rates_and_means_with_95_percent_intervals(scored: Any) -> None:
         assert row["pass_low"] <= row["pass_rate"] <= row["pass_high"]
         if row["scorer"] == "judge":
             assert row["score_low"] < row["mean_score"] < row["score_high"]
-    assert (0.0, 0.0) != wilson(0, 6) and wilson(0, 6)[0] == 0.0  # Wilson, not Wald
+    assert wilson(0, 6) != (0.0, 0.0) and wilson(0, 6)[0] == 0.0  # Wilson, not Wald
     assert wilson(3, 6) == pytest.approx((0.18761, 0.81239), abs=1e-4)
 
 
