@@ -193,6 +193,10 @@ class Playground:
     async def asweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return await self._sweeps.asweep(prompts, model, **kwargs)
 
+    @like(Sweeps.score)
+    def score(self, target: Any, scorers: Any = None, **kwargs: Any) -> Any:
+        return self._sweeps.score(target, scorers, **kwargs)
+
     @like(Sweeps.retry_failed)
     def retry_failed(self, sweep: Any, **kwargs: Any) -> Any:
         return self._sweeps.retry_failed(sweep, **kwargs)

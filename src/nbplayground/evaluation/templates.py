@@ -23,6 +23,8 @@ class Answer:
     latency_ms: float | None = None
     ok: bool = True
     error: str | None = None
+    tool_calls: tuple[str, ...] = ()
+    """The names of the tools the model called, in order."""
     _parsed: Any = _UNSET
 
     @property
