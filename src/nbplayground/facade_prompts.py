@@ -92,3 +92,15 @@ def unpack(prompt: Any, model: str | None, system: str | None, params: dict[str,
     given = {k: v for k, v in params.items() if v is not None}
     return (prompt.render(variables), model or prompt.model,
             prompt.system if system is None else system, {**prompt.params, **given}, prompt)
+
+
+def panel_initial(initial: dict[str, Any]) -> dict[str, Any]:
+    """pg.panel(prompt=version): the version's template, system, model and fields on screen
+    (what else is given wins), to edit and run."""
+    source = initial.get("prompt")
+    if not isinstance(source, PromptVersion):
+        return initial
+    given = {k: v for k, v in initial.items() if v is not None and k != "prompt"}
+    return {**({"model": source.model} if source.model else {}),
+            **({"system": source.system} if source.system is not None else {}),
+            **source.params, "prompt": source.template, **given}

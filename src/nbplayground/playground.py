@@ -248,10 +248,11 @@ class Playground:
     # -- the panel --
 
     def panel(self, **initial: Any) -> Any:
-        """The playground panel (an anywidget); `initial` presets prompt, model, parameters."""
+        """The playground panel (an anywidget); `initial` presets prompt (a string, or a saved
+        PromptVersion with its system, model and fields), model, parameters."""
         from nbplayground.ui.panel import PlaygroundPanel
 
-        return PlaygroundPanel(self, **initial)
+        return PlaygroundPanel(self, **facade_prompts.panel_initial(initial))
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -129,3 +129,19 @@ def test_a_sweep_of_one_version_without_vars_fills_nothing(pg: Any) -> None:
     assert list(df["model"]) == ["gpt-4.1-nano"]
     with pytest.raises(InvalidPrompt, match="c v1 needs country"):
         pg.sweep(pg.prompts.save("c", "Capital of {country}?"), progress=False)
+
+
+def test_the_panel_opens_on_a_version(pg: Any) -> None:
+    v1, _ = save_two(pg)
+    panel = pg.panel(prompt=v1, max_tokens=7)
+    try:
+        assert panel.wait(30)
+        assert (panel.prompt, panel.system, panel.model) == (
+            "Capital of {country}?", "One word.", "gpt-4o-mini")
+        assert panel.params["temperature"] == 0.0 and panel.params["max_tokens"] == 7
+        other = pg.panel(prompt=v1, model="gpt-4.1-nano", system="Be brief.")
+        assert panel.wait(30) and other.wait(30)
+        assert (other.model, other.system) == ("gpt-4.1-nano", "Be brief.")
+        other.close()
+    finally:
+        panel.close()
