@@ -145,3 +145,15 @@ def test_the_panel_opens_on_a_version(pg: Any) -> None:
         other.close()
     finally:
         panel.close()
+
+
+def test_cells_from_the_cache_carry_their_own_version(pg: Any) -> None:
+    # Two versions that differ only in what the call overrides send the same body: a re-run
+    # takes both from the log, each still tagged with its own version.
+    a = pg.prompts.save("t", "Say hi", temperature=0)
+    b = pg.prompts.save("t", "Say hi", temperature=0.5)
+    first = pg.sweep([a, b], temperature=1.0, progress=False)
+    again = pg.sweep([a, b], temperature=1.0, progress=False)
+    assert first.count("ok") == 2 and again.count("cached") == 2
+    assert [e.prompt_version for e in again.experiments] == [1, 2]
+    assert list(again.to_pandas()["prompt_version"]) == [1, 2]

@@ -79,6 +79,13 @@ class PromptVersion(BaseModel):
                 f"{'.'.join(map(str, err['loc'])) or 'prompt'}: "
                 f"{err['msg'].removeprefix('Value error, ')}" for err in e.errors())) from None
 
+    @field_validator("name", "system", "model", "author")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("contains a NUL byte (\\x00); remove it")
+        return value
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
