@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters.duckdb import frames, rows
+from nbplayground.adapters.duckdb.prompts import PROMPT_COLUMNS
 from nbplayground.errors import InvalidInput
 
 SCORE_COLUMNS: frames.Columns = (
@@ -32,6 +33,7 @@ TABLES: dict[str, frames.Columns] = {
                     ("judged_experiment_id", "VARCHAR")),
     "api_requests": rows.REQUEST_COLUMNS, "sweeps": rows.SWEEP_COLUMNS,
     "users": rows.USER_COLUMNS, "usage": rows.USAGE_COLUMNS, "scores": SCORE_COLUMNS,
+    "prompts": PROMPT_COLUMNS,
 }
 _READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _DUCK_LOCK = threading.Lock()

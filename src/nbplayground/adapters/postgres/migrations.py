@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
 USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
-               "scores")
+               "scores", "prompts")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -249,3 +249,7 @@ def m004_scores(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     conn.execute("CREATE INDEX scores_sweep ON scores (sweep_id)")
     conn.execute("ALTER TABLE experiments ADD COLUMN role TEXT")
     conn.execute("ALTER TABLE experiments ADD COLUMN judged_experiment_id TEXT")
+
+
+# Later migrations live in their own modules, registered in this order when they are imported.
+from nbplayground.adapters.postgres import m005_prompts  # noqa: E402, F401
