@@ -13,7 +13,8 @@ from nbplayground.adapters.duckdb.prompts import (
     prompt_row,
 )
 from nbplayground.adapters.postgres.connection import Conn
-from nbplayground.adapters.postgres.store import PostgresExperimentRepository, _dicts
+from nbplayground.adapters.postgres.store import PostgresExperimentRepository
+from nbplayground.adapters.postgres.writes import dicts as _dicts
 from nbplayground.domain.prompts import PromptVersion
 
 _COLUMNS = names(PROMPT_COLUMNS)
