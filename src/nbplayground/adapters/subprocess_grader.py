@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 WORKER = Path(__file__).with_name("grader_worker.py")
+STARTUP = 60.0
+"""Seconds a worker may take to start (a loaded machine); not part of a grader's limit."""
 
 
 def _json(value: Any) -> Any:
@@ -48,38 +51,39 @@ class SubprocessCodeRunner:
         self._proc: subprocess.Popen[bytes] | None = None
         self._loaded: set[str] = set()
         self._buffer = b""
-        self._folder: tempfile.TemporaryDirectory[str] | None = None
-        self._finalizer = weakref.finalize(self, SubprocessCodeRunner._stop_proc, [None])
+        self._finalizer = weakref.finalize(self, SubprocessCodeRunner._stop, None, None)
 
     def _start(self) -> subprocess.Popen[bytes]:
-        if self._folder is None:
-            self._folder = tempfile.TemporaryDirectory(prefix="nbplayground-grader-")
+        folder = tempfile.mkdtemp(prefix="nbplayground-grader-")  # the grader's cwd
         proc = subprocess.Popen(
             [self.python, "-I", str(WORKER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={}, cwd=self._folder.name, start_new_session=True, close_fds=True)
+            env={}, cwd=folder, start_new_session=True, close_fds=True)
         self.started += 1
         self._proc, self._loaded, self._buffer = proc, set(), b""
         self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, SubprocessCodeRunner._stop_proc, [proc])
+        self._finalizer = weakref.finalize(self, SubprocessCodeRunner._stop, proc, folder)
+        if self._read_line(proc, time.monotonic() + STARTUP) is None:
+            raise EOFError  # it never said it was ready
         return proc
 
     @staticmethod
-    def _stop_proc(holder: list[subprocess.Popen[bytes] | None]) -> None:
-        proc = holder[0]
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the grader's own children go too
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=5)
-        for pipe in (proc.stdin, proc.stdout):
-            with contextlib.suppress(Exception):
-                if pipe is not None:
-                    pipe.close()
+    def _stop(proc: subprocess.Popen[bytes] | None, folder: str | None) -> None:
+        if proc is not None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the grader's own children go too
+                with contextlib.suppress(Exception):
+                    proc.wait(timeout=5)
+            for pipe in (proc.stdin, proc.stdout):
+                with contextlib.suppress(Exception):
+                    if pipe is not None:
+                        pipe.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _kill(self) -> None:
-        self._stop_proc([self._proc])
+        self._finalizer()  # stops the process and removes its folder, once
         self._proc = None
 
     def _send(self, proc: subprocess.Popen[bytes], message: dict[str, Any]) -> None:
@@ -109,9 +113,9 @@ class SubprocessCodeRunner:
               ) -> tuple[float | None, str | None]:
         key = hashlib.sha256(source.encode()).hexdigest()[:16]
         with self._lock:
-            proc = self._proc if self._proc is not None and self._proc.poll() is None \
-                else self._start()
             try:
+                proc = self._proc if self._proc is not None and self._proc.poll() is None \
+                    else self._start()
                 if key not in self._loaded:
                     self._send(proc, {"op": "load", "key": key, "source": source})
                     self._loaded.add(key)
