@@ -31,18 +31,17 @@ class Sweeps:
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
                vars: Any, provider: str | None, price_as: str | None,
                params: dict[str, Any], rows: list[Any] | None = None) -> list[Any]:
-        from nbplayground.experimentation.grid import expand
+        from nbplayground.experimentation.grid import expand_prompts
 
         prov = self._provider_for(provider)
-        specs = expand(prompts, model or self._w.default_model(prov), system=system,
-                       repeats=repeats,
-                       params=params,
-                       mode=mode, variables=vars)  # type: ignore[arg-type]
+        specs = expand_prompts(prompts, model, default_model=self._w.default_model(prov),
+                               system=system, repeats=repeats, params=params,
+                               mode=mode, variables=vars)  # type: ignore[arg-type]
         if rows is not None:  # each cell's vars row, for its scorers
             rows.extend(s.variables for s in specs)
         return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
-                             price_as=price_as, repeat=s.repeat, index=i, **s.params)
-                for i, s in enumerate(specs)]
+                             price_as=price_as, repeat=s.repeat, index=i, **s.params
+                             ).from_prompt(s.source) for i, s in enumerate(specs)]
 
     def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
                mode: str = "cross", vars: Any = None, provider: str | None = None,
@@ -60,6 +59,8 @@ class Sweeps:
         sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
         cells = [c.in_sweep(sid) for c in cells]
         spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
+                "prompts": sorted({f"{c.prompt_name} v{c.prompt_version}" for c in cells
+                                   if c.prompt_name is not None}),
                 "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
                 "provider": cells[0].provider if cells else None, "price_as": price_as}
         return Sweep(id=sid, cells=cells, spec=spec, plan=plan)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from nbplayground import aio, facade_providers
+from nbplayground import aio, facade_prompts, facade_providers
 from nbplayground.accounts import current_user
 from nbplayground.adapters import log_location
 from nbplayground.configuration import Endpoint
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.domain.providers import PROVIDERS
 from nbplayground.errors import InvalidInput, MissingApiKey
 from nbplayground.events import EventBus
@@ -65,6 +66,8 @@ class Playground:
         self._accounts = Accounts(w, self.user)
         self._sweeps = Sweeps(w, self.user, self.prepare, self._provider_for)
         self._reports = Reports(w, self.user)
+        self.prompts = facade_prompts.Prompts(w, self.user)
+        """Saved prompt versions: pg.prompts.save(name, template, ...), list, get, diff."""
         w.warm(self.provider, self.user)
         _OPEN.add(self)
 
@@ -128,20 +131,24 @@ class Playground:
     def prepare(self, prompt: Any, model: str | None = None, *, system: str | None = None,
                 provider: str | None = None, price_as: str | None = None, repeat: int = 0,
                 sweep_id: str | None = None, index: int = 0, **params: Any) -> Any:
+        prompt, model, system, params, source = facade_prompts.unpack(prompt, model, system,
+                                                                      params)
         prov = self._provider_for(provider)
         facade_providers.check_price_as(price_as)
         return self._w.service.prepare(user_id=self.user, prompt=prompt,
                                     model=model or self.default_model(prov), provider=prov,
                                     system=system, repeat=repeat, sweep_id=sweep_id,
-                                    price_as=price_as, index=index, **params)
+                                    price_as=price_as, index=index, **params).from_prompt(source)
 
-    def run(self, prompt: str | Sequence[Mapping[str, str]], model: str | None = None, *,
+    def run(self, prompt: str | Sequence[Mapping[str, str]] | PromptVersion,
+            model: str | None = None, *,
             system: str | None = None, provider: str | None = None,
             price_as: str | None = None, on_token: Callable[[str], None] | None = None,
             **fields: Any) -> Experiment:
         """Run one experiment and log it. `fields` are the request fields (temperature,
         max_tokens, response_format, tools, images, ... — see help(pg.run)); None takes the
-        model's default.
+        model's default. A saved PromptVersion (pg.prompts.get(...)) runs with its model,
+        system and fields unless given here; `vars={...}` fills its template.
 
         `on_token` streams the answer piece by piece. Provider faults do not raise: the
         returned experiment has status 'error' and the error text, and is logged like any other.

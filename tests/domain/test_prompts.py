@@ -51,6 +51,7 @@ def test_a_given_hash_is_checked() -> None:
     ({"params": {"seed": object()}}, "must be JSON values"),
     ({"template": "  "}, "template is empty"),
     ({"template": "Capital of {country?"}, "not a valid format string"),
+    ({"template": "Capital of {}?"}, "positional field"),
     ({"name": ""}, "name must be non-empty"),
     ({"version": 0}, "version"),
     ({"model": ""}, "model must be a model name"),
@@ -64,8 +65,15 @@ def test_render_fills_the_template() -> None:
     v = version()
     assert v.fields == ["country"]
     assert v.render({"country": "France"}) == "Capital of France?"
-    assert version(template="No fields {{here}}").render() == "No fields {{here}}"
+    assert version(template="No fields {{here}}").render() == "No fields {here}"
+    nested = version(template="{row.city}, {row.city} and {tags[0]}")
+    assert nested.fields == ["row", "tags"]
     assert str(v) == "capitals v1"
+    with pytest.raises(InvalidPrompt, match="capitals v1 needs country; the variables have "
+                                            "city"):
+        v.render({"city": "Paris"})
+    with pytest.raises(InvalidPrompt, match="could not be filled"):
+        nested.render({"row": {}, "tags": []})
 
 
 def test_diff_shows_template_system_and_parameters() -> None:

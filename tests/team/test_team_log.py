@@ -97,7 +97,7 @@ def test_team_init_from_the_shell_is_idempotent(team_db: str,
                               "ORDER BY relname").fetchall()
     assert rows == [("dave", "user"), ("erin", "user"), ("frank", "admin")]
     assert [r[0] for r in forced] == ["api_requests", "attachments", "experiments", "holds",
-                                      "sweeps", "usage", "users"]
+                                      "prompts", "sweeps", "usage", "users"]
     assert main(["team", "init", "not-a-url"]) == 1
 
 

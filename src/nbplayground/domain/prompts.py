@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import string
 from collections.abc import Mapping
 from datetime import datetime
@@ -43,8 +44,13 @@ def content_hash(template: str, system: str | None = None, model: str | None = N
 
 
 def template_fields(template: str) -> list[str]:
-    """The `{name}` fields a template fills, in order (a field's own dots included)."""
-    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    """The `{name}` fields a str.format template fills, in order ({name.attr} and {name[0]}
+    as written); positional fields ({} or {0}) come back as "" or digits."""
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+
+
+def _root(field: str) -> str:
+    return re.split(r"[.\[]", field, maxsplit=1)[0]
 
 
 class PromptVersion(BaseModel):
@@ -89,10 +95,13 @@ class PromptVersion(BaseModel):
         if "\x00" in value:
             raise ValueError("the template contains a NUL byte (\\x00); remove it")
         try:
-            template_fields(value)
+            fields = template_fields(value)
         except ValueError as e:
             raise ValueError(f"the template is not a valid format string ({e}); write a "
                              "literal brace as {{ or }}") from None
+        if any(not f or _root(f).isdigit() for f in fields):
+            raise ValueError("the template has a positional field ({} or {0}); name it, as in "
+                             "{country}, so vars= can fill it")
         return value
 
     @field_validator("model")
@@ -131,12 +140,21 @@ class PromptVersion(BaseModel):
 
     @property
     def fields(self) -> list[str]:
-        """The template's `{name}` fields: the vars a sweep must give."""
-        return template_fields(self.template)
+        """The names the template fills ({country}): the columns vars= must have."""
+        return list(dict.fromkeys(_root(f) for f in template_fields(self.template)))
 
     def render(self, variables: Mapping[str, Any] | None = None) -> str:
-        """The template filled from `variables` (KeyError names a missing field)."""
-        return self.template.format(**dict(variables or {})) if self.fields else self.template
+        """The template filled from `variables` (str.format: {{ is a literal brace)."""
+        given = {str(k): v for k, v in (variables or {}).items()}
+        missing = [f for f in self.fields if f not in given]
+        if missing:
+            raise InvalidPrompt(f"{self} needs {', '.join(missing)}; the variables have "
+                                f"{', '.join(given) or 'none'} (pass vars=)")
+        try:
+            return self.template.format(**given)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+            raise InvalidPrompt(f"{self} could not be filled from the variables: {e!r}"
+                                ) from None
 
     def same_content(self, other: PromptVersion) -> bool:
         return self.content_hash == other.content_hash

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from nbplayground.configuration import require_known
 from nbplayground.configuration.validation import CELL_OPTIONS
 from nbplayground.domain.fields import FIELDS
 from nbplayground.domain.parameters import PARAMETER_NAMES
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
 from nbplayground.evaluation.templates import resolve
 
@@ -28,6 +29,8 @@ class CellSpec:
     repeat: int
     params: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] | None = None
+    source: PromptVersion | None = None
+    """The saved prompt version the cell's prompt was filled from."""
 
 
 def _is_conversation(value: Any) -> bool:
@@ -150,3 +153,30 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
     return [CellSpec(prompt=p, model=m, system=s, repeat=r,
                      params=dict(zip(names, vals, strict=True)), variables=v)
             for (p, v) in filled for (m, s, vals) in combos for r in range(repeats)]
+
+
+def expand_prompts(prompts: Any, model: str | Sequence[str] | None, *, default_model: str,
+                   system: str | Sequence[Any] | None, repeats: int, params: Mapping[str, Any],
+                   mode: Mode = "cross", variables: Any = None) -> list[CellSpec]:
+    """expand(), where prompts may be saved versions (one, or a list: an axis): a version's
+    model, system and request fields are its cells' defaults, which the arguments override."""
+    items = [prompts] if isinstance(prompts, PromptVersion) else prompts
+    if not isinstance(items, list | tuple) or not any(isinstance(p, PromptVersion)
+                                                       for p in items):
+        return expand(prompts, model or default_model, system=system, repeats=repeats,
+                      params=params, mode=mode, variables=variables)
+    if not items:
+        raise InvalidInput("prompts is an empty list; give at least one prompt")
+    specs: list[CellSpec] = []
+    for item in items:
+        if not isinstance(item, PromptVersion):
+            specs += expand(item, model or default_model, system=system, repeats=repeats,
+                            params=params, mode=mode, variables=variables)
+            continue
+        given = {k: v for k, v in params.items() if v is not None}
+        text = item.template if variables is not None else item.render()
+        specs += [replace(s, source=item) for s in expand(
+            text, model or item.model or default_model,
+            system=item.system if system is None else system, repeats=repeats,
+            params={**item.params, **given}, mode=mode, variables=variables)]
+    return specs

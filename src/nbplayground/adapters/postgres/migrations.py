@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
-USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments")
+USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
+               "prompts")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -223,3 +224,7 @@ def m003_modern_request_surface(conn: psycopg.Connection[tuple[Any, ...]]) -> No
             created_at TIMESTAMPTZ,
             PRIMARY KEY (user_id, sha256)
         )""")
+
+
+# Later migrations live in their own modules, registered in this order when they are imported.
+from nbplayground.adapters.postgres import m005_prompts  # noqa: E402, F401
