@@ -1,5 +1,5 @@
 """The facade's eval imports: pg.import_openai_eval wires the subprocess runner for python
-graders and the facade's sweep into an ImportedEval."""
+graders, the facade's sweep and its saved prompts into an ImportedEval."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from nbplayground.errors import InvalidInput
 from nbplayground.evaluation.openai_import import ImportedEval, import_eval
 
 
-def import_openai_eval(sweep: Callable[..., Any], eval_json: Any, run: Any = None,
+def import_openai_eval(sweep: Callable[..., Any], save: Callable[..., Any], eval_json: Any,
+                       run: Any = None,
                        items: Any = None, *, output_items: Any = None,
                        trust_python: bool = False, python_timeout: float = 10.0
                        ) -> ImportedEval:
@@ -27,4 +28,4 @@ def import_openai_eval(sweep: Callable[..., Any], eval_json: Any, run: Any = Non
 
         runner = SubprocessCodeRunner(timeout=float(python_timeout))  # starts when first used
     return import_eval(eval_json, run, items, output_items=output_items,
-                       trust_python=trust_python, runner=runner, sweep=sweep)
+                       trust_python=trust_python, runner=runner, sweep=sweep, save=save)

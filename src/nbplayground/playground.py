@@ -250,12 +250,14 @@ class Playground:
                            python_timeout: float = 10.0) -> Any:
         """An exported OpenAI eval (GET /v1/evals/{id}: a path, JSON text or dict), with a run's
         JSON, its items (JSONL of {"item": ...}) and output_items for a baseline, as an
-        ImportedEval: `.data`, `.prompt`, `.scorers`, `.baseline`, `.run(model=[...])`.
-        python graders run only with trust_python=True, in a separate process."""
+        ImportedEval: `.data`, `.prompt` (saved in pg.prompts under the eval's name),
+        `.scorers`, `.baseline`, `.run(model=[...])`. python graders run only with
+        trust_python=True, in a separate process."""
         from nbplayground.facade_evals import import_openai_eval
 
-        return import_openai_eval(self.sweep, eval_json, run, items, output_items=output_items,
-                                  trust_python=trust_python, python_timeout=python_timeout)
+        return import_openai_eval(self.sweep, self.prompts.save, eval_json, run, items,
+                                  output_items=output_items, trust_python=trust_python,
+                                  python_timeout=python_timeout)
 
     # -- the panel --
 

@@ -41,6 +41,7 @@ def test_an_imported_eval_runs_on_other_models_and_is_scored(make_pg: Any) -> No
                                    "What is the capital of Japan (Asia)?",
                                    "What is the capital of Côte d'Ivoire (Africa)?"}
     assert set(wide["seed"]) == {42} and set(wide["max_tokens"]) == {16}
+    assert set(wide["prompt_name"]) == {"Capitals"} and set(wide["prompt_version"]) == {1}
     scores = sw.scores()
     assert len(scores) == 6 * len(NAMES) and set(scores["scorer"]) == set(NAMES)
     assert scores["score"].notna().all()  # every grader scored every cell, judges too
@@ -86,3 +87,22 @@ def test_bad_arguments_are_refused(make_pg: Any, kwargs: dict[str, Any]) -> None
     pg = make_pg(provider="simulated", simulated_latency=0)
     with pytest.raises(InvalidInput):
         pg.import_openai_eval(F / "eval.json", **kwargs)
+
+
+def test_versions_of_the_imported_prompt_are_compared_on_the_same_items(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0)
+    doc = copy.deepcopy(EVAL)
+    doc["testing_criteria"] = doc["testing_criteria"][:3]
+    ev = pg.import_openai_eval(doc, run=F / "run.json")
+    v1 = ev.prompt
+    assert pg.prompts.get("Capitals") == v1  # the import saved it: version 1
+    v2 = pg.prompts.save("Capitals", v1.template, "Name the city. One word.", v1.model,
+                         **v1.params)
+    assert v2.version == 2
+    sw = ev.run(prompt=pg.prompts.versions("Capitals"), progress=False)
+    wide = sw.to_pandas()
+    assert sorted(wide["prompt_version"].tolist()) == [1, 1, 1, 2, 2, 2]
+    assert set(wide["system"]) == {v1.system, "Name the city. One word."}
+    assert len(sw.scores()) == 6 * 3
+    again = pg.import_openai_eval(doc, run=F / "run.json")
+    assert again.prompt.version == 1  # the same content: the same version

@@ -138,8 +138,11 @@ def prompt_of(run: shapes.Run, items: Sequence[Mapping[str, Any]], name: str
 
 def import_eval(eval_json: Any, run: Any = None, items: Any = None, *,
                 output_items: Any = None, trust_python: bool = False, runner: Any = None,
-                sweep: Callable[..., Any]) -> ImportedEval:
-    """The ImportedEval of an export; `sweep` runs it (pg.sweep), `runner` grades python."""
+                sweep: Callable[..., Any],
+                save: Callable[..., PromptVersion] | None = None) -> ImportedEval:
+    """The ImportedEval of an export; `sweep` runs it (pg.sweep), `runner` grades python,
+    `save` (pg.prompts.save) keeps its prompt as a saved version, once everything is
+    checked."""
     import pandas as pd
 
     data = load_json(eval_json, "eval")
@@ -154,6 +157,9 @@ def import_eval(eval_json: Any, run: Any = None, items: Any = None, *,
     scorers = to_scorers(ev.testing_criteria, checked, trusted=trust_python, runner=runner)
     name = (ev.name or ev.id or "imported eval").strip() or "imported eval"
     prompt = prompt_of(r, checked, name) if r is not None else None
+    if prompt is not None and save is not None:
+        prompt = save(prompt.name, prompt.template, prompt.system, prompt.model,
+                      **prompt.params)
     baseline, passed = (baseline_frame(output_items, [sc.name for sc in scorers])
                         if output_items is not None else (None, None))
     return ImportedEval(name=name, eval_id=ev.id, run_id=r.id if r else None,

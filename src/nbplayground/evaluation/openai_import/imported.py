@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.evaluation.judges import ModelGrader
 from nbplayground.evaluation.openai_import.errors import InvalidExport, UntrustedCode
 from nbplayground.evaluation.openai_import.untrusted import UntrustedPython
@@ -12,8 +13,6 @@ from nbplayground.evaluation.scorers import Scorer
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from nbplayground.domain.prompts import PromptVersion
 
 
 class ImportedEval:
@@ -64,26 +63,25 @@ class ImportedEval:
                 for s in self.scorers]
 
     def run(self, model: str | Sequence[str] | None = None, *, judge_model: str | None = None,
-            judge_provider: str | None = None, prompt: PromptVersion | None = None,
+            judge_provider: str | None = None,
+            prompt: PromptVersion | Sequence[PromptVersion] | None = None,
             **overrides: Any) -> Any:
         """Sweep every item on `model` (a name or a list; default the export's model) with
         the export's prompt and sampling parameters (`overrides` win) and score each answer
         with the export's graders. `judge_model` / `judge_provider` replace the model that
-        score_model and label_model graders ask. `prompt` runs another version instead."""
-        chosen = prompt or self.prompt
+        score_model and label_model graders ask. `prompt` runs other versions instead (one,
+        or a list: an axis of the sweep)."""
+        chosen = prompt if prompt is not None else self.prompt
         if chosen is None:
             raise InvalidExport("the eval has no prompt to run: pass run= (the JSON of GET "
                                 "/v1/evals/{id}/runs/{run_id}) with a completions or "
                                 "responses data source", where="run")
         scorers = self._scorers(judge_model, judge_provider)
-        models = model if model is not None else chosen.model
-        if models is None:
-            raise InvalidExport("the run names no model; pass model=", where="run.model")
-        params = {**chosen.params, **overrides}
         try:
-            return self._sweep(chosen.template, model=models if isinstance(models, str)
-                               else list(models), system=chosen.system, vars=self.data,
-                               scorers=scorers, **params)
+            return self._sweep(chosen if isinstance(chosen, PromptVersion) else list(chosen),
+                               model=model if model is None or isinstance(model, str)
+                               else list(model), vars=self.data, scorers=scorers,
+                               **overrides)
         finally:
             if self._runner is not None:
                 self._runner.close()  # one worker per sweep; the next one starts afresh
