@@ -86,34 +86,43 @@ class ImportedEval:
             if self._runner is not None:
                 self._runner.close()  # one worker per sweep; the next one starts afresh
 
-    def pass_rates(self, sweep: Any = None) -> pd.DataFrame:
-        """Pass rate of each grader (and of all: `passed`) per model, for `sweep`'s rows and
-        for the baseline (its model marked "(baseline)")."""
+    def pass_rates(self, sweep: Any = None, by: str | Sequence[str] = "model"
+                   ) -> pd.DataFrame:
+        """Pass rate of each grader (and of all: `passed`) per group of `by` (columns of
+        sweep.to_pandas(), e.g. "prompt_version"), for `sweep`'s rows and for the baseline
+        (its model marked "(baseline)", its other groups "baseline")."""
         import pandas as pd
 
+        keys = [by] if isinstance(by, str) else list(by)
         names = [s.name for s in self.scorers]
         frames = []
         if self.baseline is not None and self._baseline_passed is not None:
             b = self._baseline_passed.copy()
             b["model"] = b["model"].fillna("?").astype(str) + " (baseline)"
+            for k in keys:
+                if k not in b:
+                    b[k] = "baseline"
             b["passed"] = self.baseline["passed"].to_numpy()
             frames.append(b)
         if sweep is not None:
             frame = sweep.to_pandas()
-            scores = sweep.scores()
-            wide = scores.pivot_table(index="experiment_id", columns="scorer",
-                                      values="passed", aggfunc="last")
+            missing = [k for k in keys if k not in frame]
+            if missing:
+                raise InvalidExport(f"by={missing[0]!r} is not a column of the sweep's rows",
+                                    where="by")
+            wide = sweep.scores().pivot_table(index="experiment_id", columns="scorer",
+                                              values="passed", aggfunc="last")
             for n in names:
                 frame[n] = frame["experiment_id"].map(wide[n]) if n in wide else None
             frames.append(frame)
-        if not frames:
-            return pd.DataFrame(columns=["model", *names, "passed"])
         rows = []
         for f in frames:
-            for model, group in f.groupby("model", sort=False):
-                row: dict[str, Any] = {"model": model, "items": len(group)}
+            for group_keys, group in f.groupby(keys, sort=False):
+                values = group_keys if isinstance(group_keys, tuple) else (group_keys,)
+                row: dict[str, Any] = {**dict(zip(keys, values, strict=True)),
+                                       "items": len(group)}
                 for n in [*names, "passed"]:
                     col = group.get(n)
                     row[n] = None if col is None else float(col.astype(float).mean())
                 rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=[*keys, "items", *names, "passed"])
