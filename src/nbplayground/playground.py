@@ -249,6 +249,20 @@ class Playground:
     def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
         return self._reports.chart(kind, sweep, **opts)
 
+    def import_openai_eval(self, eval_json: Any, run: Any = None, items: Any = None, *,
+                           output_items: Any = None, trust_python: bool = False,
+                           python_timeout: float = 10.0) -> Any:
+        """An exported OpenAI eval (GET /v1/evals/{id}: a path, JSON text or dict), with a run's
+        JSON, its items (JSONL of {"item": ...}) and output_items for a baseline, as an
+        ImportedEval: `.data`, `.prompt` (saved in pg.prompts under the eval's name),
+        `.scorers`, `.baseline`, `.run(model=[...])`. python graders run only with
+        trust_python=True, in a separate process."""
+        from nbplayground.facade_evals import import_openai_eval
+
+        return import_openai_eval(self.sweep, self.prompts.save, eval_json, run, items,
+                                  output_items=output_items, trust_python=trust_python,
+                                  python_timeout=python_timeout)
+
     # -- the panel --
 
     def panel(self, **initial: Any) -> Any:

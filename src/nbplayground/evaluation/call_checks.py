@@ -50,9 +50,10 @@ class ToolCalled(Scorer):
         return v
 
     def grade(self, answer: Answer) -> Grade:
-        n = sum(1 for name in answer.tool_calls if name == self.tool)
+        names = [str(c.get("name")) for c in answer.tool_calls]
+        n = sum(1 for name in names if name == self.tool)
         if n >= self.times:
             return Grade(1.0, True)
-        called = ", ".join(dict.fromkeys(answer.tool_calls)) or "no tool"
+        called = ", ".join(dict.fromkeys(names)) or "no tool"
         return Grade(0.0, False, f"{self.tool} was called {n} time(s), wanted {self.times}; "
                                  f"the model called {called}")

@@ -79,9 +79,11 @@ class ScoringPlan:
     def answer(self, index: int, exp: Experiment) -> Answer:
         row = self.rows[index] if index < len(self.rows) else None
         m = exp.metrics
+        calls = tuple({"id": c.id, "name": c.name, "arguments": c.arguments}
+                      for c in getattr(exp, "tool_calls", ()))
         return Answer(exp.response, row or {}, cost=m.cost_estimate,
                       latency_ms=m.generation_time_ms, ok=exp.status == "ok", error=exp.error,
-                      tool_calls=tuple(c.name for c in exp.tool_calls))
+                      tool_calls=calls)
 
     def score(self, index: int, exp: Experiment, sweep_id: str | None = None) -> list[Score]:
         """The deterministic scores of one finished cell. A scorer that raises gives an error

@@ -14,6 +14,7 @@ from nbplayground.domain.fields import FIELDS
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
+from nbplayground.evaluation.templates import resolve
 
 Mode = Literal["cross", "zip"]
 
@@ -79,11 +80,26 @@ def template_fields(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f]
 
 
+class _Vars(string.Formatter):
+    """str.format, where {a.b} reads the field b of a dict in column a (an imported eval's
+    nested item fields) rather than an attribute."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+                  ) -> Any:
+        found, value = resolve(kwargs, field_name)
+        if found:
+            return value, field_name
+        return super().get_field(field_name, args, kwargs)
+
+
 def fill(template: str, variables: Mapping[str, Any]) -> str:
-    missing = [f for f in template_fields(template) if f not in variables]
+    missing = [f for f in template_fields(template)
+               if f not in variables and f.split(".")[0].split("[")[0] not in variables]
     if missing:
         raise InvalidInput(f"the template needs {', '.join(missing)} but the variables have "
                            f"{', '.join(map(str, variables)) or 'none'}")
+    if any("." in f for f in template_fields(template)):
+        return _Vars().vformat(template, (), variables)
     return template.format(**variables)
 
 
