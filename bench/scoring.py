@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sweep import stub_process  # noqa: E402  (bench/sweep.py: the stub in its own process)
+from sweep import stub_process
 
-from nbplayground import Playground  # noqa: E402
-from nbplayground import scorers as s  # noqa: E402
-from nbplayground.configuration import Endpoint  # noqa: E402
+from nbplayground import Playground
+from nbplayground import scorers as s
+from nbplayground.configuration import Endpoint
 
 
 def main(n: int = 10_000) -> None:
