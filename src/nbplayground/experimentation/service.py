@@ -215,7 +215,7 @@ class ExperimentService:
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
             cache_key=cell.cache_key, request_body=self.sent_body(cell),
             images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
-                         for p in cell.images), **fields)
+                         for p in cell.images), **cell.prompt_tags, **fields)
 
     def sent_body(self, cell: Cell) -> dict[str, Any]:
         """The body as the provider's client sends it (in a server's own dialect, if any)."""
