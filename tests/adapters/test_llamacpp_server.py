@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from pydantic import BaseModel
 
@@ -113,8 +114,10 @@ class Colour(BaseModel):
     name: str
 
 
-def requests_of(pg: Any, exp: Any) -> list[int]:
-    return pg._w.repository.requests(exp.id)["status_code"].tolist()
+def requests_of(pg: Any, exp: Any) -> list[int | None]:
+    """The HTTP status of each attempt logged for `exp` (None: it reached no server)."""
+    codes = pg._w.repository.requests(exp.id)["status_code"]
+    return [None if pd.isna(c) else int(c) for c in codes]
 
 
 def test_a_json_schema_answer_from_this_server_parses(pg: Any) -> None:
@@ -152,6 +155,15 @@ def test_the_refusal_of_the_json_schema_form_is_learnt_once_and_retried_at_once(
     again = pg.run("Name a fruit as JSON.", model="smollm2", max_tokens=40, temperature=0,
                    response_format=COLOUR)
     assert again.ok and requests_of(pg, again) == [200]  # remembered for the endpoint
+
+
+def test_the_responses_api_is_refused_for_this_server_before_anything_is_sent(
+        pg: Any) -> None:
+    assert pg.run("Say hi.", model="smollm2", max_tokens=4).ok  # the listing has been read
+    exp = pg.run("Say hi.", model="smollm2", max_tokens=4, api="responses")
+    assert exp.status == "error" and exp.error_type == "ApiNotSupported"
+    assert 'api="chat"' in (exp.error or "")
+    assert requests_of(pg, exp) == [None]  # an attempt that never reached the server
 
 
 def test_logprobs_from_the_real_server(pg: Any) -> None:

@@ -25,7 +25,7 @@ from nbplayground.adapters.openai_transport import STRANDED, http_client, post, 
 from nbplayground.analytics import Tokenizer
 from nbplayground.configuration import answered_model
 from nbplayground.domain import ChatRequest, ChatResult
-from nbplayground.errors import ConnectionFailed, ProviderError, ServerFailed
+from nbplayground.errors import ApiNotSupported, ConnectionFailed, ProviderError, ServerFailed
 from nbplayground.experimentation.ports import DeltaCallback
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class OpenAIChatClient:
         self._url: str | None = None
         self._served: list[str] | None = None  # a compatible server's models, listed once
         self._json_object_schema = False  # the endpoint's dialect (openai_dialects.py)
+        self._no_responses = False  # it lists like a server without /v1/responses
         self._listing: tuple[asyncio.AbstractEventLoop | None,
                              asyncio.Future[list[str] | None]] | None = None
 
@@ -87,7 +88,7 @@ class OpenAIChatClient:
                              timeout=min(self._timeout, 10.0))
         try:
             listed = list(sync.models.list())
-            self._json_object_schema |= lists_like_llama_cpp_python(listed)
+            self._learn(listed)
             self._served = sorted(m.id for m in listed)
             return list(self._served)
         except openai.OpenAIError as e:
@@ -102,6 +103,9 @@ class OpenAIChatClient:
 
         served = await self._served_models()  # before the request: the log's order stays
         body, api = self.body_for(request), request.api
+        if api == "responses" and self._no_responses:
+            raise ApiNotSupported(f"{self._where} is llama-cpp-python's server, which has no "
+                                  "Responses API; use api=\"chat\" with it (nothing was sent)")
         t0 = time.perf_counter()
         try:
             if request.stream and api == "responses":
@@ -131,6 +135,11 @@ class OpenAIChatClient:
         """The body sent for `request`: in this endpoint's JSON-schema dialect, once known."""
         body = request.body()
         return with_json_object_schema(body) if self._json_object_schema else body
+
+    def _learn(self, models: Any) -> None:
+        """What a model list tells of the server: llama-cpp-python's has its own dialect."""
+        if lists_like_llama_cpp_python(models):
+            self._json_object_schema = self._no_responses = True
 
     def _dialect(self, e: Exception) -> ProviderError | None:
         """The json_schema form refused: the other form from now on, and again at once."""
@@ -233,7 +242,7 @@ class OpenAIChatClient:
 
         try:
             page = await self.client.with_options(timeout=min(self._timeout, 10.0)).models.list()
-            self._json_object_schema |= lists_like_llama_cpp_python(page.data)
+            self._learn(page.data)
             return sorted(m.id for m in page.data)
         except openai.APIStatusError:  # it answered, without a list (a 404 at /models)
             return []
