@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
@@ -40,6 +38,8 @@ def recording(llm: Llama, top: int) -> Iterator[list[Step]]:
     Llama.generate calls self.sample(idx=...) once per token: an instance attribute of that
     name sees the logits first, then lets the real sampler choose (nothing about the choice
     changes: same seed, same answer)."""
+    import numpy as np  # with llama_cpp, never at import: `import nbplayground` stays light
+
     steps: list[Step] = []
     real: Any = llm.sample
     n_vocab = llm.n_vocab()
