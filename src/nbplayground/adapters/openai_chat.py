@@ -29,7 +29,9 @@ from nbplayground.experimentation.ports import DeltaCallback
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIChatClient", "retry_after_seconds"]
+__all__ = ["DEFAULT_BASE_URL", "FLEX_TIMEOUT", "OpenAIChatClient", "retry_after_seconds"]
+FLEX_TIMEOUT = 900.0
+"""Seconds a service_tier="flex" request may take (OpenAI suggests 15 minutes)."""
 
 
 def _http_client(timeout: float) -> Any:
@@ -180,7 +182,7 @@ class OpenAIChatClient:
                       ) -> tuple[Reading, Any]:
         import openai
 
-        kwargs: dict[str, Any] = {"stream": True}
+        kwargs: dict[str, Any] = {"stream": True, "timeout": self._timeout_for(body)}
         if self._stream_options:
             kwargs["stream_options"] = {"include_usage": True}
         try:
@@ -257,7 +259,7 @@ class OpenAIChatClient:
             self._url = str(client.base_url).rstrip("/")
         http = self._http
         request = http.build_request("POST", f"{self._url}{path}", content=orjson.dumps(body),
-                                     headers=self._headers)
+                                     headers=self._headers, timeout=self._timeout_for(body))
         try:
             response = await http.send(request)
         except Exception as e:
@@ -270,6 +272,10 @@ class OpenAIChatClient:
         if response.status_code >= 400:
             raise status_error(response)
         return response
+
+    def _timeout_for(self, body: dict[str, Any]) -> float:
+        flex = body.get("service_tier") == "flex"
+        return max(self._timeout, FLEX_TIMEOUT) if flex else self._timeout
 
     def _count_prompt(self, request: ChatRequest) -> int:
         return self._tokenizer.count_messages(request.messages, request.model)

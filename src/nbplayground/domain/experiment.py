@@ -82,6 +82,8 @@ class Experiment(BaseModel):
     """Per answer token when logprobs=True (the `logprobs` column; exp.logprobs is a frame)."""
     images: tuple[ImageRef, ...] = ()
     refusal: str | None = None
+    via: Literal["sync", "batch"] = "sync"
+    """How it was sent: a synchronous call, or a line of an OpenAI Batch API file."""
 
     @property
     def prompt(self) -> str:

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from nbplayground.domain import ChatRequest
 from nbplayground.errors import InvalidInput
@@ -35,6 +35,15 @@ class Cell:
     """0: tool calls are recorded, not run; n: up to n rounds of calling and answering."""
     images: tuple[Any, ...] = ()
     """The images of the prompt (configuration.images.Image), bytes included."""
+    via: Literal["sync", "batch"] = "sync"
+    """"batch": sent in an OpenAI Batch API file (never part of the key: the same answer)."""
+    flex_fallback: bool = False
+    """service_tier="flex" refused for want of capacity (429): send it again at the default."""
+
+    @property
+    def tier(self) -> str | None:
+        """The rate it is priced at: "batch", or the service_tier it asks for (None: standard)."""
+        return "batch" if self.via == "batch" else self.request.parameters.service_tier
 
     @cached_property
     def cache_key(self) -> str:

@@ -60,7 +60,7 @@ EXPERIMENT_COLUMNS: Columns = (
     ("request_body", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
     ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
     ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR"),
-    ("response_model", "VARCHAR"),
+    ("response_model", "VARCHAR"), ("via", "VARCHAR"), ("price_source", "VARCHAR"),
 )
 REQUEST_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -95,7 +95,8 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         cached_tokens=row["cached_tokens"] or 0,
         generation_time_ms=row["generation_time_ms"] or 0.0, cost_estimate=row["cost_estimate"],
         usage_estimated=bool(row["usage_estimated"]), price_as=row["price_as"],
-        cost_as=row["cost_as"], reasoning_tokens=row.get("reasoning_tokens") or 0)
+        cost_as=row["cost_as"], reasoning_tokens=row.get("reasoning_tokens") or 0,
+        price_source=row.get("price_source"))
     return Experiment(
         id=row["id"], user_id=row["user_id"], model=row["model"], provider=row["provider"],
         messages=tuple(Message.of(m) for m in json.loads(row["messages"] or "[]")),
@@ -105,7 +106,7 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         timestamp=as_utc(row["created_at"]),
         sweep_id=row["sweep_id"], repeat=row["repeat"] or 0, base_url=row["base_url"],
         cache_key=row["cache_key"], cached=bool(row["cached"]),
-        request_body=json.loads(row["request_body"] or "{}"),
+        request_body=json.loads(row["request_body"] or "{}"), via=row.get("via") or "sync",
         **_answer_of(row))
 
 
@@ -128,7 +129,7 @@ _ANSWER_FIELDS = ("tool_calls", "parsed", "token_logprobs", "images", "refusal")
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
-                      "metrics", "response_model", *_ANSWER_FIELDS)
+                      "metrics", "response_model", "via", *_ANSWER_FIELDS)
 _PARAMETER_FIELDS = PARAMETER_NAMES
 _JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind in ("strings", "json"))
 
@@ -148,7 +149,8 @@ def _field_value(f: RequestField, value: Any) -> Any:
     loaded = json.loads(value)
     return tuple(loaded) if isinstance(loaded, list) else loaded
 _METRIC_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "generation_time_ms",
-                  "cost_estimate", "usage_estimated", "price_as", "cost_as", "reasoning_tokens")
+                  "cost_estimate", "usage_estimated", "price_as", "cost_as", "reasoning_tokens",
+                  "price_source")
 
 
 @automatic_collection_paused()
@@ -253,7 +255,6 @@ def sweep_from_db(row: Mapping[str, Any]) -> Row:
 
 
 # -- users and usage --
-
 def user_to_db(user: User, limits: Mapping[str, Any] | None, created_at: datetime) -> Row:
     return {**user.model_dump(), "limits": None if limits is None else dumps(dict(limits)),
             "created_at": as_utc(created_at)}
