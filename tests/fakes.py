@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from nbplayground.adapters.duckdb import rows
+from nbplayground.adapters.duckdb import batch_rows, rows
 from nbplayground.domain import APIRequest, Experiment
+from nbplayground.domain.batch import BatchRecord
 from tests.factories import make_experiment
 
 __all__ = ["FakeExperimentRepository", "make_experiment"]
@@ -30,7 +31,8 @@ class FakeExperimentRepository:
         self.scored: dict[tuple[str, str | None, str], Any] = {}
         self.judged: dict[str, str] = {}  # judge's experiment id -> the experiment it judged
         self.attachments: dict[str, dict[str, Any]] = {}
-        self.batches = 0
+        self.batch_rows: dict[str, dict[str, Any]] = {}  # the `batches` table, as rows
+        self.batches_written = 0
         if experiments:
             self.add(experiments)
 
@@ -57,7 +59,19 @@ class FakeExperimentRepository:
         self.usage += [u for u in ledger if u["id"] not in booked]
         if sweep is not None:
             self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
-        self.batches += 1
+        self.batches_written += 1
+
+    # -- BatchLog --
+
+    def save_batch(self, batch: BatchRecord) -> None:
+        self.batch_rows[batch.id] = batch_rows.batch_to_row(batch)
+
+    def batches(self, *, user_id: str | None = None, sweep_id: str | None = None
+                ) -> builtins.list[BatchRecord]:
+        found = [batch_rows.batch_from_row(r) for r in self.batch_rows.values()]
+        return sorted((b for b in found if (user_id is None or b.user_id == user_id)
+                       and (sweep_id is None or b.sweep_id == sweep_id)),
+                      key=lambda b: b.created_at)
 
     def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
         for item in items:

@@ -118,6 +118,7 @@ class BatchSweep:
             raise InvalidInput(f"poll must be a number of seconds >= 0, not {poll!r}")
         runner = self._runner
         pause = sleep or runner.sleep
+        runner.sleep = pause  # the retries of a busy API wait on the same clock
         bar = self.progress(sum(b.total for b in self.batches)) \
             if progress and self.progress is not None else None
         waited = 0.0
