@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
-USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments")
+USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
+               "batches")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -223,3 +224,7 @@ def m003_modern_request_surface(conn: psycopg.Connection[tuple[Any, ...]]) -> No
             created_at TIMESTAMPTZ,
             PRIMARY KEY (user_id, sha256)
         )""")
+
+
+# Later migrations live in modules of their own; importing them registers them, in this order.
+from nbplayground.adapters.postgres import m006_batches  # noqa: E402, F401

@@ -16,7 +16,7 @@ import pandas as pd
 
 from nbplayground.adapters.duckdb import frames as file_frames
 from nbplayground.adapters.duckdb import rows
-from nbplayground.adapters.postgres import attachments, frames
+from nbplayground.adapters.postgres import attachments, batches, frames
 from nbplayground.adapters.postgres.connection import Conn, Pool, is_url, redact
 from nbplayground.adapters.postgres.migrations import check
 from nbplayground.domain import APIRequest, Experiment, User
@@ -39,7 +39,7 @@ def _cols(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
-class PostgresExperimentRepository:
+class PostgresExperimentRepository(batches.PostgresBatches):
     """ExperimentRepository plus the read models (pandas DataFrames) of a team log."""
 
     def __init__(self, dsn: str, *, lock_timeout: float = 30.0) -> None:
