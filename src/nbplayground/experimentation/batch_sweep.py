@@ -142,6 +142,17 @@ class BatchSweep:
         runner.service.repository.add([], sweep=self.row("done" if done else "batch"))
         return self
 
+    def code(self) -> str:
+        """A Python script that writes this sweep's JSONL, uploads it and creates the batch
+        with the openai SDK (the same lines pg.sweep(..., via="batch") sends)."""
+        from nbplayground.experimentation.batch_files import endpoint_of
+        from nbplayground.integration.batch_code import python_batch_script
+
+        seen: dict[str, Any] = {c.cache_key: c for c in self.cells}
+        lines = [(k, endpoint_of(c), c.request.model_copy(update={"stream": False}).body())
+                 for k, c in seen.items()]
+        return python_batch_script(self.cells[0].base_url if self.cells else None, lines)
+
     def cancel(self) -> BatchSweep:
         """Cancel the batches still running; what they finished is kept (read it with wait())."""
         self._runner.cancel(self)
