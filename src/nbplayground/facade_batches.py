@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, Literal
 
 from nbplayground.errors import InvalidInput
@@ -27,7 +26,7 @@ def check_via(via: Any) -> str:
 def as_via(cells: list[Cell], via: str) -> list[Cell]:
     """The cells sent (and priced) that way; their cache keys do not change."""
     how: Literal["sync", "batch"] = "batch" if via == "batch" else "sync"
-    return [c if c.via == how else dataclasses.replace(c, via=how) for c in cells]
+    return [c.sent_via(how) for c in cells]
 
 
 class Batches:

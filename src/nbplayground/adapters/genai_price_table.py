@@ -57,7 +57,15 @@ class GenaiPriceTable:
                    tier: str | None = None) -> float | None:
         """USD at genai-prices' own rate for `tier` ("batch" or a service_tier such as "flex");
         None when it has no such rate for the model (an older genai-prices has none at all)."""
-        context = {"processing": "batch"} if tier == "batch" else {"service_tier": str(tier)}
+        when = (datetime.now(UTC) if at is None else at.astimezone(UTC)).replace(
+            minute=0, second=0, microsecond=0)
+        return self._cached_tier(model, prompt_tokens, completion_tokens, cached_tokens, when,
+                                 str(tier))
+
+    @functools.lru_cache(maxsize=65_536)  # noqa: B019 - as _cached_price
+    def _cached_tier(self, model: str, prompt_tokens: int, completion_tokens: int,
+                     cached_tokens: int, at: datetime, tier: str) -> float | None:
+        context = {"processing": "batch"} if tier == "batch" else {"service_tier": tier}
         ref = model.strip().lower()
         if not ref or ref in self._unknown:
             return None

@@ -57,7 +57,14 @@ class Cell:
     def in_sweep(self, sweep_id: str) -> Cell:
         """This cell as part of sweep `sweep_id`; its cache key does not depend on the sweep, so
         a key already computed (to name the sweep) is kept, not hashed again."""
-        cell = dataclasses.replace(self, sweep_id=sweep_id)
+        return self._keeping_key(sweep_id=sweep_id)
+
+    def sent_via(self, via: Literal["sync", "batch"]) -> Cell:
+        """This cell sent synchronously or in a batch: the same request, the same key."""
+        return self if via == self.via else self._keeping_key(via=via)
+
+    def _keeping_key(self, **changes: Any) -> Cell:
+        cell = dataclasses.replace(self, **changes)
         if "cache_key" in self.__dict__:
             cell.__dict__["cache_key"] = self.__dict__["cache_key"]
         return cell
