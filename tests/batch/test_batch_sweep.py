@@ -122,12 +122,13 @@ def test_faults_on_the_files_and_batches_endpoints_are_retried(pg: Any, stub: Op
                                                                ) -> None:
     stub.batch_api.fail_next("/v1/files", 429, {"retry-after-ms": "1"})
     stub.batch_api.fail_next("/v1/batches", 500, {"retry-after-ms": "1"})
-    sw = pg.sweep(PROMPTS, max_tokens=8, via="batch", progress=False)
+    sw = pg.sweep(PROMPTS, max_tokens=8, via="batch")  # with its progress bar
     assert stub.batch_api.created == 1
     stub.batch_api.fail_next("/v1/batches/", 500, times=2)  # polls: asked again next time
     stub.batch_api.fail_next("/v1/files/", 429, {"retry-after-ms": "1"})
     sw.wait(poll=0, sleep=driven(stub))
     assert list(sw.to_pandas()["status"]) == ["ok"] * 3
+    assert "3 ok" in repr(sw)
 
 
 def test_what_a_batch_cannot_do_is_refused_before_anything_is_sent(make_pg: Any,
