@@ -114,3 +114,16 @@ def test_results_read_again_after_a_crash_are_logged_once(stub: OpenAIStub, db: 
     assert counts(db) == (5, 5, 5, 5, 5, 1)
     assert repo.batches()[0].ingested_at is not None
     assert StoreError  # the log's own errors are typed (imported for the reader)
+
+
+def test_a_row_written_before_its_upload_failed_is_uploaded_by_the_same_call(
+        stub: OpenAIStub, db: Path, make_pg: Any) -> None:
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
+    stub.batch_api.fail_next("/v1/files", 400)
+    with pytest.raises(BadRequest):
+        pg.sweep(PROMPTS[:2], max_tokens=6, via="batch", progress=False)
+    assert one(db, "select status, input_file_id, total from batches") == ("pending", None, 2)
+    sw = pg.sweep(PROMPTS[:2], max_tokens=6, via="batch", progress=False)
+    assert one(db, "select count(*), any_value(status) from batches") == (1, "validating")
+    sw.wait(poll=0, progress=False, sleep=lambda s: stub.batch_api.advance())
+    assert counts(db) == (2, 2, 2, 2, 2, 1)

@@ -138,3 +138,30 @@ def test_what_a_batch_cannot_do_is_refused_before_anything_is_sent(make_pg: Any,
     with pytest.raises(InvalidInput, match="Batch API"):
         make_pg(provider="simulated").sweep(PROMPTS, via="batch")
     assert stub.requests == []
+
+
+def test_a_cell_in_another_sweeps_live_batch_is_not_sent_again(pg: Any, db: Path,
+                                                              stub: OpenAIStub) -> None:
+    first = pg.sweep(["a", "b"], max_tokens=8, via="batch", progress=False)
+    second = pg.sweep(["b", "c"], max_tokens=8, via="batch", progress=False)
+    [_, made] = stub.batch_api.batches.values()
+    assert [x["custom_id"] for x in stub.batch_api.lines(made.input_file_id)] == [
+        second.cells[1].cache_key]  # "b" is in the first sweep's live batch
+    assert len(second.batches) == 2  # it waits for that batch too
+    first.wait(poll=0, sleep=driven(stub))
+    second.wait(poll=0, sleep=driven(stub))
+    frame = second.to_pandas()
+    assert list(frame["status"]) == ["ok", "ok"] and list(frame["cached"]) == [True, False]
+    assert rows(db, "select count(*), count(distinct cache_key) from experiments") == [(3, 3)]
+
+
+def test_wait_gives_up_after_its_timeout_and_carries_on_later(pg: Any, stub: OpenAIStub
+                                                              ) -> None:
+    sw = pg.sweep(PROMPTS, max_tokens=8, via="batch", progress=False)
+    slept: list[float] = []
+    sw.wait(poll=5, timeout=10, sleep=slept.append)
+    assert slept == [5, 5] and list(sw.status()["status"]) == ["validating"]
+    assert sw.count("all") == 0 and "batch" in repr(sw)
+    stub.batch_api.finish()
+    sw.wait(poll=5, sleep=slept.append)
+    assert sw.count("ok") == 3 and slept == [5, 5]

@@ -58,8 +58,8 @@ class BatchRunner:
         handle = BatchSweep(sweep, self, progress=self.progress)
         keys = {c.cache_key for c in cells}
         known = [] if refresh else self.log.batches(user_id=user)
-        handle.batches = [b for b in known if b.sweep_id == sweep.id or
-                          (not b.settled and b.live and keys.intersection(b.custom_ids))]
+        handle.batches = [b for b in known if b.sweep_id == sweep.id or (
+            b.batch_id is not None and b.live and keys.intersection(b.custom_ids))]
         for b in handle.batches:
             if b.batch_id is None and b.live:
                 self._advance(handle, b)  # a submission the last process did not finish
@@ -206,6 +206,12 @@ class BatchRunner:
             elif record.ingested_at is None:
                 self._ingest(handle, record)  # another sweep's batch: its own call reads it
         handle.fill()
+        missing = sorted({c.cache_key for c, r in zip(handle.cells, handle.results, strict=True)
+                          if r is None})
+        if done and missing:  # answered by another sweep's batch, and read by that sweep
+            for key, exp in self.service.repository.find_cached(missing).items():
+                for i in handle.by_key[key]:
+                    handle.results[i] = exp.model_copy(update={"cached": True})
         return done
 
     def _ingest(self, handle: BatchSweep, record: BatchRecord) -> bool:
