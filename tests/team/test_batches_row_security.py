@@ -45,3 +45,22 @@ def test_an_unread_batch_holds_its_maximum_in_its_owners_budget(team: Team) -> N
     repo.save_batch(waiting.model_copy(update={"status": "completed", "ingested_at": utcnow()}))
     assert ledger.snapshot("alice", today).spent_today == pytest.approx(before)
     repo.close()
+
+
+def test_a_batch_sweep_on_the_team_log(team: Team, stub: Any) -> None:
+    from nbplayground import Playground
+    from nbplayground.configuration import Endpoint
+    from tests.conftest import TEST_KEY
+
+    with Playground(db=team.dsn("alice"), provider=Endpoint(base_url=stub.base_url,
+                                                            api_key=TEST_KEY)) as pg:
+        sw = pg.sweep(["one", "two"], max_tokens=6, via="batch", progress=False)
+        sw.wait(poll=0, progress=False, sleep=lambda s: stub.batch_api.advance())
+        assert sw.count("ok") == 2
+        frame = pg.history()
+        assert list(frame["via"]) == ["batch", "batch"]
+        assert set(frame["price_source"]) == {"genai-prices batch rate"}
+        [row] = pg.repository.batches()
+        assert row.status == "completed" and row.ingested_at is not None
+        again = pg.sweep(["one", "two"], max_tokens=6, via="batch", progress=False)
+        assert again.count("cached") == 2 and stub.batch_api.created == 1
