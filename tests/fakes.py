@@ -207,3 +207,74 @@ class FakePriceTable:
         if model == "unpriced-model":
             return None
         return prompt_tokens / 1000 + 2 * completion_tokens / 1000
+
+
+class FakeBatchApi:
+    """The BatchApi port in memory: `finish(batch_id)` answers each line "answer to <id>" (3
+    prompt, 2 completion tokens); `errors` are raised by the next calls, one each."""
+
+    def __init__(self) -> None:
+        import itertools
+
+        self.files: dict[str, builtins.list[dict[str, Any]]] = {}
+        self.batches: dict[str, Any] = {}
+        self.errors: builtins.list[Exception] = []
+        self.calls: builtins.list[str] = []
+        self._ids = itertools.count(1)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.errors:
+            raise self.errors.pop(0)
+
+    def upload(self, path: Any) -> str:
+        import json
+
+        self._call("upload")
+        file_id = f"file-{next(self._ids)}"
+        self.files[file_id] = [json.loads(x) for x in path.read_text().splitlines()]
+        return file_id
+
+    def create(self, input_file_id: str, endpoint: str, metadata: Mapping[str, str]) -> Any:
+        from nbplayground.experimentation.batch_ports import BatchInfo
+
+        self._call("create")
+        info = BatchInfo(id=f"batch-{next(self._ids)}", status="validating",
+                         input_file_id=input_file_id, total=len(self.files[input_file_id]),
+                         metadata=dict(metadata))
+        self.batches[info.id] = info
+        return info
+
+    def retrieve(self, batch_id: str) -> Any:
+        self._call("retrieve")
+        return self.batches[batch_id]
+
+    def cancel(self, batch_id: str) -> Any:
+        import dataclasses
+
+        self._call("cancel")
+        self.batches[batch_id] = dataclasses.replace(self.batches[batch_id], status="cancelled")
+        return self.batches[batch_id]
+
+    def find(self, input_file_id: str) -> Any:
+        self._call("find")
+        return next((b for b in self.batches.values() if b.input_file_id == input_file_id), None)
+
+    def finish(self, batch_id: str) -> None:
+        import dataclasses
+
+        b = self.batches[batch_id]
+        self.files[f"out-{batch_id}"] = self.files[b.input_file_id]
+        self.batches[batch_id] = dataclasses.replace(
+            b, status="completed", output_file_id=f"out-{batch_id}", completed=b.total)
+
+    def lines(self, file_id: str, endpoint: str) -> Any:
+        from nbplayground.domain import ChatResult
+        from nbplayground.experimentation.batch_ports import BatchLine
+
+        self._call("lines")
+        for line in self.files[file_id]:
+            yield BatchLine(line["custom_id"], status_code=200, request_id="req_1",
+                            result=ChatResult(text=f"answer to {line['custom_id']}",
+                                              finish_reason="stop", prompt_tokens=3,
+                                              completion_tokens=2))

@@ -19,11 +19,13 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters.duckdb import frames, rows
+from nbplayground.adapters.duckdb.batch_rows import BATCH_COLUMNS
 from nbplayground.errors import InvalidInput
 
 TABLES: dict[str, frames.Columns] = {
     "experiments": rows.EXPERIMENT_COLUMNS, "api_requests": rows.REQUEST_COLUMNS,
     "sweeps": rows.SWEEP_COLUMNS, "users": rows.USER_COLUMNS, "usage": rows.USAGE_COLUMNS,
+    "batches": BATCH_COLUMNS,
 }
 _READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _DUCK_LOCK = threading.Lock()
