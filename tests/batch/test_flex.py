@@ -88,3 +88,14 @@ def test_resource_unavailable_is_retried_at_flex_or_sent_at_the_default_tier(
     assert moved.metrics.cost_estimate == pytest.approx(standard(moved))
     with pytest.raises(InvalidInput, match="flex_fallback"):
         pg.run("Say hi", service_tier="flex", flex_fallback="yes")
+
+
+def test_a_flex_sweep_falls_back_cell_by_cell(make_pg: Any, stub: OpenAIStub) -> None:
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
+    stub.fail_next(429, headers={"retry-after-ms": "60000"}, body=UNAVAILABLE)
+    sw = pg.sweep(["a", "b", "c"], service_tier="flex", flex_fallback=True, max_tokens=5,
+                  concurrency=1, progress=False)
+    assert sw.count("ok") == 3
+    tiers = [r.body["service_tier"] for r in stub.requests if r.path == CHAT_PATH]
+    assert tiers == ["flex", "default", "flex", "flex"]
+    assert [e.metrics.price_source is None for e in sw.results] == [True, False, False]
