@@ -49,7 +49,7 @@ def test_a_batch_sweep_ingests_every_line_as_ordinary_rows(pg: Any, db: Path,
     sw.wait(poll=0, sleep=driven(stub))
     assert list(sw.status()["status"]) == ["completed"]
     frame = sw.to_pandas()
-    assert list(frame["status"]) == ["ok"] * 6
+    assert list(frame["status"]) == ["ok"] * 6 and list(frame["via"]) == ["batch"] * 6
     assert all(r.startswith("Echo: ") for r in frame["response"])
     got = rows(db, "select via, count(*), count(distinct cache_key), sum(cost_estimate) > 0 "
                    "from experiments group by via")

@@ -6,6 +6,7 @@ each line is read by the same readers as a synchronous answer (openai_reading, r
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,7 @@ class OpenAIBatchClient:
             self._client = openai.OpenAI(api_key=self._api_key or "no-key",
                                          base_url=self._where, max_retries=0,
                                          timeout=self._timeout)
+            weakref.finalize(self, self._client.close)  # a Playground dropped unclosed
         return self._client
 
     @property
