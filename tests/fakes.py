@@ -17,7 +17,7 @@ from nbplayground.domain import APIRequest, Experiment
 from nbplayground.domain.batch import BatchRecord
 from tests.factories import make_experiment
 
-__all__ = ["FakeExperimentRepository", "make_experiment"]
+__all__ = ["FakeExperimentRepository", "FakePromptRepository", "make_experiment"]
 
 
 class FakeExperimentRepository:
@@ -143,6 +143,26 @@ class FakeExperimentRepository:
                                        for text in (e.prompt, e.system, e.response)))
         ]
         return chosen if limit is None else chosen[:limit]
+
+
+class FakePromptRepository:
+    """In memory: a name's versions numbered 1, 2, ...; the same content finds its version."""
+
+    def __init__(self) -> None:
+        self.saved: builtins.list[Any] = []
+
+    def save(self, draft: Any) -> Any:
+        mine = [v for v in self.saved if (v.author, v.name) == (draft.author, draft.name)]
+        for v in mine:
+            if v.content_hash == draft.content_hash:
+                return v
+        stored = draft.model_copy(update={"version": len(mine) + 1})
+        self.saved.append(stored)
+        return stored
+
+    def versions(self, user_id: str, name: str | None = None) -> builtins.list[Any]:
+        return sorted((v for v in self.saved if v.author == user_id
+                       and (name is None or v.name == name)), key=lambda v: (v.name, v.version))
 
 
 class FakeChatClient:

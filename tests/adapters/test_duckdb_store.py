@@ -23,7 +23,7 @@ from nbplayground.errors import InvalidInput, SchemaTooNew, StoreError, StoreLoc
 from tests.factories import make_experiment, make_request
 
 TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage", "attachments",
-          "scores", "batches"}
+          "scores", "prompts", "batches"}
 
 HOLDER = """
 import sys, duckdb
@@ -401,3 +401,10 @@ def test_a_forked_child_logs_through_its_own_connection(tmp_path: Path) -> None:
                           text=True, timeout=120, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr[-2000:]  # -11 was a crash at the child's exit
     assert len(DuckDBExperimentRepository(path).list()) == 3
+
+
+def test_each_migration_is_named_by_its_number() -> None:
+    # Later migrations are registered by importing their modules: the order of the imports
+    # must keep every number where its name says.
+    assert [fn.__name__[:5] for fn in MIGRATIONS] == [
+        f"m{n:03d}_" for n in range(1, len(MIGRATIONS) + 1)]

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from nbplayground.domain import ChatRequest
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
 
 
@@ -39,11 +40,24 @@ class Cell:
     """"batch": sent in an OpenAI Batch API file (never part of the key: the same answer)."""
     flex_fallback: bool = False
     """service_tier="flex" refused for want of capacity (429): send it again at the default."""
+    prompt_name: str | None = None
+    """The saved prompt (and version) the cell was made from: logged with its row."""
+    prompt_version: int | None = None
 
     @property
     def tier(self) -> str | None:
         """The rate it is priced at: "batch", or the service_tier it asks for (None: standard)."""
         return "batch" if self.via == "batch" else self.request.parameters.service_tier
+
+    @property
+    def prompt_tags(self) -> dict[str, Any]:
+        return {"prompt_name": self.prompt_name, "prompt_version": self.prompt_version}
+
+    def from_prompt(self, source: PromptVersion | None) -> Cell:
+        """This cell as made from saved prompt version `source` (None: from a plain string)."""
+        if source is None:
+            return self
+        return dataclasses.replace(self, prompt_name=source.name, prompt_version=source.version)
 
     @cached_property
     def cache_key(self) -> str:

@@ -220,7 +220,7 @@ class ExperimentService:
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
             cache_key=cell.cache_key, request_body=cell.request.body(), via=cell.via,
             images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
-                         for p in cell.images), **fields)
+                         for p in cell.images), **cell.prompt_tags, **fields)
 
     def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
                 started: float, **fields: Any) -> Experiment:

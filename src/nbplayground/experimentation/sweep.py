@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from nbplayground.domain import Experiment
 
-COLUMNS = ["cell", "prompt", "system", "model", "provider", *PARAMETER_NAMES, "repeat",
+COLUMNS = ["cell", "prompt_name", "prompt_version", "prompt", "system", "model", "provider",
+           *PARAMETER_NAMES, "repeat",
            "response", "status", "error", "cached", "finish_reason", "prompt_tokens",
            "completion_tokens", "token_count", "generation_time_ms", "cost_estimate",
            "usage_estimated", "cost_as", "experiment_id", "via"]
@@ -87,7 +88,7 @@ class Sweep:
         for i, (cell, exp) in enumerate(zip(self.cells, self.results, strict=True)):
             p = cell.request.parameters
             row: dict[str, Any] = {
-                "cell": i, "prompt": cell.request.messages[-1].content,
+                "cell": i, **cell.prompt_tags, "prompt": cell.request.messages[-1].content,
                 "system": next((m.content for m in cell.request.messages
                                 if m.role in ("system", "developer")), None),
                 "model": cell.request.model, "provider": cell.provider,
@@ -156,7 +157,8 @@ class SweepRunner:
         hits = {} if refresh else await asyncio.to_thread(self.cached, sweep.cells)
         for i, c in enumerate(sweep.cells if hits else ()):  # no keys hashed for nothing
             if c.cache_key in hits:
-                sweep.results[i] = hits[c.cache_key].model_copy(update={"cached": True})
+                sweep.results[i] = hits[c.cache_key].model_copy(
+                    update={"cached": True, **c.prompt_tags})
         todo = [i for i, r in enumerate(sweep.results) if r is None]
         grade = grader(sweep)
         # Cells from the log are scored now (their scores belong to this sweep), logged with

@@ -260,5 +260,5 @@ def m005_scores(conn: DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE experiments ADD COLUMN judged_experiment_id VARCHAR")
 
 
-# Later migrations live in modules of their own; importing them registers them, in this order.
-from nbplayground.adapters.duckdb import m007_batches  # noqa: E402, F401
+# Later migrations live in their own modules, registered in this order when they are imported.
+from nbplayground.adapters.duckdb import m006_prompts, m007_batches  # noqa: E402, F401
