@@ -165,3 +165,17 @@ def test_wait_gives_up_after_its_timeout_and_carries_on_later(pg: Any, stub: Ope
     stub.batch_api.finish()
     sw.wait(poll=5, sleep=slept.append)
     assert sw.count("ok") == 3 and slept == [5, 5]
+
+
+def test_a_responses_api_batch_sweep_reads_responses(pg: Any, db: Path, stub: OpenAIStub
+                                                     ) -> None:
+    sw = pg.sweep(["one", "two"], api="responses", max_tokens=16, via="batch", progress=False)
+    [batch] = stub.batch_api.batches.values()
+    assert batch.endpoint == "/v1/responses"
+    assert {x["url"] for x in stub.batch_api.lines(batch.input_file_id)} == {"/v1/responses"}
+    sw.wait(poll=0, sleep=driven(stub))
+    frame = sw.to_pandas()
+    assert list(frame["status"]) == ["ok", "ok"]
+    assert all(r.startswith("Echo: ") for r in frame["response"])
+    assert rows(db, "select count(*) from experiments where via = 'batch' and api = 'responses' "
+                    "and completion_tokens > 0") == [(2,)]
