@@ -99,10 +99,13 @@ class Sweeps:
                      refresh: bool = False, mode: str = "cross", vars: Any = None,
                      provider: str | None = None, price_as: str | None = None,
                      progress: bool = True, scorers: Any = None, **params: Any) -> Any:
-        """`await pg.asweep(...)`: the same as sweep, for async code."""
+        """`await pg.asweep(...)`: the same as sweep, for async code (synchronous calls)."""
         from nbplayground.experimentation.sweep import SweepRunner
         from nbplayground.progress import SweepProgress
 
+        if check_via(params.pop("via", "sync")) != "sync":
+            raise InvalidInput("pg.asweep sends the calls now; for OpenAI's Batch API use "
+                               "pg.sweep(..., via='batch') and sw.wait()")
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,

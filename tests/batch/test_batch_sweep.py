@@ -4,6 +4,7 @@ cancelled batches, faults on the files/batches endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,8 @@ def test_what_a_batch_cannot_do_is_refused_before_anything_is_sent(make_pg: Any,
         make_pg(provider="simulated").sweep(PROMPTS, via="carrier pigeon")
     with pytest.raises(InvalidInput, match="Batch API"):
         make_pg(provider="simulated").sweep(PROMPTS, via="batch")
+    with pytest.raises(InvalidInput, match="asweep sends the calls now"):
+        asyncio.run(make_pg(provider="simulated").asweep(PROMPTS, via="batch"))
     assert stub.requests == []
 
 
