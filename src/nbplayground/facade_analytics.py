@@ -42,7 +42,9 @@ class Reports:
         return self._w.db
 
     def _query(self) -> Query:
-        query: Query = self._w.repository.query
+        """The store's query for reports: the team log's runs them in PostgreSQL."""
+        repo = self._w.repository
+        query: Query = getattr(repo, "report_query", None) or repo.query
         return query
 
     def get(self, experiment_id: str) -> Experiment:
@@ -119,7 +121,7 @@ class Reports:
         return charts.compare(data, x, y, color)
 
     def report(self, kind: str, sweep: Any = None, **opts: Any) -> pd.DataFrame:
-        """A DataFrame of the current user's log (or one sweep), aggregated in DuckDB.
+        """A DataFrame of the current user's log (or one sweep), aggregated in the log's store.
 
         kinds: "pivot" (by=axes) mean and std per cell; "cost" (by="model"|"user"|"day"|...);
         "latency" (by=...) p05–p95; "length" (params=...) answer length per parameter value;

@@ -19,6 +19,11 @@ from nbplayground.adapters.duckdb import rows
 from nbplayground.adapters.postgres import attachments, frames
 from nbplayground.adapters.postgres.connection import Conn, Pool, is_url, redact
 from nbplayground.adapters.postgres.migrations import check
+from nbplayground.adapters.postgres.reads import (
+    ReportQuery,
+    history_filters,
+    limit_clause,
+)
 from nbplayground.domain import APIRequest, Experiment, User
 from nbplayground.errors import InvalidInput
 from nbplayground.ids import utcnow
@@ -53,6 +58,8 @@ class PostgresExperimentRepository:
         weakref.finalize(self, self._pool.close)
         self._login: str | None = None
         self._admin = False
+        self.report_query = ReportQuery(self._run)
+        """What the reports run their SQL with: in the server, over the visible rows."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact(self.dsn)!r})"
@@ -161,8 +168,9 @@ class PostgresExperimentRepository:
 
     def list(self, *, user_id: str | None = None, sweep_id: str | None = None,
              limit: int | None = None) -> builtins.list[Experiment]:
-        where, params = _filters(user_id=user_id, sweep_id=sweep_id)
-        sql = f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
+        where, params = history_filters(user_id=user_id, sweep_id=sweep_id)
+        sql = (f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}"
+               f"{limit_clause(limit)}")
         found = self._run(lambda conn: _dicts(conn, sql, params), write=False)
         return [rows.experiment_from_row(r) for r in found]
 
@@ -180,13 +188,15 @@ class PostgresExperimentRepository:
                 model: str | None = None) -> pd.DataFrame:
         """Experiments as a DataFrame, newest first; `search` is a case-insensitive substring
         of the prompt, system message or response."""
-        where, params = _filters(user_id=user_id, sweep_id=sweep_id, model=model, search=search)
-        sql = f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
+        where, params = history_filters(user_id=user_id, sweep_id=sweep_id, model=model,
+                                        search=search)
+        sql = (f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}"
+               f"{limit_clause(limit)}")
         found = self._run(lambda conn: conn.execute(sql, params).fetchall(), write=False)
         return frames.frame(rows.EXPERIMENT_COLUMNS, found)
 
     def requests(self, experiment_id: str | None = None) -> pd.DataFrame:
-        where, params = _filters(experiment_id=experiment_id)
+        where, params = history_filters(experiment_id=experiment_id)
         sql = (f"SELECT {_cols(_REQ)} FROM api_requests {where} "
                "ORDER BY created_at, experiment_id, attempt, seq")
         found = self._run(lambda conn: conn.execute(sql, params).fetchall(), write=False)
@@ -277,23 +287,3 @@ def _dicts(conn: Conn, sql: str, params: Sequence[Any]) -> builtins.list[dict[st
     cur = conn.execute(sql, params)
     names = [d.name for d in cur.description or ()]
     return [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
-
-
-def _filters(**given: str | None) -> tuple[str, builtins.list[Any]]:
-    clauses, params = [], []
-    for column, value in given.items():
-        if value is None:
-            continue
-        if column == "search":
-            clauses.append("(strpos(lower(prompt), %s) > 0 OR strpos(lower(coalesce(system, "
-                           "'')), %s) > 0 OR strpos(lower(response), %s) > 0)")
-            params += [value.lower()] * 3
-        else:
-            clauses.append(f"{column} = %s")
-            params.append(value)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _limit(limit: int | None) -> str:
-    n = rows.check_limit(limit)
-    return "" if n is None else f" LIMIT {n}"
