@@ -106,11 +106,12 @@ def profile(query: Query, user_id: str | None, sweep_id: SweepScope, among: Sequ
     if newest is not None:
         clause, more = newest_filter(user_id, sweep_id, newest, dialect)
         where, params = f"{where} AND {clause}", params + more
-    counts = [f"count(DISTINCT {q(a)}) + CAST(count({q(a)}) < count(*) AS INTEGER) AS {q(a)}"
+    counts = [f"count(DISTINCT {q(a)}) + CAST({dialect.has_null(a)} AS INTEGER) AS {q(a)}"
               for a in among]
     if values_of:
         counts.append(f"{dialect.values_json(values_of)} AS _values")
-    row = query(f"SELECT {', '.join(counts)} FROM experiments {where}", params)
+    cols = list(dict.fromkeys([*among, *([values_of] if values_of else [])]))
+    row = query(f"SELECT {', '.join(counts)} FROM {dialect.distinct_rows(cols, where)}", params)
     values: list[Any] = [0] * len(among) if row.empty else row.iloc[0].tolist()
     listed = json.loads(values.pop() or "[]") if values_of and not row.empty else []
     if TYPES.get(values_of or "") == "DOUBLE":  # JSON may write a whole double as 1

@@ -223,3 +223,10 @@ def m003_modern_request_surface(conn: psycopg.Connection[tuple[Any, ...]]) -> No
             created_at TIMESTAMPTZ,
             PRIMARY KEY (user_id, sha256)
         )""")
+
+
+# Migration 7 (report indexes) lives in its own module and is registered last: keep this the
+# file's final statement, after every @migration above (4-6 are other modules' or functions').
+from nbplayground.adapters.postgres.migrations_reports import m007_report_indexes  # noqa: E402
+
+migration(m007_report_indexes)
