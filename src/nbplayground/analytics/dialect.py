@@ -131,8 +131,7 @@ class Postgres(DuckDB):
         return f"CAST(json_agg(DISTINCT {q(column)} ORDER BY {q(column)}) AS TEXT)"
 
     def words(self) -> str:
-        return (f"(SELECT count(*) FROM regexp_matches(lower(coalesce(response, '')), "
-                f"'{WORD}+', 'g'))")
+        return f"cardinality({_WORD_ARRAY})"
 
     def try_double(self, expr: str) -> str:
         number = r"^[-+]{0,1}([0-9]+[.]{0,1}[0-9]*|[.][0-9]+)([eE][-+]{0,1}[0-9]+){0,1}$"
@@ -148,18 +147,15 @@ class Postgres(DuckDB):
     def grams(self, keys: Sequence[str], rows: str, n: int) -> str:
         names = ", ".join(map(q, keys))
         lead = names + ", " if keys else ""
-        words = (f"SELECT r, m.ord, m.w[1] AS w FROM base, regexp_matches(lower(coalesce("
-                 f"response, '')), '{WORD}+', 'g') WITH ORDINALITY AS m(w, ord)")
-        later = "".join(f" || ' ' || lead(w, {k}) OVER (PARTITION BY r ORDER BY ord)"
-                        for k in range(1, n))
-        last = f"lead(w, {n - 1}) OVER (PARTITION BY r ORDER BY ord)" if n > 1 else "w"
+        gram = " || ' ' || ".join(f"w[i + {k}]" for k in range(n))
         on = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM d.{q(k)}" for k in keys) or "TRUE"
         group = f" GROUP BY {names}" if keys else ""
-        return (f"WITH base AS (SELECT row_number() OVER () AS r, {lead}response FROM ({rows}) "
-                f"AS picked), all_grams AS (SELECT r, w{later} AS gram, {last} AS last "
-                f"FROM ({words}) AS words), grams AS (SELECT r, gram FROM all_grams "
-                "WHERE last IS NOT NULL), per_row AS (SELECT r, count(*) AS k FROM grams "
-                f"GROUP BY r), cells AS (SELECT {lead}count(*) AS repeats, "
+        return (f"WITH base AS (SELECT row_number() OVER () AS r, {lead}response, "
+                f"{_WORD_ARRAY} AS w FROM ({rows}) AS picked), "
+                f"grams AS (SELECT r, {gram} AS gram FROM base, "
+                f"generate_series(1, cardinality(w) - {n - 1}) AS i), "
+                "per_row AS (SELECT r, count(*) AS k FROM grams GROUP BY r), "
+                f"cells AS (SELECT {lead}count(*) AS repeats, "
                 "count(DISTINCT response) AS distinct_answers, "
                 "CAST(coalesce(sum(k), 0) AS BIGINT) AS ngrams FROM base LEFT JOIN per_row "
                 f"USING (r){group}), distinct_grams AS (SELECT {lead}count(DISTINCT gram) AS k "
@@ -169,6 +165,10 @@ class Postgres(DuckDB):
                 "CAST(coalesce(d.k, 0) AS BIGINT) AS distinct_ngrams "
                 f"FROM cells AS c LEFT JOIN distinct_grams AS d ON {on}")
 
+
+_WORD_ARRAY = (f"string_to_array(trim(regexp_replace(lower(coalesce(response, '')), "
+               f"'[^{WORD[1:-1]}]+', ' ', 'g')), ' ')")
+"""The answer's words as an array: a split, not a regular expression matched per word."""
 
 DIALECTS = {d.name: d for d in (DuckDB(), Postgres())}
 
