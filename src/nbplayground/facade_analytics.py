@@ -43,6 +43,14 @@ class Reports:
         return self._w.db
 
     def _query(self) -> Query:
+        """The store's query for reports: the team log's runs them in PostgreSQL."""
+        repo = self._w.repository
+        query: Query = getattr(repo, "report_query", None) or repo.query
+        return query
+
+    def _file_query(self) -> Query:
+        """DuckDB's SQL over the rows this user may see (the team log copies them in): for the
+        score reports, whose SQL is written for DuckDB only."""
         query: Query = self._w.repository.query
         return query
 
@@ -120,7 +128,8 @@ class Reports:
             from nbplayground.facade_score_reports import scored_in as _scored_in
 
             value = score_value(y, _scored_in(sweep))
-        data = reports.compare(self._query(), self.user, sweep_id, x, y, color, value)
+        query = self._query() if value is None else self._file_query()
+        data = reports.compare(query, self.user, sweep_id, x, y, color, value)
         if value is not None and data[f"{y}_mean"].isna().all():
             raise InvalidInput(f"y must be one of the numeric metrics "
                                f"{', '.join(reports.METRICS)}, or the name of a scorer of "
@@ -132,7 +141,7 @@ class Reports:
         return charts.compare(data, x, y, color)
 
     def report(self, kind: str, sweep: Any = None, **opts: Any) -> pd.DataFrame:
-        """A DataFrame of the current user's log (or one sweep), aggregated in DuckDB.
+        """A DataFrame of the current user's log (or one sweep), aggregated in the log's store.
 
         kinds: "pivot" (by=axes) mean and std per cell; "cost" (by="model"|"user"|"day"|...);
         "latency" (by=...) p05–p95; "length" (params=...) answer length per parameter value;

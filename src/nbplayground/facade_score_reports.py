@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from nbplayground.analytics.log_sql import SweepScope
 
 Reports = Any
-"""The facade's reports collaborator (facade_analytics.Reports: _query, user), a layer above."""
+"""The facade's reports collaborator (facade_analytics.Reports: _file_query, user)."""
 
 
 def scored_in(sweep: Any) -> str | None:
@@ -43,10 +43,10 @@ def score_report(reports: Reports, kind: str, sweep: Any, sweep_id: SweepScope,
 
     scored_sweep = scored_in(sweep)
     if kind == "scores":
-        df = scores.scores(reports._query(), reports.user, sweep_id, scored_sweep,
+        df = scores.scores(reports._file_query(), reports.user, sweep_id, scored_sweep,
                            by=opts.get("by", "model"), names=_names(sweep))
     else:
-        df = scores.failures(reports._query(), reports.user, sweep_id, scored_sweep,
+        df = scores.failures(reports._file_query(), reports.user, sweep_id, scored_sweep,
                              limit=opts.get("limit", 100), names=_names(sweep))
         df.insert(3, "reference", _references(sweep, df))
     if df.empty and kind == "scores":
@@ -89,10 +89,10 @@ def frontier_chart(reports: Reports, sweep: Any, sweep_id: SweepScope,
         raise InvalidInput(f"score must name a scorer (or 'passed'), not {score!r}")
     by = opts.get("by")
     if by is None:
-        moving = varying(reports._query(), reports.user, sweep_id, ("model", "prompt"))
+        moving = varying(reports._file_query(), reports.user, sweep_id, ("model", "prompt"))
         by = moving or ["model"]
     by = [by] if isinstance(by, str) else list(by)
-    data = scores.frontier(reports._query(), reports.user, sweep_id, scored_in(sweep),
+    data = scores.frontier(reports._file_query(), reports.user, sweep_id, scored_in(sweep),
                            score, by, _names(sweep))
     if data.empty:
         raise InvalidInput(f"no cell has a score {score!r} here; name a scorer of this sweep "

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.analytics.dialect import DIALECTS, TYPES, DuckDB, dialect_of, q
 from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import InvalidInput
 
@@ -22,7 +23,6 @@ PARAMETERS = ("model", *(f.column for f in FIELDS if f.kind != "strings"))
 AXES = ("prompt", "system", "provider", *PARAMETERS, "prompt_name", "prompt_version")
 """Columns a sweep varies; repeats of one cell share all of them."""
 
-WORDS = r"regexp_extract_all(lower(coalesce(response, '')), '\w+')"
 METRICS: dict[str, tuple[str, str]] = {
     "completion_tokens": ("completion_tokens", "tokens"),
     "prompt_tokens": ("prompt_tokens", "tokens"),
@@ -31,7 +31,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "cost_as": ("cost_as", "USD"),
     "generation_time_ms": ("generation_time_ms", "ms"),
     "answer_chars": ("length(coalesce(response, ''))", "characters"),
-    "answer_words": (f"len({WORDS})", "words"),
+    "answer_words": (DIALECTS["duckdb"].words(), "words"),
     "tokens_per_s": ("completion_tokens * 1000.0 / nullif(generation_time_ms, 0)", "tokens/s"),
 }
 """Numeric metrics of one experiment: name -> (SQL expression, unit)."""
@@ -67,7 +67,13 @@ def axes(given: str | Sequence[str] | None, allowed: Sequence[str], what: str) -
     return list(dict.fromkeys(names))
 
 
-def scope(user_id: str | None, sweep_id: SweepScope, *, ok: bool = True) -> tuple[str, list[Any]]:
+def metric_sql(name: str, dialect: DuckDB) -> str:
+    """The SQL expression of a canonical metric in `dialect`."""
+    return dialect.words() if name == "answer_words" else METRICS[name][0]
+
+
+def scope(user_id: str | None, sweep_id: SweepScope, *, ok: bool = True,
+          dialect: DuckDB = DIALECTS["duckdb"]) -> tuple[str, list[Any]]:
     """WHERE clause: one user's rows (None: every user), optionally one sweep, optionally ok."""
     clauses: list[str] = ["TRUE"]
     params: list[Any] = []
@@ -78,15 +84,11 @@ def scope(user_id: str | None, sweep_id: SweepScope, *, ok: bool = True) -> tupl
         clauses.append("sweep_id = ?")
         params.append(sweep_id)
     elif sweep_id is not None:
-        clauses.append("id IN (SELECT unnest(CAST(? AS VARCHAR[])))")
+        clauses.append(dialect.ids_in())
         params.append([str(i) for i in sweep_id])
     if ok:
         clauses.append("status = 'ok'")
     return "WHERE " + " AND ".join(clauses), params
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def distinct(query: Query, user_id: str | None, sweep_id: SweepScope = None,
@@ -100,19 +102,21 @@ def profile(query: Query, user_id: str | None, sweep_id: SweepScope, among: Sequ
             ) -> tuple[dict[str, int], list[Any]]:
     """distinct() in one scan, optionally of the `newest` rows only, or of failed rows too
     (ok=False), plus the values `values_of` takes, sorted."""
-    where, params = scope(user_id, sweep_id, ok=ok)
+    dialect = dialect_of(query)
+    where, params = scope(user_id, sweep_id, ok=ok, dialect=dialect)
     if newest is not None:
-        clause, more = newest_filter(user_id, sweep_id, newest)
+        clause, more = newest_filter(user_id, sweep_id, newest, dialect)
         where, params = f"{where} AND {clause}", params + more
-    counts = [f"count(DISTINCT {q(a)}) + CAST(count({q(a)}) < count(*) AS INTEGER) AS {q(a)}"
+    counts = [f"count(DISTINCT {q(a)}) + CAST({dialect.has_null(a)} AS INTEGER) AS {q(a)}"
               for a in among]
     if values_of:
-        # as JSON text: a LIST with NULLs reaches pandas as a masked array (NULL read as 0.0)
-        counts.append(f"CAST(to_json(list(DISTINCT {q(values_of)} ORDER BY {q(values_of)})) "
-                      "AS VARCHAR) AS _values")
-    row = query(f"SELECT {', '.join(counts)} FROM experiments {where}", params)
+        counts.append(f"{dialect.values_json(values_of)} AS _values")
+    cols = list(dict.fromkeys([*among, *([values_of] if values_of else [])]))
+    row = query(f"SELECT {', '.join(counts)} FROM {dialect.distinct_rows(cols, where)}", params)
     values: list[Any] = [0] * len(among) if row.empty else row.iloc[0].tolist()
     listed = json.loads(values.pop() or "[]") if values_of and not row.empty else []
+    if TYPES.get(values_of or "") == "DOUBLE":  # JSON may write a whole double as 1
+        listed = [None if v is None else float(v) for v in listed]
     return {a: int(v) for a, v in zip(among, values, strict=True)}, listed
 
 
@@ -122,12 +126,13 @@ def varying(query: Query, user_id: str | None, sweep_id: SweepScope = None,
     return [a for a, n in distinct(query, user_id, sweep_id, among).items() if n > 1]
 
 
-def newest_filter(user_id: str | None, sweep_id: SweepScope, rows: int) -> tuple[str, list[Any]]:
+def newest_filter(user_id: str | None, sweep_id: SweepScope, rows: int,
+                  dialect: DuckDB = DIALECTS["duckdb"]) -> tuple[str, list[Any]]:
     """A filter for the newest `rows` ok rows in scope: a top-N over timestamps, then a range
-    filter that zone maps answer, instead of sorting whole rows."""
-    where, params = scope(user_id, sweep_id)
+    filter that zone maps (or the team log's index) answer, instead of sorting whole rows."""
+    where, params = scope(user_id, sweep_id, dialect=dialect)
     return (f"created_at >= (SELECT min(created_at) FROM (SELECT created_at FROM experiments "
-            f"{where} ORDER BY created_at DESC LIMIT {rows}))"), params
+            f"{where} ORDER BY created_at DESC LIMIT {rows}) AS newest)"), params
 
 
 def positive(value: Any, name: str) -> None:

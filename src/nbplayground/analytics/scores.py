@@ -11,7 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbplayground.analytics.log_sql import AXES, Query, SweepScope, axes, positive, q, scope
+from nbplayground.analytics.dialect import q
+from nbplayground.analytics.log_sql import AXES, Query, SweepScope, axes, positive, scope
 from nbplayground.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -16,16 +16,15 @@ import pandas as pd
 from nbplayground.accounts.gate import Room, Snapshot
 from nbplayground.accounts.limits import FREE_PROVIDERS, Limits
 from nbplayground.adapters.duckdb import frames as file_frames
-from nbplayground.adapters.duckdb import rows
-from nbplayground.adapters.postgres import frames
 from nbplayground.adapters.postgres.batches import HELD
 from nbplayground.adapters.postgres.connection import Conn
+from nbplayground.adapters.postgres.reads import fetch_frame
 from nbplayground.adapters.postgres.store import TOKENS, PostgresExperimentRepository
 from nbplayground.adapters.postgres.writes import dicts as _dicts
 from nbplayground.errors import InvalidInput
 from nbplayground.ids import new_id, utcnow
 
-# The file log's report SQL (duckdb_ledger), repeated: it runs in DuckDB over the visible rows.
+# The file log's report SQL (duckdb_ledger), repeated: it runs in PostgreSQL over the visible rows.
 _FREE = ", ".join(f"'{p}'" for p in sorted(FREE_PROVIDERS))
 _BILLABLE = f"coalesce(provider, '') NOT IN ({_FREE})"
 USAGE_GROUPS = {"day": ("day",), "model": ("model", "provider"), "user": ("user_id",)}
@@ -123,9 +122,6 @@ class PostgresUsageLedger(PostgresExperimentRepository):
             raise InvalidInput(f"by must be one of {', '.join(USAGE_GROUPS)}, not {by!r}")
         keys = ", ".join(USAGE_GROUPS[by])
         where, params = ("WHERE user_id = %s", [user_id]) if user_id is not None else ("", [])
-        cols = ", ".join(file_frames.names(rows.USAGE_COLUMNS))
-        found = self._run(lambda conn: conn.execute(f"SELECT {cols} FROM usage {where}",
-                                                    params).fetchall(), write=False)
         sql = f"""
             SELECT {keys}, count(*) AS requests,
                    CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens,
@@ -133,8 +129,8 @@ class PostgresUsageLedger(PostgresExperimentRepository):
                    CAST(coalesce(sum({TOKENS}), 0) AS BIGINT) AS tokens,
                    coalesce(sum(cost), 0) AS cost,
                    coalesce(sum(cost) FILTER (WHERE {_BILLABLE}), 0) AS billable_cost
-            FROM usage GROUP BY {keys} ORDER BY {keys}"""
-        return frames.run_query(sql, None, {"usage": found})
+            FROM usage {where} GROUP BY {keys} ORDER BY {keys}"""
+        return self._run(lambda conn: fetch_frame(conn, sql, params), write=False)  # type: ignore[no-any-return]
 
 
 def _held(conn: Conn, user_id: str) -> tuple[float, int]:

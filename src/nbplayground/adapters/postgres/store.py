@@ -20,6 +20,11 @@ from nbplayground.adapters.postgres import attachments, batches, frames
 from nbplayground.adapters.postgres import scores as score_rows
 from nbplayground.adapters.postgres.connection import Conn, Pool, is_url, redact
 from nbplayground.adapters.postgres.migrations import check
+from nbplayground.adapters.postgres.reads import (
+    ReportQuery,
+    history_filters,
+    limit_clause,
+)
 from nbplayground.adapters.postgres.writes import cols as _cols
 from nbplayground.adapters.postgres.writes import copy_in as _copy_in
 from nbplayground.adapters.postgres.writes import dicts as _dicts
@@ -53,6 +58,8 @@ class PostgresExperimentRepository(batches.PostgresBatches):
         weakref.finalize(self, self._pool.close)
         self._login: str | None = None
         self._admin = False
+        self.report_query = ReportQuery(self._run)
+        """What the reports run their SQL with: in the server, over the visible rows."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact(self.dsn)!r})"
@@ -176,8 +183,9 @@ class PostgresExperimentRepository(batches.PostgresBatches):
 
     def list(self, *, user_id: str | None = None, sweep_id: str | None = None,
              limit: int | None = None) -> builtins.list[Experiment]:
-        where, params = _filters(user_id=user_id, sweep_id=sweep_id)
-        sql = f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
+        where, params = history_filters(user_id=user_id, sweep_id=sweep_id)
+        sql = (f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}"
+               f"{limit_clause(limit)}")
         found = self._run(lambda conn: _dicts(conn, sql, params), write=False)
         return [rows.experiment_from_row(r) for r in found]
 
@@ -195,13 +203,15 @@ class PostgresExperimentRepository(batches.PostgresBatches):
                 model: str | None = None) -> pd.DataFrame:
         """Experiments as a DataFrame, newest first; `search` is a case-insensitive substring
         of the prompt, system message or response."""
-        where, params = _filters(user_id=user_id, sweep_id=sweep_id, model=model, search=search)
-        sql = f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}{_limit(limit)}"
+        where, params = history_filters(user_id=user_id, sweep_id=sweep_id, model=model,
+                                        search=search)
+        sql = (f"SELECT {_cols(_EXP)} FROM experiments {where} {_NEWEST_FIRST}"
+               f"{limit_clause(limit)}")
         found = self._run(lambda conn: conn.execute(sql, params).fetchall(), write=False)
         return frames.frame(rows.EXPERIMENT_COLUMNS, found)
 
     def requests(self, experiment_id: str | None = None) -> pd.DataFrame:
-        where, params = _filters(experiment_id=experiment_id)
+        where, params = history_filters(experiment_id=experiment_id)
         sql = (f"SELECT {_cols(_REQ)} FROM api_requests {where} "
                "ORDER BY created_at, experiment_id, attempt, seq")
         found = self._run(lambda conn: conn.execute(sql, params).fetchall(), write=False)
@@ -254,21 +264,3 @@ class PostgresExperimentRepository(batches.PostgresBatches):
         return None if found is None or found[0] is None else dict(json.loads(found[0]))
 
 
-def _filters(**given: str | None) -> tuple[str, builtins.list[Any]]:
-    clauses, params = [], []
-    for column, value in given.items():
-        if value is None:
-            continue
-        if column == "search":
-            clauses.append("(strpos(lower(prompt), %s) > 0 OR strpos(lower(coalesce(system, "
-                           "'')), %s) > 0 OR strpos(lower(response), %s) > 0)")
-            params += [value.lower()] * 3
-        else:
-            clauses.append(f"{column} = %s")
-            params.append(value)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _limit(limit: int | None) -> str:
-    n = rows.check_limit(limit)
-    return "" if n is None else f" LIMIT {n}"
