@@ -261,4 +261,8 @@ def m005_scores(conn: DuckDBPyConnection) -> None:
 
 
 # Later migrations live in their own modules, registered in this order when they are imported.
-from nbplayground.adapters.duckdb import m006_prompts  # noqa: E402, F401
+# m007_batches (helper "batch") goes between these when it lands: 8 must follow 7.
+from nbplayground.adapters.duckdb import (  # noqa: E402, F401
+    m006_prompts,
+    m008_embeddings,
+)

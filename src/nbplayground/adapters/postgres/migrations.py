@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
 USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
-               "scores", "prompts")
+               "scores", "prompts", "embeddings")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -252,4 +252,8 @@ def m004_scores(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
 
 
 # Later migrations live in their own modules, registered in this order when they are imported.
-from nbplayground.adapters.postgres import m005_prompts  # noqa: E402, F401
+# m006_batches and m007 (helpers "batch", "teamreports") go between these when they land.
+from nbplayground.adapters.postgres import (  # noqa: E402, F401
+    m005_prompts,
+    m008_embeddings,
+)
