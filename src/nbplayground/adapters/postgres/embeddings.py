@@ -29,8 +29,12 @@ class PostgresEmbeddingCache:
             return conn.execute("SELECT key, vector FROM embeddings WHERE user_id = "
                                 "current_user AND key = ANY(%s)", (list(keys),)).fetchall()
 
+        import numpy as np
+
+        # real[] comes back as its shortest decimal (0.1): the float32 value it stands for
         found = self.store._run(work, write=False)
-        return {str(k): [float(x) for x in v] for k, v in found}
+        return {str(k): np.asarray(v, dtype=np.float32).astype(np.float64).tolist()
+                for k, v in found}
 
     def add_embeddings(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
