@@ -23,7 +23,7 @@ from nbplayground.errors import InvalidInput, SchemaTooNew, StoreError, StoreLoc
 from tests.factories import make_experiment, make_request
 
 TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage", "attachments",
-          "scores", "prompts"}
+          "scores", "prompts", "embeddings"}
 
 HOLDER = """
 import sys, duckdb
