@@ -53,6 +53,7 @@ def test_a_cosine_sweep_embeds_each_text_once_and_books_the_calls(
     calls = pg.repository.query("SELECT count(*) AS n FROM api_requests "
                                 "WHERE experiment_id LIKE 'emb-%'")["n"][0]
     assert calls == stub.count(PATH)
+    assert "text-embedding-3-small" in set(pg.usage(by="model")["model"])  # in the ledger
 
     sent = stub.count(PATH)
     again = pg.sweep(PROMPT, vars=VARS, scorers=[cosine()], progress=False, refresh=True)
