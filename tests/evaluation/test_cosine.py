@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -115,3 +116,43 @@ def test_the_plan_says_when_it_needs_embeddings() -> None:
     assert not ScoringPlan.embeds([s.similarity("x"), s.exact("x")])
     assert plan_with(CachedEmbedder(FakeEmbedder())).blocking
     assert not ScoringPlan([s.exact("x")], []).blocking
+
+
+class GatedEmbedder(FakeEmbedder):
+    """Holds each call until released, and says when a call has started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: dict[str, threading.Event] = {}
+        self.release = threading.Event()
+
+    def embed(self, texts: Any) -> Any:
+        for t in texts:
+            self.started.setdefault(t, threading.Event()).set()
+        assert self.release.wait(10), "never released"
+        return super().embed(texts)
+
+    def wait_started(self, text: str) -> None:
+        assert self.started.setdefault(text, threading.Event()).wait(10)
+
+
+def test_cells_scored_at_once_send_at_once_and_a_text_in_flight_is_waited_for() -> None:
+    gated = GatedEmbedder()
+    embedder = CachedEmbedder(gated, FakeEmbeddingCache())
+    got: dict[str, Any] = {}
+
+    def ask(name: str, text: str) -> threading.Thread:
+        t = threading.Thread(target=lambda: got.__setitem__(name, embedder.vectors([text])))
+        t.start()
+        return t
+
+    first = ask("a", "Paris")
+    gated.wait_started("Paris")
+    second = ask("b", "Tokyo")
+    gated.wait_started("Tokyo")  # not queued behind the first call: both are in flight
+    same = ask("c", "Paris")  # in flight already: waits for it
+    gated.release.set()
+    for t in (first, second, same):
+        t.join(10)
+    assert sorted(gated.sent) == ["Paris", "Tokyo"]
+    assert got["a"] == got["c"] == [[1.0, 0.0, 1.0, 0.0, 0.0]]

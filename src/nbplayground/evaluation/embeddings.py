@@ -29,33 +29,56 @@ def cosine_of(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 class CachedEmbedder:
-    """An Embedder in front of the log: texts the cache has are not sent; the rest go in one
-    call (each distinct text once), are booked, then stored."""
+    """An Embedder in front of the log: texts the cache has are not sent; the rest go in
+    batches (each distinct text once), are booked, then stored. Cells scored at the same time
+    send at the same time; a text another thread is fetching is waited for, not sent twice."""
 
     def __init__(self, inner: Embedder, cache: EmbeddingCache | None = None,
                  book: Booker | None = None) -> None:
         self.inner, self.cache, self.book = inner, cache, book
         self.provider, self.model = inner.provider, inner.model
         self._memo: dict[str, list[float]] = {}
-        self._lock = threading.Lock()  # scorers may run on worker threads
+        self._flying: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()  # scorers run on worker threads
 
     def __repr__(self) -> str:
         return f"CachedEmbedder({self.inner!r})"
 
     def vectors(self, texts: Sequence[str]) -> list[list[float]]:
         keys = [text_key(self.model, t) for t in texts]
+        text_of = dict(zip(keys, texts, strict=True))
         with self._lock:
-            found = {k: self._memo[k] for k in keys if k in self._memo}
-            wanted = [k for k in dict.fromkeys(keys) if k not in found]
-            if wanted and self.cache is not None:
-                found.update(self.cache.embeddings(wanted))
-            todo = list({k: t for k, t in zip(keys, texts, strict=True)
-                         if k not in found}.items())
-            self._memo.update(found)
-            size = max(1, int(getattr(self.inner, "batch_size", 256)))
-            for start in range(0, len(todo), size):  # each batch booked and kept as it comes
-                found.update(self._send(todo[start:start + size]))
-        return [found[k] for k in keys]
+            waits = {k: self._flying[k] for k in text_of
+                     if k not in self._memo and k in self._flying}
+            mine = {k: threading.Event() for k in text_of
+                    if k not in self._memo and k not in waits}
+            self._flying.update(mine)
+        try:
+            if mine:
+                self._fetch([(k, text_of[k]) for k in mine])
+        finally:
+            with self._lock:
+                for k, done in mine.items():
+                    self._flying.pop(k, None)
+                    done.set()
+        for done in waits.values():
+            done.wait()
+        with self._lock:
+            missing = [k for k in waits if k not in self._memo]  # its sender failed
+        if missing:
+            self.vectors([text_of[k] for k in missing])
+        with self._lock:
+            return [self._memo[k] for k in keys]
+
+    def _fetch(self, todo: list[tuple[str, str]]) -> None:
+        if self.cache is not None:
+            found = self.cache.embeddings([k for k, _ in todo])
+            with self._lock:
+                self._memo.update(found)
+            todo = [(k, t) for k, t in todo if k not in found]
+        size = max(1, int(getattr(self.inner, "batch_size", 256)))
+        for start in range(0, len(todo), size):  # each batch booked and kept as it comes
+            self._send(todo[start:start + size])
 
     def _send(self, batch: list[tuple[str, str]]) -> dict[str, list[float]]:
         answer = self.inner.embed([t for _, t in batch])
@@ -72,7 +95,8 @@ class CachedEmbedder:
         if self.cache is not None:
             self.cache.add_embeddings([{"key": k, "model": self.model, "vector": v}
                                        for k, v in fresh.items()])
-        self._memo.update(fresh)
+        with self._lock:
+            self._memo.update(fresh)
         return fresh
 
     def embed(self, texts: Sequence[str]) -> Embedded:
