@@ -6,6 +6,7 @@ FakeExperimentRepository is checked against the real DuckDB repository by one co
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -253,3 +254,23 @@ class FakeEmbeddingCache:
     def add_embeddings(self, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows:
             self.rows.setdefault(row["key"], dict(row))
+
+
+class FakeClock:
+    """Time that passes only when something sleeps: `sleeps` records every wait asked for.
+    `sleep` is the blocking kind (threads), `asleep` the awaitable kind (event loops)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)  # other tasks run, as they would while it waits

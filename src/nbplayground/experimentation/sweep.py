@@ -22,7 +22,6 @@ from nbplayground.experimentation.holds import reserve
 from nbplayground.experimentation.ports import Hold
 from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader, run_judges
 from nbplayground.experimentation.service import ExperimentService, Outcome
-from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import new_id, utcnow
 
@@ -215,7 +214,7 @@ class SweepRunner:
         workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
         note = "local model: one cell at a time" if local else f"{workers} at a time"
         writer = BatchWriter(record, snapshot=lambda: self._row(sweep))
-        limiter = RateLimiter(rpm, tpm)
+        limiter = self.service.limiters.new(rpm, tpm)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)
