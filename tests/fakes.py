@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from nbplayground.adapters.duckdb import rows
+from nbplayground.adapters.duckdb import batch_rows, rows
 from nbplayground.domain import APIRequest, Experiment
+from nbplayground.domain.batch import BatchRecord
 from nbplayground.evaluation.ports import Embedded
 from tests.factories import make_experiment
 
@@ -33,7 +34,8 @@ class FakeExperimentRepository:
         self.scored: dict[tuple[str, str | None, str], Any] = {}
         self.judged: dict[str, str] = {}  # judge's experiment id -> the experiment it judged
         self.attachments: dict[str, dict[str, Any]] = {}
-        self.batches = 0
+        self.batch_rows: dict[str, dict[str, Any]] = {}  # the `batches` table, as rows
+        self.batches_written = 0
         if experiments:
             self.add(experiments)
 
@@ -60,7 +62,19 @@ class FakeExperimentRepository:
         self.usage += [u for u in ledger if u["id"] not in booked]
         if sweep is not None:
             self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
-        self.batches += 1
+        self.batches_written += 1
+
+    # -- BatchLog --
+
+    def save_batch(self, batch: BatchRecord) -> None:
+        self.batch_rows[batch.id] = batch_rows.batch_to_row(batch)
+
+    def batches(self, *, user_id: str | None = None, sweep_id: str | None = None
+                ) -> builtins.list[BatchRecord]:
+        found = [batch_rows.batch_from_row(r) for r in self.batch_rows.values()]
+        return sorted((b for b in found if (user_id is None or b.user_id == user_id)
+                       and (sweep_id is None or b.sweep_id == sweep_id)),
+                      key=lambda b: b.created_at)
 
     def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
         for item in items:
@@ -274,3 +288,74 @@ class FakeClock:
     async def asleep(self, seconds: float) -> None:
         self.sleep(seconds)
         await asyncio.sleep(0)  # other tasks run, as they would while it waits
+
+
+class FakeBatchApi:
+    """The BatchApi port in memory: `finish(batch_id)` answers each line "answer to <id>" (3
+    prompt, 2 completion tokens); `errors` are raised by the next calls, one each."""
+
+    def __init__(self) -> None:
+        import itertools
+
+        self.files: dict[str, builtins.list[dict[str, Any]]] = {}
+        self.batches: dict[str, Any] = {}
+        self.errors: builtins.list[Exception] = []
+        self.calls: builtins.list[str] = []
+        self._ids = itertools.count(1)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.errors:
+            raise self.errors.pop(0)
+
+    def upload(self, path: Any) -> str:
+        import json
+
+        self._call("upload")
+        file_id = f"file-{next(self._ids)}"
+        self.files[file_id] = [json.loads(x) for x in path.read_text().splitlines()]
+        return file_id
+
+    def create(self, input_file_id: str, endpoint: str, metadata: Mapping[str, str]) -> Any:
+        from nbplayground.experimentation.batch_ports import BatchInfo
+
+        self._call("create")
+        info = BatchInfo(id=f"batch-{next(self._ids)}", status="validating",
+                         input_file_id=input_file_id, total=len(self.files[input_file_id]),
+                         metadata=dict(metadata))
+        self.batches[info.id] = info
+        return info
+
+    def retrieve(self, batch_id: str) -> Any:
+        self._call("retrieve")
+        return self.batches[batch_id]
+
+    def cancel(self, batch_id: str) -> Any:
+        import dataclasses
+
+        self._call("cancel")
+        self.batches[batch_id] = dataclasses.replace(self.batches[batch_id], status="cancelled")
+        return self.batches[batch_id]
+
+    def find(self, input_file_id: str) -> Any:
+        self._call("find")
+        return next((b for b in self.batches.values() if b.input_file_id == input_file_id), None)
+
+    def finish(self, batch_id: str) -> None:
+        import dataclasses
+
+        b = self.batches[batch_id]
+        self.files[f"out-{batch_id}"] = self.files[b.input_file_id]
+        self.batches[batch_id] = dataclasses.replace(
+            b, status="completed", output_file_id=f"out-{batch_id}", completed=b.total)
+
+    def lines(self, file_id: str, endpoint: str) -> Any:
+        from nbplayground.domain import ChatResult
+        from nbplayground.experimentation.batch_ports import BatchLine
+
+        self._call("lines")
+        for line in self.files[file_id]:
+            yield BatchLine(line["custom_id"], status_code=200, request_id="req_1",
+                            result=ChatResult(text=f"answer to {line['custom_id']}",
+                                              finish_reason="stop", prompt_tokens=3,
+                                              completion_tokens=2))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
 from nbplayground.errors import InvalidInput
+from nbplayground.facade_batches import Batches, as_via, check_via
 from nbplayground.facade_scoring import check_limits as _check_limits
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class Sweeps:
         self.user = user
         self.prepare = prepare
         self._provider_for = provider_for
+        self._batches = Batches(wiring)
 
     @property
     def service(self) -> ExperimentService:
@@ -55,7 +57,7 @@ class Sweeps:
     def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
                mode: str = "cross", vars: Any = None, provider: str | None = None,
                price_as: str | None = None, refresh: bool = False, scorers: Any = None,
-               **params: Any) -> Any:
+               via: str = "sync", **params: Any) -> Any:
         from nbplayground.evaluation import ScoringPlan
         from nbplayground.experimentation.scoring import check_judges
         from nbplayground.experimentation.sweep import Sweep, new_sweep_id, sweep_id_for
@@ -66,26 +68,32 @@ class Sweeps:
         prov = self._provider_for(provider)
         plan = ScoringPlan(scorers, rows, embedder=self.embedder(scorers, prov))  # vars checked
         check_judges(self.service, plan, self.user, prov)
-        sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
-        cells = [c.in_sweep(sid) for c in cells]
+        # A batch sweep of the same call is a sweep of its own (its batches are found by it).
+        sid = new_sweep_id() if refresh else sweep_id_for(
+            self.user if via == "sync" else f"{self.user}\x00{via}", cells)
+        cells = as_via([c.in_sweep(sid) for c in cells], via)
         spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
                 "prompts": sorted({f"{c.prompt_name} v{c.prompt_version}" for c in cells
                                    if c.prompt_name is not None}),
                 "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
                 "provider": cells[0].provider if cells else None, "price_as": price_as}
+        if via == "batch" and plan.scorers:
+            raise InvalidInput("scorers are not run on batch sweeps yet; score the finished "
+                               "sweep's frame, or use via='sync'")
         return Sweep(id=sid, cells=cells, spec=spec, plan=plan)
 
     def estimate(self, prompts: Any, model: Any = None, *, system: Any = None,
                  repeats: int = 1, mode: str = "cross", vars: Any = None,
                  provider: str | None = None, price_as: str | None = None,
-                 refresh: bool = False, scorers: Any = None, **params: Any) -> Any:
-        """What `sweep` with the same arguments would send and cost (judges' calls included);
-        nothing is sent."""
+                 refresh: bool = False, scorers: Any = None, via: str = "sync",
+                 **params: Any) -> Any:
+        """What `sweep` with the same arguments would send and cost (judges' calls included;
+        via="batch": at batch rates); nothing is sent."""
         from nbplayground.experimentation.sweep import SweepRunner
 
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         scorers=scorers, **params)
+                         scorers=scorers, via=check_via(via), **params)
         runner = SweepRunner(self.service)
         cached = set() if refresh else set(runner.cached(sw.cells))
         if sw.plan.judges:
@@ -100,10 +108,13 @@ class Sweeps:
                      refresh: bool = False, mode: str = "cross", vars: Any = None,
                      provider: str | None = None, price_as: str | None = None,
                      progress: bool = True, scorers: Any = None, **params: Any) -> Any:
-        """`await pg.asweep(...)`: the same as sweep, for async code."""
+        """`await pg.asweep(...)`: the same as sweep, for async code (synchronous calls)."""
         from nbplayground.experimentation.sweep import SweepRunner
         from nbplayground.progress import SweepProgress
 
+        if check_via(params.pop("via", "sync")) != "sync":
+            raise InvalidInput("pg.asweep sends the calls now; for OpenAI's Batch API use "
+                               "pg.sweep(..., via='batch') and sw.wait()")
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
@@ -117,12 +128,15 @@ class Sweeps:
               concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,
               max_cost: float | None = None, refresh: bool = False, mode: str = "cross",
               vars: Any = None, provider: str | None = None, price_as: str | None = None,
-              progress: bool = True, scorers: Any = None, **params: Any) -> Any:
+              progress: bool = True, scorers: Any = None, via: str = "sync",
+              **params: Any) -> Any:
         """Run prompts × models × parameter lists × repeats concurrently; returns a Sweep.
 
         Lists are crossed (mode="zip" pairs them). Identical cells already logged as ok come
         from the log (refresh=True sends them again), so re-running a call resumes it.
         `scorers=[s.exact("{capital}"), ...]` scores each cell as it finishes (judges after).
+        via="batch": the cells go to OpenAI's Batch API (half price, within 24 h); returns at
+        once with the batches created: sw.status(), sw.wait(), sw.cancel().
         """
         from nbplayground.experimentation.sweep import SweepRunner
         from nbplayground.progress import SweepProgress
@@ -130,7 +144,10 @@ class Sweeps:
         _check_limits(concurrency, rpm, tpm, max_cost)
         sw = self._sweep(prompts, model, system=system, repeats=repeats, mode=mode, vars=vars,
                          provider=provider, price_as=price_as, refresh=refresh,
-                         scorers=scorers, **params)
+                         scorers=scorers, via=check_via(via), **params)
+        if via == "batch":
+            return self._batches.submit(sw, max_cost=max_cost, refresh=refresh,
+                                        progress=progress)
         runner = SweepRunner(self.service)
         return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
                                   max_cost=max_cost, refresh=refresh,
@@ -148,14 +165,22 @@ class Sweeps:
         return score(self, target, scorers, vars=vars, concurrency=concurrency, rpm=rpm,
                      tpm=tpm, max_cost=max_cost, progress=progress)
 
-    def retry_failed(self, sweep: Any, *, concurrency: int = 8, progress: bool = True) -> Any:
-        """Send again the cells of `sweep` whose last attempt failed; the rest come from the log."""
+    def retry_failed(self, sweep: Any, *, concurrency: int = 8, progress: bool = True,
+                     via: str = "sync") -> Any:
+        """Send again the cells of `sweep` whose last attempt failed; the rest come from the log.
+        via="batch" sends them as a new batch (wait for it with .wait())."""
+        from nbplayground.experimentation.batch_sweep import BatchSweep
         from nbplayground.experimentation.sweep import Sweep, SweepRunner
         from nbplayground.progress import SweepProgress
 
+        if isinstance(sweep, BatchSweep):
+            sweep = sweep.sweep
         if not isinstance(sweep, Sweep):
             raise InvalidInput("retry_failed takes the Sweep that pg.sweep returned")
-        again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec, plan=sweep.plan,
+        if check_via(via) == "batch":
+            return self._batches.retry(sweep, progress=progress)
+        again = Sweep(id=sweep.id, cells=as_via(sweep.cells, "sync"), spec=sweep.spec,
+                      plan=sweep.plan,
                       results=[None if r is None or r.status == "error" else r
                                for r in sweep.results])
         runner = SweepRunner(self.service)

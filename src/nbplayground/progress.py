@@ -30,3 +30,19 @@ class SweepProgress:
     def close(self) -> None:
         self.bar.set_postfix_str(self._postfix(), refresh=True)
         self.bar.close()
+
+
+class BatchProgress:
+    """Requests a batch sweep's batches have answered (completed or failed), as OpenAI counts."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="batch", unit="request", leave=True,
+                        dynamic_ncols=True, mininterval=0.25)
+
+    def __call__(self, done: int) -> None:
+        self.bar.update(max(0, min(done, self.bar.total) - self.bar.n))
+
+    def close(self) -> None:
+        self.bar.close()

@@ -79,6 +79,8 @@ def reference_experiment_row(e: Experiment) -> dict[str, Any]:
         "images": frames.fast_dumps([i.model_dump() for i in e.images]) if e.images else None,
         "refusal": e.refusal,
         "response_model": e.response_model,
+        "prompt_name": e.prompt_name, "prompt_version": e.prompt_version, "via": e.via,
+        "price_source": m.price_source,
     }
 
 

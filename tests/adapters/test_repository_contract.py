@@ -14,6 +14,7 @@ from nbplayground.adapters.duckdb import DuckDBExperimentRepository
 from nbplayground.adapters.duckdb.frames import names
 from nbplayground.adapters.duckdb.rows import EXPERIMENT_COLUMNS
 from nbplayground.domain import Message, ModelParameters, ResponseMetrics
+from nbplayground.domain.batch import BatchRecord
 from nbplayground.errors import InvalidInput
 from tests.factories import T0, make_experiment, make_request
 from tests.fakes import FakeExperimentRepository
@@ -207,3 +208,43 @@ def test_history_is_a_dataframe_of_the_experiment_columns(repo: Repo) -> None:
     assert list(repo.history(user_id="alice", limit=1)["id"]) == [b.id]
     assert list(repo.history(sweep_id="s9")["id"]) == [b.id]
     assert repo.history(search="nothing like this").empty
+
+
+# -- the batches table (BatchLog) --
+
+def batch_record(**kw: Any) -> BatchRecord:
+    base: dict[str, Any] = {"user_id": "alice", "sweep_id": "sw-1", "model": "gpt-4o-mini",
+                            "custom_ids": ("k1", "k2"), "total": 2, "max_cost": 0.25,
+                            "created_at": T0}
+    return BatchRecord(**(base | kw))
+
+
+def test_a_batch_row_round_trips_and_is_replaced_by_id(repo: Repo) -> None:
+    first = batch_record()
+    repo.save_batch(first)
+    assert repo.batches() == [first]
+    later = first.model_copy(update={
+        "batch_id": "batch_1", "input_file_id": "file-1", "output_file_id": "file-2",
+        "error_file_id": "file-3", "status": "completed", "completed": 1, "failed": 1,
+        "finished_at": T0 + timedelta(hours=1), "ingested_at": T0 + timedelta(hours=2)})
+    repo.save_batch(later)
+    assert repo.batches() == [later]
+    assert later.settled and not later.live and first.live
+
+
+def test_batches_are_listed_oldest_first_by_user_and_sweep(repo: Repo) -> None:
+    a = batch_record(created_at=T0 + timedelta(seconds=2))
+    b = batch_record(created_at=T0 + timedelta(seconds=1), sweep_id="sw-2")
+    c = batch_record(user_id="bob", created_at=T0 + timedelta(seconds=3))
+    for r in (a, b, c):
+        repo.save_batch(r)
+    assert [x.id for x in repo.batches()] == [b.id, a.id, c.id]
+    assert [x.id for x in repo.batches(user_id="alice")] == [b.id, a.id]
+    assert [x.id for x in repo.batches(user_id="alice", sweep_id="sw-1")] == [a.id]
+    assert repo.batches(sweep_id="nope") == []
+
+
+def test_an_empty_batch_keeps_no_custom_ids_and_no_cost(repo: Repo) -> None:
+    bare = batch_record(custom_ids=(), max_cost=None, total=0)
+    repo.save_batch(bare)
+    assert repo.batches() == [bare]

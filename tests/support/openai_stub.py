@@ -65,7 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.support import stub_embeddings, stub_responses
+from tests.support import stub_batches, stub_embeddings, stub_responses
 from tests.support.stub_answers import (
     Plan,
     conversation,
@@ -319,6 +319,7 @@ class OpenAIStub:
         self._window: deque[RecordedRequest] = deque()  # last minute, for x-ratelimit-* headers
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.batch_api = stub_batches.BatchApiStub(self)  # /v1/files and /v1/batches
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> OpenAIStub:
@@ -494,6 +495,8 @@ class OpenAIStub:
         denied = self._auth_error(record.headers.get("authorization", ""))
         if denied:
             return reply(401, denied)
+        if path.startswith(("/v1/files", "/v1/batches")):
+            return self.batch_api.handle(h, record, raw, reply)
         if h.command == "GET" and path == "/v1/models":
             return reply(200, {"object": "list", "data": [self._model(m) for m in self.models]})
         if h.command == "GET" and path.startswith("/v1/models/"):
@@ -530,8 +533,9 @@ class OpenAIStub:
         body: dict[str, Any],
         reply: Callable[..., None],
         responses: bool,
+        batch: bool = False,
     ) -> None:
-        faults = self._take_faults(responses)
+        faults = {} if batch else self._take_faults(responses)
         if "stall" in faults and self.stopping.wait(faults["stall"].seconds):
             h.close_connection = True
             return None
@@ -542,7 +546,7 @@ class OpenAIStub:
         if self.reject_stream_options and "stream_options" in body:
             msg = "Unrecognized request argument supplied: stream_options"
             return reply(400, error_body(msg, "invalid_request_error", None))
-        if self.latency and self.stopping.wait(self.latency):
+        if self.latency and not batch and self.stopping.wait(self.latency):
             h.close_connection = True
             return None
         stream = bool(body.get("stream"))
@@ -714,6 +718,21 @@ class OpenAIStub:
             h.send_chunk(b"")  # end of the chunked body
             return
         h.close_connection = True  # no terminating chunk: the client sees a truncated body
+
+    def answer(self, url: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """A batch line's answer: (status, JSON) as a plain POST to `url` would get it, without
+        latency or faults (tests/support/stub_batches.py)."""
+        with self._lock:
+            self._next_id += 1
+            record = RecordedRequest("POST", url, body, {}, f"req_{self._next_id}")
+        got: list[tuple[int, Any]] = []
+
+        def capture(status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
+            got.append((status, json.loads(payload) if isinstance(payload, bytes) else payload))
+
+        body = {**body, "stream": False}
+        self._serve(None, record, body, capture, url == RESPONSES_PATH, batch=True)  # type: ignore[arg-type]
+        return got[0]
 
     # -- answer, usage and shapes ---------------------------------------------------------------
     def _plan(self, body: dict[str, Any]) -> Plan:

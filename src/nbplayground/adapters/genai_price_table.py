@@ -52,6 +52,37 @@ class GenaiPriceTable:
         calc = self._calc(model, prompt_tokens, completion_tokens, cached_tokens, hour)
         return None if calc is None else float(calc.total_price)
 
+    def tier_price(self, model: str, prompt_tokens: int, completion_tokens: int,
+                   cached_tokens: int = 0, at: datetime | None = None,
+                   tier: str | None = None) -> float | None:
+        """USD at genai-prices' own rate for `tier` ("batch" or a service_tier such as "flex");
+        None when it has no such rate for the model (an older genai-prices has none at all)."""
+        when = (datetime.now(UTC) if at is None else at.astimezone(UTC)).replace(
+            minute=0, second=0, microsecond=0)
+        return self._cached_tier(model, prompt_tokens, completion_tokens, cached_tokens, when,
+                                 str(tier))
+
+    @functools.lru_cache(maxsize=65_536)  # noqa: B019 - as _cached_price
+    def _cached_tier(self, model: str, prompt_tokens: int, completion_tokens: int,
+                     cached_tokens: int, at: datetime, tier: str) -> float | None:
+        context = {"processing": "batch"} if tier == "batch" else {"service_tier": tier}
+        ref = model.strip().lower()
+        if not ref or ref in self._unknown:
+            return None
+        from genai_prices import Usage, calc_price
+
+        usage = Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
+                      cache_read_tokens=cached_tokens)
+        try:
+            calc = calc_price(usage, ref, provider_id=self.provider_id,
+                              genai_request_timestamp=at, price_context=context)
+        except (LookupError, TypeError):  # unknown model, or a genai-prices without variants
+            return None
+        variants = getattr(calc.model, "price_variants", None) or ()
+        if not any(v.when == context for v in variants):
+            return None
+        return float(calc.total_price)
+
     def known(self, model: str) -> bool:
         """True when genai-prices has token prices for `model` (today) at this provider."""
         return self._calc(model, 0, 0, 0, None) is not None

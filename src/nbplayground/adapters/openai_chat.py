@@ -31,7 +31,9 @@ from nbplayground.experimentation.ports import DeltaCallback
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIChatClient", "retry_after_seconds"]
+__all__ = ["DEFAULT_BASE_URL", "FLEX_TIMEOUT", "OpenAIChatClient", "retry_after_seconds"]
+FLEX_TIMEOUT = 900.0
+"""Seconds a service_tier="flex" request may take (OpenAI suggests 15 minutes)."""
 
 
 def _openai_itself(base_url: str | None) -> bool:
@@ -187,7 +189,7 @@ class OpenAIChatClient:
                       ) -> tuple[Reading, Any]:
         import openai
 
-        kwargs: dict[str, Any] = {"stream": True}
+        kwargs: dict[str, Any] = {"stream": True, "timeout": self._timeout_for(body)}
         if self._stream_options:
             kwargs["stream_options"] = {"include_usage": True}
         try:
@@ -262,7 +264,12 @@ class OpenAIChatClient:
             merged = {**client.default_headers, **client.auth_headers}
             self._headers = {k: v for k, v in merged.items() if isinstance(v, str)}  # no Omit()
             self._url = str(client.base_url).rstrip("/")
-        return await post(self._http, f"{self._url}{path}", self._headers, body)
+        return await post(self._http, f"{self._url}{path}", self._headers, body,
+                          timeout=self._timeout_for(body))
+
+    def _timeout_for(self, body: dict[str, Any]) -> float:
+        flex = body.get("service_tier") == "flex"
+        return max(self._timeout, FLEX_TIMEOUT) if flex else self._timeout
 
     def _count_prompt(self, request: ChatRequest) -> int:
         return self._tokenizer.count_messages(request.messages, request.model)

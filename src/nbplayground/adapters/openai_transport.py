@@ -33,10 +33,14 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-async def post(http: Any, url: str, headers: dict[str, str] | None, body: dict[str, Any]) -> Any:
+async def post(http: Any, url: str, headers: dict[str, str] | None, body: dict[str, Any], *,
+               timeout: float | None = None) -> Any:  # noqa: ASYNC109 (the HTTP timeout)
     """POST `body` through the SDK client's own HTTP client, raising the SDK's exceptions as
-    its client would (see OpenAIChatClient._post for why)."""
-    request = http.build_request("POST", url, content=orjson.dumps(body), headers=headers)
+    its client would (see OpenAIChatClient._post for why); `timeout` overrides the client's
+    (a flex request may take 15 minutes)."""
+    extra = {} if timeout is None else {"timeout": timeout}
+    request = http.build_request("POST", url, content=orjson.dumps(body), headers=headers,
+                                 **extra)
     try:
         response = await http.send(request)
     except Exception as e:

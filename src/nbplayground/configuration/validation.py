@@ -17,8 +17,9 @@ from nbplayground.domain.fields import BY_NAME, FIELDS, PARAMETER_NAMES, Api, Re
 from nbplayground.domain.parameters import ModelParameters
 from nbplayground.errors import InvalidParameter
 
-CELL_OPTIONS = ("images", "run_tools", "max_tool_rounds")
-"""What a run takes besides request fields: its images and how its tools run."""
+CELL_OPTIONS = ("images", "run_tools", "max_tool_rounds", "flex_fallback")
+"""What a run takes besides request fields: its images, how its tools run, and whether a flex
+request refused for want of capacity is sent again at the default tier."""
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in FIELDS if f.default is not None}
 
 

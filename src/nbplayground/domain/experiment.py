@@ -85,6 +85,8 @@ class Experiment(BaseModel):
     prompt_name: str | None = None
     """The saved prompt (pg.prompts) this was run from, and its version; None for a string."""
     prompt_version: int | None = None
+    via: Literal["sync", "batch"] = "sync"
+    """How it was sent: a synchronous call, or a line of an OpenAI Batch API file."""
 
     @property
     def prompt(self) -> str:

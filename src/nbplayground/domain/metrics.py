@@ -21,6 +21,9 @@ class ResponseMetrics(BaseModel):
     price_as: str | None = None
     cost_as: float | None = None
     """What the same prompt and answer would have cost on `price_as`."""
+    price_source: str | None = None
+    """Where a batch or flex price came from: genai-prices' own rate for that tier, or the
+    documented 50% discount on the standard rate; None for the standard rate."""
 
     @property
     def token_count(self) -> int:

@@ -104,3 +104,6 @@ class ChatResult(BaseModel):
     latency_ms: float = 0.0
     rate_limit: dict[str, str] = Field(default_factory=dict)
     """The x-ratelimit-* headers of the answer, for client-side throttling."""
+    service_tier: str | None = None
+    """The tier that answered when it is not the one asked for (a flex request sent again at
+    the default tier); priced at it."""

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from nbplayground.domain import ChatRequest
 from nbplayground.domain.prompts import PromptVersion
@@ -36,9 +36,18 @@ class Cell:
     """0: tool calls are recorded, not run; n: up to n rounds of calling and answering."""
     images: tuple[Any, ...] = ()
     """The images of the prompt (configuration.images.Image), bytes included."""
+    via: Literal["sync", "batch"] = "sync"
+    """"batch": sent in an OpenAI Batch API file (never part of the key: the same answer)."""
+    flex_fallback: bool = False
+    """service_tier="flex" refused for want of capacity (429): send it again at the default."""
     prompt_name: str | None = None
     """The saved prompt (and version) the cell was made from: logged with its row."""
     prompt_version: int | None = None
+
+    @property
+    def tier(self) -> str | None:
+        """The rate it is priced at: "batch", or the service_tier it asks for (None: standard)."""
+        return "batch" if self.via == "batch" else self.request.parameters.service_tier
 
     @property
     def prompt_tags(self) -> dict[str, Any]:
@@ -62,7 +71,14 @@ class Cell:
     def in_sweep(self, sweep_id: str) -> Cell:
         """This cell as part of sweep `sweep_id`; its cache key does not depend on the sweep, so
         a key already computed (to name the sweep) is kept, not hashed again."""
-        cell = dataclasses.replace(self, sweep_id=sweep_id)
+        return self._keeping_key(sweep_id=sweep_id)
+
+    def sent_via(self, via: Literal["sync", "batch"]) -> Cell:
+        """This cell sent synchronously or in a batch: the same request, the same key."""
+        return self if via == self.via else self._keeping_key(via=via)
+
+    def _keeping_key(self, **changes: Any) -> Cell:
+        cell = dataclasses.replace(self, **changes)
         if "cache_key" in self.__dict__:
             cell.__dict__["cache_key"] = self.__dict__["cache_key"]
         return cell

@@ -69,7 +69,8 @@ def estimate_cells(cells: Iterable[Cell], costs: CostEstimator,
     lo_as: float | None = 0.0 if price_as else None
     hi_as: float | None = 0.0 if price_as else None
     for c in todo:
-        lo, hi = costs.bounds(c.provider, c.request.model, c.prompt_tokens, c.max_completion)
+        lo, hi = costs.bounds(c.provider, c.request.model, c.prompt_tokens, c.max_completion,
+                              c.tier)
         m = by_model.setdefault(c.request.model, {"calls": 0, "prompt_tokens": 0,
                                                   "min_cost": 0.0, "max_cost": 0.0})
         m["calls"] += 1

@@ -41,6 +41,7 @@ from nbplayground.experimentation.answers import (
     answer_fields,
     tool_calls_of,
     tool_schemas,
+    usage_of,
 )
 from nbplayground.experimentation.cell import Cell, validate_prompt
 from nbplayground.experimentation.holds import reserve
@@ -95,7 +96,8 @@ class ExperimentService:
     def prepare(self, *, user_id: str, prompt: Prompt, model: str, provider: str,
                 system: str | None = None, repeat: int = 0, sweep_id: str | None = None,
                 price_as: str | None = None, index: int = 0, run_tools: bool = True,
-                max_tool_rounds: int = 5, images: Any = None, **params: Any) -> Cell:
+                max_tool_rounds: int = 5, images: Any = None, flex_fallback: bool = False,
+                **params: Any) -> Cell:
         if not isinstance(model, str) or not model.strip():
             raise InvalidInput(f"model must be a model name such as 'gpt-4o-mini', not {model!r}")
         if system is not None and not isinstance(system, str):
@@ -103,6 +105,8 @@ class ExperimentService:
         if system and "\x00" in system:
             raise InvalidInput("the system message contains a NUL byte (\\x00); remove it")
         validate_prompt(prompt)
+        if not isinstance(flex_fallback, bool):
+            raise InvalidInput(f"flex_fallback must be True or False, not {flex_fallback!r}")
         client = self.clients(provider)
         spec = lookup(model)
         parameters = resolve_parameters(spec, **params)
@@ -139,11 +143,11 @@ class ExperimentService:
                     user_id=user_id, prompt_tokens=prompt_tokens, max_completion=max_completion,
                     sweep_id=sweep_id, price_as=price_as, index=index, parse_as=parse_as,
                     functions=tuple(functions.items()), max_tool_rounds=rounds,
-                    images=pictures)
+                    images=pictures, flex_fallback=flex_fallback)
 
     def max_cost(self, cell: Cell) -> float | None:
         return self.costs.cost(cell.provider, cell.request.model, cell.prompt_tokens,
-                               cell.max_completion)
+                               cell.max_completion, tier=cell.tier)
 
     # -- execution --
 
@@ -187,7 +191,8 @@ class ExperimentService:
                 cached_tokens=total.cached, reasoning_tokens=total.reasoning,
                 generation_time_ms=(time.perf_counter() - started) * 1000,
                 usage_estimated=result.usage_estimated, price_as=cell.price_as,
-                messages=cell.request.messages, response=result.text, at=at)
+                messages=cell.request.messages, response=result.text, at=at,
+                tier=result.service_tier or cell.tier)
 
         # Billed by what answered: a compatible server answers a gpt-4o-mini request with its
         # own model, which costs what genai-prices says it costs (nothing known: unpriced).
@@ -213,7 +218,7 @@ class ExperimentService:
             id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
             messages=cell.request.messages, parameters=cell.request.parameters,
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
-            cache_key=cell.cache_key, request_body=self.sent_body(cell),
+            cache_key=cell.cache_key, request_body=self.sent_body(cell), via=cell.via,
             images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
                          for p in cell.images), **cell.prompt_tags, **fields)
 
@@ -285,13 +290,3 @@ class ExperimentService:
             hold.release()
         return outcome.experiment
 
-
-def usage_of(exp: Experiment) -> TokenUsageUpdated | None:
-    """What an ok experiment consumed, for the usage ledger; failed ones consumed nothing."""
-    if not exp.ok or exp.cached:
-        return None
-    m = exp.metrics
-    return TokenUsageUpdated(user_id=exp.user_id, model=exp.model, provider=exp.provider,
-                             experiment_id=exp.id, prompt_tokens=m.prompt_tokens,
-                             completion_tokens=m.completion_tokens, cost=m.cost_estimate,
-                             occurred_at=exp.timestamp)

@@ -34,7 +34,7 @@ COLUMNS = ["cell", "prompt_name", "prompt_version", "prompt", "system", "model",
            *PARAMETER_NAMES, "repeat",
            "response", "status", "error", "cached", "finish_reason", "prompt_tokens",
            "completion_tokens", "token_count", "generation_time_ms", "cost_estimate",
-           "usage_estimated", "cost_as", "experiment_id"]
+           "usage_estimated", "cost_as", "experiment_id", "via"]
 """The sweep frame's columns; the request fields come from the field table."""
 
 
@@ -100,7 +100,7 @@ class Sweep:
                            prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens,
                            token_count=m.token_count, generation_time_ms=m.generation_time_ms,
                            cost_estimate=m.cost_estimate, usage_estimated=m.usage_estimated,
-                           cost_as=m.cost_as, experiment_id=exp.id)
+                           cost_as=m.cost_as, experiment_id=exp.id, via=exp.via)
             rows.append(row)
         frame = pd.DataFrame(rows, columns=COLUMNS)
         if not self.plan:

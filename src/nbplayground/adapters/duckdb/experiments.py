@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters.duckdb import rows, writes
+from nbplayground.adapters.duckdb.batches import DuckDBBatches
 from nbplayground.adapters.duckdb.logfile import LogFile
 from nbplayground.adapters.duckdb.sql import EXPERIMENTS, REQUESTS, Conn, dicts, insert_or_replace
 from nbplayground.domain import APIRequest, Experiment, User
@@ -31,8 +32,9 @@ _NEWEST_FIRST = "ORDER BY created_at DESC, rowid DESC"
 _READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
-class DuckDBExperimentRepository:
-    """ExperimentRepository plus the read models (pandas DataFrames) of one DuckDB file."""
+class DuckDBExperimentRepository(DuckDBBatches):
+    """ExperimentRepository (and BatchLog) plus the read models (pandas DataFrames) of one
+    DuckDB file."""
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0,
                  clock: Callable[[], float] = time.monotonic,

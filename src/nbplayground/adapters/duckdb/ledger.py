@@ -18,6 +18,7 @@ import pandas as pd
 
 from nbplayground.accounts.gate import Snapshot
 from nbplayground.accounts.limits import FREE_PROVIDERS
+from nbplayground.adapters.duckdb.batches import HELD
 from nbplayground.adapters.duckdb.frames import dumps
 from nbplayground.adapters.duckdb.logfile import LogFile
 from nbplayground.adapters.duckdb.sql import TOKENS, Conn, dicts
@@ -59,9 +60,11 @@ class DuckDBUsageLedger:
                 WHERE user_id = ? AND day >= ? AND day <= ? AND {_BILLABLE}""",
                                  [day, day, user_id, month, day]).fetchone()
             today, this_month, tokens = spent or (0.0, 0.0, 0)
+            held = (conn.execute(HELD, [user_id]).fetchone() or (0.0,))[0]  # unread batches
             return Snapshot(plan=user[0] if user else None,
                             overrides=json.loads(user[1]) if user and user[1] else {},
-                            spent_today=float(today), spent_month=float(this_month),
+                            spent_today=float(today + held),
+                            spent_month=float(this_month + held),
                             tokens_today=int(tokens))
 
         return self.log.run(work, write=False)

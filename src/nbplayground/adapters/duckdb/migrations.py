@@ -261,8 +261,8 @@ def m005_scores(conn: DuckDBPyConnection) -> None:
 
 
 # Later migrations live in their own modules, registered in this order when they are imported.
-# m007_batches (helper "batch") goes between these when it lands: 8 must follow 7.
 from nbplayground.adapters.duckdb import (  # noqa: E402, F401
     m006_prompts,
+    m007_batches,
     m008_embeddings,
 )

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters.duckdb import frames, rows
+from nbplayground.adapters.duckdb.batch_rows import BATCH_COLUMNS
 from nbplayground.adapters.duckdb.prompts import PROMPT_COLUMNS
 from nbplayground.errors import InvalidInput
 
@@ -34,6 +35,7 @@ TABLES: dict[str, frames.Columns] = {
     "api_requests": rows.REQUEST_COLUMNS, "sweeps": rows.SWEEP_COLUMNS,
     "users": rows.USER_COLUMNS, "usage": rows.USAGE_COLUMNS, "scores": SCORE_COLUMNS,
     "prompts": PROMPT_COLUMNS,
+    "batches": BATCH_COLUMNS,
 }
 _READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _DUCK_LOCK = threading.Lock()

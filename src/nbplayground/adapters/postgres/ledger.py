@@ -18,6 +18,7 @@ from nbplayground.accounts.limits import FREE_PROVIDERS, Limits
 from nbplayground.adapters.duckdb import frames as file_frames
 from nbplayground.adapters.duckdb import rows
 from nbplayground.adapters.postgres import frames
+from nbplayground.adapters.postgres.batches import HELD
 from nbplayground.adapters.postgres.connection import Conn
 from nbplayground.adapters.postgres.store import TOKENS, PostgresExperimentRepository
 from nbplayground.adapters.postgres.writes import dicts as _dicts
@@ -155,7 +156,9 @@ def snapshot(conn: Conn, user_id: str, day: date) -> Snapshot:
         WHERE user_id = %s AND day >= %s AND day <= %s AND {_BILLABLE}""",
                          (day, day, user_id, month, day)).fetchone()
     today, this_month, tokens = spent or (0.0, 0.0, 0)
+    held = (conn.execute(HELD, (user_id,)).fetchone() or (0.0,))[0]  # unread batches
     return Snapshot(plan=str(user[0]) if user and user[0] else NO_PLAN,
                     overrides=json.loads(str(user[1])) if user and user[1] else {},
-                    spent_today=float(today), spent_month=float(this_month),
+                    spent_today=float(today) + float(held),
+                    spent_month=float(this_month) + float(held),
                     tokens_today=int(tokens))

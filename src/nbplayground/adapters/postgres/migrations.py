@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
 USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
-               "scores", "prompts", "embeddings")
+               "scores", "prompts", "batches", "embeddings")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -252,8 +252,9 @@ def m004_scores(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
 
 
 # Later migrations live in their own modules, registered in this order when they are imported.
-# m006_batches and m007 (helpers "batch", "teamreports") go between these when they land.
+# m007 (helper "teamreports") goes between these when it lands: 8 must follow it.
 from nbplayground.adapters.postgres import (  # noqa: E402, F401
     m005_prompts,
+    m006_batches,
     m008_embeddings,
 )

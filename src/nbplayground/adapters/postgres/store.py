@@ -16,7 +16,7 @@ import pandas as pd
 
 from nbplayground.adapters.duckdb import frames as file_frames
 from nbplayground.adapters.duckdb import rows
-from nbplayground.adapters.postgres import attachments, frames
+from nbplayground.adapters.postgres import attachments, batches, frames
 from nbplayground.adapters.postgres import scores as score_rows
 from nbplayground.adapters.postgres.connection import Conn, Pool, is_url, redact
 from nbplayground.adapters.postgres.migrations import check
@@ -39,7 +39,7 @@ TOKENS = "coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)"
 _NEWEST_FIRST = "ORDER BY created_at DESC, seq DESC"
 
 
-class PostgresExperimentRepository:
+class PostgresExperimentRepository(batches.PostgresBatches):
     """ExperimentRepository plus the read models (pandas DataFrames) of a team log."""
 
     def __init__(self, dsn: str, *, lock_timeout: float = 30.0) -> None:
