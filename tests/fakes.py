@@ -16,9 +16,11 @@ import pandas as pd
 from nbplayground.adapters.duckdb import batch_rows, rows
 from nbplayground.domain import APIRequest, Experiment
 from nbplayground.domain.batch import BatchRecord
+from nbplayground.evaluation.ports import Embedded
 from tests.factories import make_experiment
 
-__all__ = ["FakeExperimentRepository", "FakePromptRepository", "make_experiment"]
+__all__ = ["FakeEmbedder", "FakeEmbeddingCache", "FakeExperimentRepository",
+           "FakePromptRepository", "make_experiment"]
 
 
 class FakeExperimentRepository:
@@ -228,6 +230,44 @@ class FakePriceTable:
         if model == "unpriced-model":
             return None
         return prompt_tokens / 1000 + 2 * completion_tokens / 1000
+
+
+class FakeEmbedder:
+    """Vowel counts as vectors; records every batch it was asked, and fails when told to."""
+
+    provider = "fake"
+    model = "fake-vowels"
+
+    def __init__(self, batch_size: int = 256) -> None:
+        self.batch_size = batch_size
+        self.calls: builtins.list[builtins.list[str]] = []
+        self.fail_with: Exception | None = None
+
+    def embed(self, texts: Sequence[str]) -> Embedded:
+        self.calls.append(builtins.list(texts))
+        if self.fail_with is not None:
+            raise self.fail_with
+        return Embedded([[float(t.lower().count(c)) for c in "aeiou"] for t in texts],
+                        prompt_tokens=sum(len(t.split()) for t in texts))
+
+    @property
+    def sent(self) -> builtins.list[str]:
+        return [t for batch in self.calls for t in batch]
+
+
+class FakeEmbeddingCache:
+    """The log's embeddings table in a dict (checked against DuckDB and PostgreSQL by
+    tests/adapters/test_embedding_cache_contract.py)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def embeddings(self, keys: Sequence[str]) -> dict[str, builtins.list[float]]:
+        return {k: builtins.list(self.rows[k]["vector"]) for k in keys if k in self.rows}
+
+    def add_embeddings(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.rows.setdefault(row["key"], dict(row))
 
 
 class FakeClock:

@@ -42,10 +42,11 @@ def score(sweeps: Sweeps, target: Any, scorers: Any, *, vars: Any = None,
         exps, sid = _experiments(sweeps, target)
         rows = _rows(vars, len(exps))
         sweep = Sweep(id=sid, cells=[], results=list(exps), spec={"scored": len(exps)})
-    plan = ScoringPlan(scorers, rows)  # references checked against vars before any request
     done = sweep.experiments
     if not done:
         raise InvalidInput(f"sweep {sweep.id} has no finished cells to score; run it first")
+    # references checked against vars before any request; cosine embeds with the cells' provider
+    plan = ScoringPlan(scorers, rows, embedder=sweeps.embedder(scorers, done[0].provider))
     check_judges(sweeps.service, plan, done[0].user_id, done[0].provider)
     runner = SweepRunner(sweeps.service)
     again: Sweep = aio.run(rescore(runner, sweep, plan, concurrency=concurrency, rpm=rpm,

@@ -31,6 +31,14 @@ class Sweeps:
     def service(self) -> ExperimentService:
         return self._w.service
 
+    def embedder(self, scorers: Any, provider: str) -> Any:
+        """The provider's embedder when some scorer is cosine (else None: nothing built)."""
+        from nbplayground.evaluation import ScoringPlan
+        from nbplayground.wiring_embeddings import embedder_for
+
+        return embedder_for(self._w, provider, self.user) if ScoringPlan.embeds(scorers) \
+            else None
+
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
                vars: Any, provider: str | None, price_as: str | None,
                params: dict[str, Any], rows: list[Any] | None = None) -> list[Any]:
@@ -57,8 +65,9 @@ class Sweeps:
         rows: list[Any] = []
         cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
                             params, rows)
-        plan = ScoringPlan(scorers, rows)  # references checked against vars here
-        check_judges(self.service, plan, self.user, self._provider_for(provider))
+        prov = self._provider_for(provider)
+        plan = ScoringPlan(scorers, rows, embedder=self.embedder(scorers, prov))  # vars checked
+        check_judges(self.service, plan, self.user, prov)
         # A batch sweep of the same call is a sweep of its own (its batches are found by it).
         sid = new_sweep_id() if refresh else sweep_id_for(
             self.user if via == "sync" else f"{self.user}\x00{via}", cells)

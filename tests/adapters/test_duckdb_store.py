@@ -24,7 +24,7 @@ from tests.factories import make_experiment, make_request
 from tests.fakes import FakeClock
 
 TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage", "attachments",
-          "scores", "prompts", "batches"}
+          "scores", "prompts", "batches", "embeddings"}
 
 HOLDER = """
 import sys, duckdb

@@ -12,6 +12,7 @@ from nbplayground import scorers as s
 from nbplayground.domain import ResponseMetrics
 from nbplayground.evaluation import Answer, ScoringPlan, Template
 from tests.factories import make_experiment
+from tests.fakes import FakeEmbedder
 
 ROW = {"capital": "Paris", "country": "France", "n": 3}
 
@@ -142,11 +143,7 @@ def test_cosine_without_embeddings_is_refused_when_the_plan_is_made() -> None:
     with pytest.raises(s.MetricUnavailable, match="embeddings"):
         ScoringPlan([scorer], [ROW])
 
-    class Letters:
-        def embed(self, texts: Any) -> list[list[float]]:
-            return [[t.count(c) for c in "aeiou"] for t in texts]
-
-    plan = ScoringPlan([scorer], [ROW], embedder=Letters())
+    plan = ScoringPlan([scorer], [ROW], embedder=FakeEmbedder())
     (score,) = plan.score(0, make_experiment(response="Paris"))
     assert score.score == pytest.approx(1.0)
 

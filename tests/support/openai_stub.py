@@ -13,7 +13,8 @@ As a separate process (benchmarks, node and curl tests)::
     # prints one line "READY http://127.0.0.1:PORT/v1", then serves until SIGTERM/SIGINT
 
 Endpoints: ``GET /v1/models``, ``GET /v1/models/{id}``, ``POST /v1/chat/completions`` and
-``POST /v1/responses`` (plain JSON and SSE streaming), with OpenAI's response and error shapes.
+``POST /v1/responses`` (plain JSON and SSE streaming), with OpenAI's response and error shapes;
+``POST /v1/embeddings`` (tests/support/stub_embeddings.py).
 Anything else answers 404; so does ``/v1/responses`` with ``responses_api=False``, as llama.cpp's
 server (which has no Responses API) does. Tool calls, JSON-schema answers, reasoning tokens and
 logprobs follow tests/support/stub_answers.py; the Responses shapes tests/support/stub_responses.py.
@@ -64,7 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.support import stub_batches, stub_responses
+from tests.support import stub_batches, stub_embeddings, stub_responses
 from tests.support.stub_answers import (
     Plan,
     conversation,
@@ -507,6 +508,8 @@ class OpenAIStub:
             # llama.cpp's answer to a route it does not have
             return reply(404, {"error": {"code": 404, "message": "File Not Found",
                                          "type": "not_found_error"}})
+        if h.command == "POST" and path == stub_embeddings.PATH:
+            return stub_embeddings.serve(self, record, body, reply)
         if h.command != "POST" or path not in (CHAT_PATH, RESPONSES_PATH):
             msg = f"Invalid URL ({h.command} {path})"
             return reply(404, error_body(msg, "invalid_request_error", None))

@@ -143,11 +143,11 @@ def test_a_users_report_excludes_other_users_rows_and_an_admins_includes_them(
         carol.close()
 
 
-def test_the_report_indexes_come_last_and_exist(team: Team, connect: Any) -> None:
+def test_the_report_indexes_are_migration_7_and_exist(team: Team, connect: Any) -> None:
     from nbplayground.adapters.postgres.migrations import MIGRATIONS
     from nbplayground.adapters.postgres.migrations_reports import m007_report_indexes
 
-    assert MIGRATIONS[-1] is m007_report_indexes  # number 7 once 4-6 have landed
+    assert MIGRATIONS[6] is m007_report_indexes  # number 7
     found = {r[0] for r in connect("carol").execute(
         "SELECT indexname FROM pg_indexes WHERE tablename IN ('experiments', 'usage')")}
     assert {"experiments_report", "experiments_created", "usage_report"} <= found

@@ -62,6 +62,17 @@ def open_prompts(db: Location, repository: Any) -> Any:
     return DuckDBPromptRepository(getattr(repository, "log", db))
 
 
+def open_embeddings(db: Location, repository: Any) -> Any:
+    """The cosine scorer's embeddings cache in the same log, on its file or connections."""
+    if is_url(db):
+        from nbplayground.adapters.postgres.embeddings import PostgresEmbeddingCache
+
+        return PostgresEmbeddingCache(repository)
+    from nbplayground.adapters.duckdb.embeddings import DuckDBEmbeddingCache
+
+    return DuckDBEmbeddingCache(getattr(repository, "log", db))
+
+
 def scope(db: Location) -> str:
     """What budget holds in this process are shared by: the file, or the database."""
     return str(shown(db)) if is_url(db) else str(Path(db).expanduser().resolve())

@@ -1,16 +1,18 @@
 """Text similarity metrics in [0, 1], named as OpenAI's text_similarity grader names them.
 
 Each comes from a maintained library, imported when first used: rapidfuzz (fuzzy_match),
-nltk (bleu, gleu, meteor) and Google's rouge-score (rouge_1..rouge_5, rouge_l).
+nltk (bleu, gleu, meteor), Google's rouge-score (rouge_1..rouge_5, rouge_l), numpy (cosine).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
+from nbplayground.evaluation.embeddings import CachedEmbedder, cosine_of
+from nbplayground.evaluation.ports import Embedder
 from nbplayground.evaluation.score import MetricUnavailable
 
 METRICS = ("fuzzy_match", "bleu", "gleu", "meteor", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
@@ -20,12 +22,6 @@ Metric = Callable[[str, str], float]
 """(answer, reference) -> similarity in [0, 1]."""
 
 _WORDS = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-
-
-class Embedder(Protocol):
-    """The port `cosine` needs: texts -> vectors, e.g. a provider's embeddings endpoint."""
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 def _tokens(text: str) -> list[str]:
@@ -104,12 +100,17 @@ def rouge(kind: str) -> Metric:
 
 
 def cosine(embedder: Embedder) -> Metric:
-    def score(answer: str, reference: str) -> float:
-        a, b = embedder.embed([answer, reference])
-        dot = sum(x * y for x, y in zip(a, b, strict=True))
-        norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
-        return 0.0 if not norm else max(0.0, min(1.0, dot / norm))
+    """Cosine similarity of the two texts' embeddings, negatives as 0 (like the other metrics,
+    in [0, 1]). A blank text is not sent: it scores 1 against a blank one, else 0."""
+    cached = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
 
+    def score(answer: str, reference: str) -> float:
+        if not answer.strip() or not reference.strip():
+            return float(answer.strip() == reference.strip())
+        a, b = cached.vectors([answer, reference])
+        return max(0.0, cosine_of(a, b))
+
+    score.__name__ = "cosine"
     return score
 
 

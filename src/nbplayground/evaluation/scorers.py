@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from nbplayground.evaluation import metrics
+from nbplayground.evaluation.ports import Embedder
 from nbplayground.evaluation.score import Grade, InvalidScorer, Score
 from nbplayground.evaluation.templates import Answer, Template
 
@@ -205,9 +206,22 @@ class Similarity(Scorer):
     @field_validator("threshold")
     @classmethod
     def _threshold(cls, v: float) -> float:
-        if not 0.0 <= v <= 1.0:
+        if not 0.0 <= v <= 1.0:  # cosine too: its negatives score 0
             raise ValueError(f"threshold must be between 0 and 1 (similarities are), not {v!r}")
         return v
+
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("reference is empty: give the text (or a template such as "
+                             "'{capital}') the answer is compared with")
+        return v
+
+    @property
+    def embeds(self) -> bool:
+        """True when grading needs embeddings (cosine)."""
+        return self.metric == "cosine"
 
     def model_post_init(self, context: Any) -> None:
         self._template = Template.parse(self.reference)
@@ -217,7 +231,7 @@ class Similarity(Scorer):
     def columns(self) -> set[str]:
         return self._template.columns
 
-    def bind(self, embedder: metrics.Embedder | None) -> Callable[[str, str], float]:
+    def bind(self, embedder: Embedder | None) -> Callable[[str, str], float]:
         """The metric function; cosine needs the embeddings port (MetricUnavailable without)."""
         return metrics.metric(self.metric, embedder)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from nbplayground.evaluation.embeddings import CachedEmbedder
 from nbplayground.evaluation.judges import ModelGrader
-from nbplayground.evaluation.metrics import Embedder
+from nbplayground.evaluation.ports import Embedder
 from nbplayground.evaluation.score import Grade, InvalidScorer, Score
 from nbplayground.evaluation.scorers import Python, Scorer, Similarity
 from nbplayground.evaluation.templates import Answer
@@ -66,8 +68,41 @@ class ScoringPlan:
         self.deterministic = [s for s in self.scorers if not s.is_judge]
         self.judges: list[ModelGrader] = [s for s in self.scorers
                                           if isinstance(s, ModelGrader)]
+        self.embedder = embedder
         self._fns: dict[str, Callable[[str, str], float]] = {
             s.name: s.bind(embedder) for s in self.deterministic if isinstance(s, Similarity)}
+
+    @staticmethod
+    def embeds(scorers: Any) -> bool:
+        """True when some scorer needs embeddings (cosine): the plan then wants an embedder."""
+        return any(isinstance(s, Similarity) and s.embeds for s in as_scorers(scorers))
+
+    @property
+    def blocking(self) -> bool:
+        """Grading may wait on an embeddings call: run it off the event loop."""
+        return self.embedder is not None and any(
+            isinstance(s, Similarity) and s.embeds for s in self.deterministic)
+
+    def prefetch(self, cells: Iterable[tuple[int, Experiment]]) -> None:
+        """Embed every answer and reference the cosine scorers of these cells need, in one
+        call for what the log lacks (rescoring a sweep: not one call per cell)."""
+        embedder = self.embedder
+        if not isinstance(embedder, CachedEmbedder) or not self.blocking:
+            return
+        texts: list[str] = []
+        for i, exp in cells:
+            answer = self.answer(i, exp)
+            if not answer.ok:
+                continue
+            for s in self.deterministic:
+                if isinstance(s, Similarity) and s.embeds:
+                    try:
+                        texts += [answer.text.strip(), s.reference_text(answer) or ""]
+                    except ValueError:  # {answer.field} of a non-JSON answer: its own score
+                        continue
+        # A fault here is met again by each cell, which then scores it an error.
+        with contextlib.suppress(Exception):
+            embedder.prefetch([t.strip() for t in texts])
 
     def __bool__(self) -> bool:
         return bool(self.scorers)

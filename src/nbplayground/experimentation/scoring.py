@@ -44,6 +44,31 @@ def scored_outcome(sweep: Sweep, grade: Grader, i: int, outcome: Outcome) -> Out
     return outcome
 
 
+def _blocking(sweep: Sweep) -> bool:
+    return sweep.grade is None and sweep.plan is not None and sweep.plan.blocking
+
+
+async def ascored(sweep: Sweep, grade: Grader, i: int, outcome: Outcome) -> Outcome:
+    """scored_outcome, on a worker thread when grading may wait on an embeddings call (the
+    event loop keeps serving the other cells)."""
+    if _blocking(sweep):
+        return await asyncio.to_thread(scored_outcome, sweep, grade, i, outcome)
+    return scored_outcome(sweep, grade, i, outcome)
+
+
+async def ascored_log(sweep: Sweep, grade: Grader, wrap: Callable[[Experiment], Outcome]
+                          ) -> list[Outcome]:
+    """The cells that came from the log, scored now (their scores belong to this sweep);
+    their embeddings, if any are needed, fetched in one call first."""
+    done = [(i, r) for i, r in enumerate(sweep.results) if r is not None]
+    if not _blocking(sweep):
+        return [scored_outcome(sweep, grade, i, wrap(r)) for i, r in done]
+    assert sweep.plan is not None
+    await asyncio.to_thread(sweep.plan.prefetch, done)
+    return await asyncio.to_thread(
+        lambda: [scored_outcome(sweep, grade, i, wrap(r)) for i, r in done])
+
+
 def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: str, user_id: str,
                provider: str, index: int) -> Cell:
     """The judge's request for one answer: its model, system message and parameters, and the
@@ -164,8 +189,13 @@ async def rescore(runner: SweepRunner, sweep: Sweep, plan: ScoringPlan, *, concu
     again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec, plan=plan,
                   results=list(sweep.results), status=sweep.status)
     if plan.deterministic:
-        found = [sc for i, exp in enumerate(again.results) if exp is not None
-                 for sc in plan.score(i, exp, again.id)]
+        done = [(i, exp) for i, exp in enumerate(again.results) if exp is not None]
+
+        def score_all() -> list[Score]:  # may wait on embeddings: off the event loop
+            plan.prefetch(done)
+            return [sc for i, exp in done for sc in plan.score(i, exp, again.id)]
+
+        found = await asyncio.to_thread(score_all) if plan.blocking else score_all()
         again.scored += found
         if found:
             await asyncio.to_thread(runner.service.repository.add, [], scores=found)

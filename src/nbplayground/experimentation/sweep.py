@@ -20,7 +20,7 @@ from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.holds import reserve
 from nbplayground.experimentation.ports import Hold
-from nbplayground.experimentation.scoring import Grader, grader, run_judges, scored_outcome
+from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader, run_judges
 from nbplayground.experimentation.service import ExperimentService, Outcome
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import new_id, utcnow
@@ -162,8 +162,7 @@ class SweepRunner:
         grade = grader(sweep)
         # Cells from the log are scored now (their scores belong to this sweep), logged with
         # the first batch.
-        scored = [scored_outcome(sweep, grade, i, Outcome(r)) for i, r in enumerate(sweep.results)
-                  if r is not None] if grade else []
+        scored = await ascored_log(sweep, grade, Outcome) if grade else []
         if max_cost is not None:
             est = self.estimate([sweep.cells[i] for i in todo])
             if est.max_cost is None or est.max_cost > max_cost:
@@ -238,7 +237,7 @@ class SweepRunner:
                 sweep.results[i] = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
                 if grade is not None:
-                    scored_outcome(sweep, grade, i, outcome)
+                    await ascored(sweep, grade, i, outcome)
                 writer.put(outcome)
                 if bar is not None:
                     bar(outcome.experiment)

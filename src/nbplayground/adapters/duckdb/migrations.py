@@ -261,4 +261,8 @@ def m005_scores(conn: DuckDBPyConnection) -> None:
 
 
 # Later migrations live in their own modules, registered in this order when they are imported.
-from nbplayground.adapters.duckdb import m006_prompts, m007_batches  # noqa: E402, F401
+from nbplayground.adapters.duckdb import (  # noqa: E402, F401
+    m006_prompts,
+    m007_batches,
+    m008_embeddings,
+)

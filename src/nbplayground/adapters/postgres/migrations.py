@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
 USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
-               "scores", "prompts", "batches")
+               "scores", "prompts", "batches", "embeddings")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -253,9 +253,7 @@ def m004_scores(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
 
 # Later migrations live in their own modules, registered in this order when they are imported.
 from nbplayground.adapters.postgres import m005_prompts, m006_batches  # noqa: E402, F401
-
-# Migration 7 (report indexes) lives in its own module and is registered last: keep this the
-# file's final statement, after every @migration above (4-6 are other modules' or functions').
 from nbplayground.adapters.postgres.migrations_reports import m007_report_indexes  # noqa: E402
 
-migration(m007_report_indexes)
+migration(m007_report_indexes)  # migration 7: the report indexes (registered here, not decorated)
+from nbplayground.adapters.postgres import m008_embeddings  # noqa: E402, F401

@@ -28,7 +28,7 @@ _WRITES = {"experiments": "SELECT, INSERT", "api_requests": "SELECT, INSERT",
            "usage": "SELECT, INSERT", "sweeps": "SELECT, INSERT, UPDATE",
            "holds": "SELECT, INSERT, UPDATE, DELETE", "attachments": "SELECT, INSERT",
            "scores": "SELECT, INSERT, DELETE", "prompts": "SELECT, INSERT",
-           "batches": "SELECT, INSERT, UPDATE"}
+           "batches": "SELECT, INSERT, UPDATE", "embeddings": "SELECT, INSERT"}
 _USER_INSERT = "id, email, token_usage, api_key_ref, api_key_fingerprint, created_at"
 _USER_UPDATE = "email, token_usage, api_key_ref, api_key_fingerprint"
 """What a login may write in its own users row: never its plan, limits or role."""
