@@ -131,6 +131,13 @@ def test_live_estimate_counts_prompt_tokens_in_the_kernel(pg: Any) -> None:
     assert panel.estimate["error"] == ""
 
 
+def test_the_estimates_price_range_says_simulated_once(pg: Any) -> None:
+    panel = panel_of(pg, prompt="How much could this cost?", model="gpt-4o")
+    cost = panel.estimate["cost"]
+    assert " – " in cost  # a range: an empty answer up to max_tokens
+    assert cost.count("simulated") == 1 and cost.endswith("(simulated, not billed)")
+
+
 def test_bad_temperature_is_shown_inline_and_nothing_is_sent(pg: Any) -> None:
     panel = panel_of(pg, prompt="hi")
     panel.params = {**panel.params, "temperature": 5}
@@ -230,7 +237,7 @@ def test_compare_runs_columns_in_parallel_and_logs_each(make_pg: Any, stub: Open
     assert b["answer"] == pg.get(b["metrics"]["id"]).response
 
 
-def test_stop_cancels_the_run(make_pg: Any) -> None:
+def stopped_run(make_pg: Any) -> tuple[Any, PlaygroundPanel]:
     pg = make_pg(provider="simulated", simulated_latency=3.0)
     panel = panel_of(pg, prompt="Take your time", max_tokens=500)
     panel.receive(panel, {"action": "run"}, [])
@@ -238,9 +245,28 @@ def test_stop_cancels_the_run(make_pg: Any) -> None:
     while not panel.answer and time.monotonic() < deadline:
         time.sleep(0.02)
     act(panel, "stop")
+    return pg, panel
+
+
+def test_stop_cancels_the_run(make_pg: Any) -> None:
+    _, panel = stopped_run(make_pg)
     assert panel.status == "stopped"
     assert panel.answer
-    assert pg.history().empty  # a stopped run is not an experiment
+    assert panel.error == {}
+
+
+@pytest.mark.xfail(strict=True, reason="the DuckDB log's CHECK (status IN ('ok', 'error')) "
+                   "refuses 'stopped' until a migration allows it (see the contract suite)")
+def test_a_stopped_run_is_logged_and_shown_in_history(make_pg: Any) -> None:
+    pg, panel = stopped_run(make_pg)
+    # No wait for the log: the run's future settles only once the stopped row is written.
+    log = pg.history()
+    assert list(log["status"]) == ["stopped"]
+    assert panel.answer.startswith(log["response"].iloc[0])
+    panel.view = "history"
+    assert panel.wait(30)
+    assert [(r["status"], r["response"][:20]) for r in panel.history] == [
+        ("stopped", panel.answer[:20].strip())]
 
 
 def test_code_view_and_the_notebook_cell_reproduce_the_configuration(pg: Any) -> None:
@@ -292,7 +318,39 @@ def test_send_to_notebook_sends_the_cell_to_the_asking_view(
     assert sent == [{"type": "insert", "code": "exp = pg.run(\n    'Hello',\n    model="
                      "'gpt-4o-mini',\n    temperature=1.0,\n    max_tokens=256,\n    top_p=1.0,"
                      "\n    frequency_penalty=0.0,\n    presence_penalty=0.0,\n)\nexp\n",
-                     "model_id": panel.model_id, "view": "v1"}]
+                     "model_id": panel.model_id, "view": "v1", "what": "chat"}]
+
+
+@pytest.mark.parametrize(("tab", "head"), [
+    ("python", "from openai import OpenAI"), ("javascript", "%%script node\n"),
+    ("curl", "%%bash\ncurl -sS"), ("notebook", "exp = pg.run(")])
+def test_send_to_notebook_from_a_code_tab_sends_the_code_on_that_tab(
+        pg: Any, monkeypatch: pytest.MonkeyPatch, tab: str, head: str) -> None:
+    panel = panel_of(pg, prompt="Hello")
+    panel.view = "code"
+    assert panel.wait(30)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(panel, "send", lambda content, buffers=None: sent.append(content))
+    act(panel, "notebook", what=tab, view="v1")
+    [msg] = sent
+    assert msg["what"] == tab and msg["code"].startswith(head)
+    assert msg["code"].endswith(panel.code[tab])
+
+
+def test_compare_columns_start_from_the_chat_settings_they_are_opened_from(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Pick a colour")
+    panel.model, panel.params = "gpt-4.1-nano", {**panel.params, "max_tokens": 77,
+                                                  "seed": 3}
+    panel.view = "compare"
+    assert panel.wait(30)
+    a, b = panel.compare_columns
+    assert (a["model"], a["params"]["max_tokens"], a["params"]["seed"]) == ("gpt-4.1-nano", 77, 3)
+    assert (b["model"], b["params"]["max_tokens"]) == ("gpt-4.1-nano", 77)
+    # Once a person edits a column, it is theirs: going back and forth keeps it.
+    panel.compare_columns = [a, {**b, "model": "gpt-4o"}]
+    panel.view, panel.model = "chat", "gpt-4o-mini"
+    panel.view = "compare"
+    assert [c["model"] for c in panel.compare_columns] == ["gpt-4.1-nano", "gpt-4o"]
 
 
 def test_presets_round_trip_through_the_config_dir(pg: Any, tmp_path: Path) -> None:

@@ -54,8 +54,10 @@ from nbplayground.experimentation.ports import (
 )
 from nbplayground.experimentation.retry import RetryPolicy
 from nbplayground.experimentation.sending import send
+from nbplayground.experimentation.stopping import Partial, log_stopped
 from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.tool_rounds import call_tools, sent_back
+from nbplayground.experimentation.usage import usage_of
 from nbplayground.ids import new_id, utcnow
 
 Prompt = str | Sequence[Mapping[str, str] | Message]
@@ -264,20 +266,24 @@ class ExperimentService:
 
     async def run_experiment(self, cell: Cell, *, on_delta: DeltaCallback | None = None
                              ) -> Experiment:
-        """The spec's runExperiment: gate, send, log, publish."""
-        if self.gate is None:
-            outcome = await self.execute(cell, on_delta=on_delta)
-            self.record([outcome])
-            return outcome.experiment
-        hold = await reserve(self.gate, cell.user_id, self.max_cost(cell) or 0.0,
-                             tokens=cell.prompt_tokens + cell.max_completion,
-                             provider=cell.provider)
+        """The spec's runExperiment: gate, send, log, publish. Cancelled mid-stream (Stop), it
+        logs a 'stopped' row with the text so far before the cancel goes on."""
+        partial = Partial(on_delta) if on_delta is not None else None
+        hold = None if self.gate is None else await reserve(
+            self.gate, cell.user_id, self.max_cost(cell) or 0.0,
+            tokens=cell.prompt_tokens + cell.max_completion, provider=cell.provider)
         try:
-            outcome = await self.execute(cell, on_delta=on_delta,
-                                         limiter=self._limiter(cell.user_id, hold.rpm))
+            outcome = await self.execute(
+                cell, on_delta=partial,
+                limiter=None if hold is None else self._limiter(cell.user_id, hold.rpm))
             self.record([outcome])
+        except asyncio.CancelledError:
+            if partial is not None:
+                log_stopped(self, cell, partial)
+            raise
         finally:
-            hold.release()
+            if hold is not None:
+                hold.release()
         return outcome.experiment
 
     def _limiter(self, user_id: str, rpm: int | None) -> RateLimiter | None:
@@ -287,13 +293,3 @@ class ExperimentService:
         key = (user_id, rpm, id(asyncio.get_running_loop()))
         return self._limiters.setdefault(key, RateLimiter(rpm))
 
-
-def usage_of(exp: Experiment) -> TokenUsageUpdated | None:
-    """What an ok experiment consumed, for the usage ledger; failed ones consumed nothing."""
-    if not exp.ok or exp.cached:
-        return None
-    m = exp.metrics
-    return TokenUsageUpdated(user_id=exp.user_id, model=exp.model, provider=exp.provider,
-                             experiment_id=exp.id, prompt_tokens=m.prompt_tokens,
-                             completion_tokens=m.completion_tokens, cost=m.cost_estimate,
-                             occurred_at=exp.timestamp)

@@ -159,7 +159,7 @@ function render({ model, el }) {
           presetBox.classList.toggle("is-open");
           presetName.value = presetSelect.value;
           presetName.focus();
-        } }, icon("save"), "Save preset"),
+        } }, icon("save"), h("span", { class: "nbp-btn-label" }, "Save preset")),
       presetBox));
 
   // ---------- settings column ----------
@@ -201,9 +201,30 @@ function render({ model, el }) {
     put("params", { ...model.get("params"), [name]: value }, delay);
   };
 
+  // A number outside its field's range disables the Run button that would send it, and says why.
+  const invalid = {};
+  const invalidIn = (scope) => Object.entries(invalid).filter(([k, v]) => v && k.startsWith(`${scope}:`)).map(([, v]) => v);
   // Controls are described by the kernel's field table (the "fields" trait): kind, range, help.
-  function numberRow(spec, get, set, compact = false) {
+  function numberRow(spec, get, set, compact = false, scope = "chat") {
     const int = spec.kind === "integer";
+    const problem = h("div", { class: "nbp-hint nbp-param-problem", hidden: true });
+    const check = (v) => {
+      const hi = number.max === "" ? null : Number(number.max);
+      const lo = spec.min;
+      if (v === null || v === undefined || v === "") return "";
+      if ((lo !== null && v < lo) || (hi !== null && v > hi)) {
+        return `${spec.label} is ${v}; it must be between ${lo} and ${hi === null ? "any" : hi}`;
+      }
+      return "";
+    };
+    const mark = (v, reason) => {
+      const why = reason ? "" : check(v);
+      invalid[`${scope}:${spec.name}`] = why;
+      problem.textContent = why;
+      problem.hidden = !why;
+      number.classList.toggle("is-invalid", Boolean(why));
+      if (scope === "chat") showEstimate(); else showResults();
+    };
     const number = h("input", { class: "nbp-number", type: "number", step: spec.step,
       min: spec.min ?? undefined, "aria-label": spec.label,
       placeholder: spec.min === null ? "any" : undefined,
@@ -213,6 +234,7 @@ function render({ model, el }) {
         if (Number.isNaN(v)) return;
         if (range) range.value = v;
         set(v);
+        mark(v, number.disabled);
       } });
     // A field with no range is a plain number box; the rest get a slider too.
     const range = spec.min === null || compact ? null : h("input", { class: "nbp-range", type: "range",
@@ -224,7 +246,7 @@ function render({ model, el }) {
       } });
     const row = h("div", { class: `nbp-param${compact ? " is-compact" : ""}`, "data-param": spec.name },
       h("div", { class: "nbp-param-head" },
-        h("label", { class: "nbp-label", title: spec.help }, spec.label), number), range);
+        h("label", { class: "nbp-label", title: spec.help }, spec.label), number), range, problem);
     const update = (reason, entry) => {
       const v = get();
       const max = spec.limit ? Math.min((entry || {})[spec.limit] || 32768, 32768) : spec.max;
@@ -235,6 +257,7 @@ function render({ model, el }) {
       row.title = reason || "";
       number.disabled = Boolean(reason);
       if (range) range.disabled = Boolean(reason);
+      mark(v, reason);
     };
     return { row, update };
   }
@@ -408,9 +431,10 @@ function render({ model, el }) {
       grow(promptBox);
       promptBox.focus();
     } }, icon("turn"), "Add to conversation");
-  const copyAnswer = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small", type: "button",
+  const copyAnswer = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-copy-answer", type: "button",
+    title: "Copy the answer",
     onclick: async () => flash(await copyText(model.get("answer")) ? "Answer copied" : "Copy failed") },
-  icon("copy"), "Copy");
+  icon("copy"), h("span", { class: "nbp-btn-label" }, "Copy"));
   const answerCard = h("div", { class: "nbp-card nbp-answer-card" },
     h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "Assistant"), status,
       h("span", { class: "nbp-spacer" }), copyAnswer, keep),
@@ -476,13 +500,16 @@ function render({ model, el }) {
   }
   function showEstimate() {
     const e = model.get("estimate") || {};
-    estimate.classList.toggle("is-error", Boolean(e.error || e.blocked));
     estimate.title = e.error || (e.max_completion ? `Cost range: the answer can be up to ${e.max_completion} tokens` : "");
     const running = model.get("status") === "running";
-    runBtn.disabled = Boolean(e.blocked) && !running;
-    runBtn.title = e.blocked && !running ? e.blocked : "";
+    const bad = invalidIn("chat")[0] || "";
+    const stop = bad || e.blocked || e.error || "";
+    runBtn.disabled = Boolean(stop) && !running;
+    runBtn.title = stop && !running ? stop : "";
     if (e.blocked) estimate.title = e.blocked;
-    if (e.error) estimate.textContent = `⚠ ${e.error}`;
+    estimate.classList.toggle("is-error", Boolean(bad || e.error || e.blocked));
+    if (bad) estimate.textContent = `⛔ ${bad}`;
+    else if (e.error) estimate.textContent = `⚠ ${e.error}`;
     else if (e.blocked) estimate.textContent = `⛔ ${e.blocked}`;
     else if (e.prompt_tokens !== undefined) {
       estimate.replaceChildren(h("b", {}, String(e.prompt_tokens)), " prompt tokens · ", e.cost);
@@ -515,6 +542,7 @@ function render({ model, el }) {
   let colViews = [];
   function showColumns() {
     const cols = model.get("compare_columns") || [];
+    for (const k of Object.keys(invalid)) if (k.startsWith("col")) delete invalid[k];
     cmpGrid.style.setProperty("--nbp-cols", String(Math.max(1, cols.length)));
     colViews = cols.map((col, i) => {
       const setCol = (patch, delay = 250) => {
@@ -531,7 +559,7 @@ function render({ model, el }) {
       const params = fields().filter((f) => f.compact && ROWS[f.kind] === numberRow).map((spec) => {
         const name = spec.name;
         const r = numberRow(spec, () => (model.get("compare_columns")[i]?.params || {})[name],
-          (v) => setCol({ params: { ...model.get("compare_columns")[i].params, [name]: v } }), true);
+          (v) => setCol({ params: { ...model.get("compare_columns")[i].params, [name]: v } }), true, `col${i}`);
         r.update(off[name], entryOf(col.provider, col.model));
         return r.row;
       });
@@ -560,6 +588,9 @@ function render({ model, el }) {
       errorView(v.err, r.error);
     });
     const running = model.get("compare_status") === "running";
+    const bad = colViews.map((_, i) => invalidIn(`col${i}`)[0]).find(Boolean) || "";
+    cmpRun.disabled = Boolean(bad) && !running;
+    cmpRun.title = bad && !running ? bad : "";
     cmpRun.replaceChildren(icon(running ? "stop" : "play"), running ? "Stop" : "Run all");
     cmpRun.classList.toggle("is-stop", running);
   }
@@ -585,7 +616,10 @@ function render({ model, el }) {
     hModel.replaceChildren(h("option", { value: "" }, "All models"), ...models.map((m) => h("option", { value: m }, m)));
     hModel.value = chosen;
     if (!rowsH.length) {
-      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: 6 }, "No runs yet. Runs from the panel and from pg.run() appear here.")));
+      const filters = [hSearch.value.trim() && `“${hSearch.value.trim()}”`, hModel.value && `model ${hModel.value}`].filter(Boolean);
+      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: 6 }, filters.length
+        ? `No run matches ${filters.join(" and ")}. Clear the search to see every run.`
+        : "No runs yet. Runs from the panel and from pg.run() appear here.")));
       return;
     }
     hBody.replaceChildren(...rowsH.map((r) => h("tr", { class: `nbp-h-row is-${r.status}`, tabindex: 0, "data-id": r.id,
@@ -595,7 +629,8 @@ function render({ model, el }) {
     h("td", { class: "nbp-nowrap nbp-muted" }, r.when),
     h("td", { class: "nbp-nowrap" }, h("span", { class: "nbp-pill" }, r.model)),
     h("td", { class: "nbp-clip" }, r.prompt),
-    h("td", { class: "nbp-clip nbp-muted" }, r.status === "ok" ? r.response : h("span", { class: "nbp-bad" }, r.response || "error")),
+    h("td", { class: "nbp-clip nbp-muted" }, r.status === "error" ? h("span", { class: "nbp-bad" }, r.response || "error")
+      : [r.status === "stopped" ? h("span", { class: "nbp-pill is-stopped", title: "Stopped before the answer ended" }, "stopped") : null, r.response]),
     h("td", { class: "nbp-num" }, String(r.tokens)),
     h("td", { class: "nbp-num nbp-nowrap" }, r.cost))));
   }
@@ -605,7 +640,7 @@ function render({ model, el }) {
     onclick: () => { lang = id; showCode(); } }, label));
   const codePre = h("pre", { class: "nbp-code" });
   const sendBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-send", type: "button",
-    onclick: () => send({ action: "notebook", what: lang === "compare" ? "compare" : "chat", view: viewId }) },
+    onclick: () => send({ action: "notebook", what: lang, view: viewId }) },
   icon("cell"), "Send to notebook");
   const codeNote = h("div", { class: "nbp-hint" });
   const codeView = h("div", { class: "nbp-codeview" },
@@ -622,8 +657,7 @@ function render({ model, el }) {
     codeNote.textContent = lang === "notebook" || lang === "compare"
       ? "Runs through nbplayground, so it is logged like the runs from this panel."
       : "The request body exactly as the panel sends it. The key is read from OPENAI_API_KEY; it never appears here.";
-    sendBtn.title = lang === "compare" ? "Insert a new cell below with the pg.sweep(...) call of the compare columns"
-      : "Insert a new cell below with the pg.run(...) call for this configuration";
+    sendBtn.title = "Insert a new cell below with the code shown here";
   }
 
   // ---------- layout ----------
@@ -641,8 +675,8 @@ function render({ model, el }) {
     if (accel && e.key === "Enter") {
       e.preventDefault();
       const v = model.get("view");
-      if (v === "compare") send({ action: model.get("compare_status") === "running" ? "stop" : "compare" });
-      else if (v === "chat") send({ action: model.get("status") === "running" ? "stop" : "run" });
+      if (v === "compare" && !cmpRun.disabled) send({ action: model.get("compare_status") === "running" ? "stop" : "compare" });
+      else if (v === "chat" && !runBtn.disabled) send({ action: model.get("status") === "running" ? "stop" : "run" });
     }
     if (!(accel && e.key.toLowerCase() === "s")) e.stopPropagation();
   });
@@ -709,12 +743,12 @@ function render({ model, el }) {
     if (!msg || msg.type !== "insert" || msg.view !== viewId) return;
     if (insertCell(model, msg.code, msg.model_id, el)) { flash("Inserted a cell below"); return; }
     const copied = await copyText(msg.code);
-    lang = "notebook";
+    lang = LANGS.some(([id]) => id === msg.what) ? msg.what : "notebook";
     put("view", "code");
     showView("code");
     showCode();
-    flash(copied ? "No notebook here: the pg.run(...) code is copied; paste it into a cell"
-      : "No notebook here: copy the pg.run(...) code below", "info");
+    flash(copied ? "No notebook here: the code is copied; paste it into a cell"
+      : "No notebook here: copy the code below", "info");
   };
   model.on("msg:custom", onMsg);
   cleanup.push(() => model.off("msg:custom", onMsg));

@@ -3,7 +3,6 @@ goes through `pg.submit`, so it is logged exactly like `pg.run`."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import itertools
 import threading
@@ -19,10 +18,9 @@ from nbplayground.errors import InvalidInput, NbPlaygroundError
 from nbplayground.ui import state
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
 from nbplayground.ui.presets import PresetStore, preset_action
-from nbplayground.ui.streaming import LatestOnly, Slot, Throttle
+from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, start
 
 if TYPE_CHECKING:
-    from nbplayground.results import Experiment
     from nbplayground.ui.ports import Facade
 
 _HERE = Path(__file__).parent
@@ -87,10 +85,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
         self._notices = itertools.count(1)
         self._store = PresetStore()
         config = state.initial_config(pg.provider, pg.default_model, initial)
-        column = {"model": config["model"], "provider": config["provider"],
-                  "params": dict(config["params"])}
-        second = {**column, "params": {**config["params"], "temperature": 0.2}}
-        super().__init__(**config, compare_columns=[column, second],
+        self._seeded = state.seed_columns(config)
+        super().__init__(**config, compare_columns=self._seeded,
                          models=state.fallback_entries(config["provider"], config["model"]),
                          default_provider=pg.provider, presets=self._store_names(),
                          disabled=state.unsupported(config["model"]), fields=state.controls())
@@ -144,10 +140,20 @@ class PlaygroundPanel(anywidget.AnyWidget):
 
     @t.observe("view")
     def _view_changed(self, change: dict[str, Any]) -> None:
-        if change["new"] == "history":
+        if change["new"] == "compare":
+            self._seed_columns()
+        elif change["new"] == "history":
             self._history()
         elif change["new"] == "code":
             self._code()
+
+    def _seed_columns(self) -> None:
+        """Columns nobody has edited start from the Chat settings Compare is opened from."""
+        with self._writing:
+            if self._busy() or [dict(c) for c in self.compare_columns] != self._seeded:
+                return
+            self._seeded = state.seed_columns(self._config())
+            self._apply(compare_columns=self._seeded)
 
     def receive(self, _widget: Any, content: dict[str, Any], _buffers: Any = None) -> None:
         """The custom-message handler: {"action": "run" | "stop" | "compare" | ...}."""
@@ -159,7 +165,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
                                               str(content.get("model") or "")),
             "load": lambda: self._load(str(content.get("id") or "")),
             "code": lambda: self._code(),
-            "notebook": lambda: self._notebook(content.get("what") == "compare",
+            "notebook": lambda: self._notebook(str(content.get("what") or "chat"),
                                                content.get("view")),
             **{f"{verb}_preset": functools.partial(self._preset, verb, content.get("name"))
                for verb in ("save", "load", "delete")},
@@ -176,24 +182,6 @@ class PlaygroundPanel(anywidget.AnyWidget):
     def _busy(self) -> bool:
         return not self._idle.is_set()
 
-    def _submit(self, slot: Slot, config: dict[str, Any]) -> None:
-        """Start one run into `slot`; bad input finishes the slot with the error at once."""
-        def on_token(delta: str) -> None:
-            slot.add(delta)
-            self._throttle.poke()
-
-        def done(future: concurrent.futures.Future[Experiment]) -> None:
-            slot.finish(future)
-            self._throttle.poke()
-
-        try:
-            prompt, kwargs = state.request(config)
-            slot.future = self._pg.submit(prompt, on_token=on_token, **kwargs)
-        except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
-            slot.fail(e)
-            return
-        slot.future.add_done_callback(done)
-
     def _run(self) -> None:
         if self._busy():
             return
@@ -202,7 +190,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._idle.clear()
             self._main = slot
             self._apply(status="running", answer="", metrics={}, error={})
-        self._submit(slot, self._config())
+        start(self._pg, slot, self._config(), self._throttle.poke)
         self._throttle.poke()
 
     def _compare(self) -> None:
@@ -216,7 +204,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._columns = slots
             self._apply(compare_status="running", compare_results=[s.view() for s in slots])
         for slot, column in zip(slots, columns, strict=True):
-            self._submit(slot, state.column_config(base, column))
+            start(self._pg, slot, state.column_config(base, column), self._throttle.poke)
         self._throttle.poke()
 
     def _stop(self) -> None:
@@ -270,19 +258,21 @@ class PlaygroundPanel(anywidget.AnyWidget):
         exp = self._pg.get(experiment_id)
         self._main = None
         self._apply(**state.config_of(exp), answer=exp.response, view="chat",
-                    status="done" if exp.ok else "error",
-                    metrics=state.metrics_of(exp) if exp.ok else {},
-                    error={} if exp.ok else state.error_of(kind=exp.error_type, text=exp.error))
+                    status={"ok": "done"}.get(exp.status, exp.status),
+                    metrics={} if exp.status == "error" else state.metrics_of(exp),
+                    error=state.error_of(kind=exp.error_type, text=exp.error)
+                    if exp.status == "error" else {})
 
     def _code(self) -> None:
         config, columns = self._config(), list(self.compare_columns)
         self._jobs.submit("code", lambda: self._apply(code=code_bundle(self._pg, config,
                                                                        columns)))
 
-    def _notebook(self, compare: bool, view: Any) -> None:
+    def _notebook(self, what: str, view: Any) -> None:
         text = notebook_cell(self._pg, self._config(), list(self.compare_columns)[:MAX_COLUMNS],
-                             compare)
-        self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view})
+                             what)
+        self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view,
+                   "what": what})
 
     def _preset(self, action: str, name: Any) -> None:
         values, message = preset_action(self._store, action, name, self._config())

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbplayground.analytics.format import format_cost, format_ms
+from nbplayground.analytics.format import format_cost, format_cost_range, format_ms
 from nbplayground.configuration import CATALOG, lookup
 from nbplayground.configuration.validation import refusal
 from nbplayground.domain.fields import FIELDS
@@ -172,11 +172,7 @@ def _ours(error: BaseException) -> bool:
 
 
 def estimate_of(preview: dict[str, Any]) -> dict[str, Any]:
-    provider, lo, hi = preview["provider"], preview["min_cost"], preview["max_cost"]
-    if provider == "local" or hi is None or lo == hi:
-        cost = format_cost(hi, provider)
-    else:
-        cost = f"{format_cost(lo, provider)} – {format_cost(hi, provider)}"
+    cost = format_cost_range(preview["min_cost"], preview["max_cost"], preview["provider"])
     return {"prompt_tokens": preview["prompt_tokens"], "max_completion":
             preview["max_completion"], "cost": cost, "error": ""}
 
@@ -203,7 +199,7 @@ def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({
             "id": r["id"], "model": r["model"], "provider": r["provider"],
             "prompt": _clip(r.get("prompt"), 160), "response": _clip(
-                r.get("response") if r.get("status") == "ok" else r.get("error"), 220),
+                r.get("error") if r.get("status") == "error" else r.get("response"), 220),
             "status": r.get("status") or "ok", "when": stamp,
             "tokens": int(_num(r.get("prompt_tokens")) or 0) +
             int(_num(r.get("completion_tokens")) or 0),
@@ -216,6 +212,14 @@ def column_config(base: dict[str, Any], column: dict[str, Any]) -> dict[str, Any
     return {**base, "model": column.get("model", ""),
             "provider": column.get("provider") or base["provider"],
             "params": dict(column.get("params") or {})}
+
+
+def seed_columns(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Two compare columns from a Chat configuration: its model and fields, and the same at a
+    low temperature."""
+    column = {"model": config["model"], "provider": config["provider"],
+              "params": dict(config["params"])}
+    return [column, {**column, "params": {**config["params"], "temperature": 0.2}}]
 
 
 def initial_config(default_provider: str, default_model: Callable[[str], str],

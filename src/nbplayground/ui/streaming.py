@@ -13,6 +13,7 @@ from nbplayground.ui import state
 
 if TYPE_CHECKING:
     from nbplayground.results import Experiment
+    from nbplayground.ui.ports import Facade
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +159,23 @@ class Slot:
     def view(self) -> dict[str, Any]:
         return {"answer": self.text, "status": self.status, "metrics": self.metrics,
                 "error": self.error}
+
+
+def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], None]) -> None:
+    """Start one run into `slot` (pokes as it streams and ends); bad input finishes the slot
+    with the error at once."""
+    def on_token(delta: str) -> None:
+        slot.add(delta)
+        poke()
+
+    def done(future: concurrent.futures.Future[Experiment]) -> None:
+        slot.finish(future)
+        poke()
+
+    try:
+        prompt, kwargs = state.request(config)
+        slot.future = pg.submit(prompt, on_token=on_token, **kwargs)
+    except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
+        slot.fail(e)
+        return
+    slot.future.add_done_callback(done)
