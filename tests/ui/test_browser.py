@@ -51,10 +51,13 @@ NOTEBOOK_CELLS = [
     "panel",
     # A second panel on an OpenAI-compatible endpoint that checks the key (the loopback stub),
     # for the screenshot: it holds and sends a real key.
+    "from nbplayground import scorers as s\n\n"
     "shot = Playground(db='shot.duckdb', provider=Endpoint(base_url=os.environ['STUB_URL'],\n"
     "                  api_key=os.environ['OPENAI_API_KEY']))\n"
     "shot.panel(system='You are a patient senior engineer. Answer plainly, without jargon.',\n"
-    "           model='gpt-4o-mini', temperature=0.7, max_tokens=400)",
+    "           model='gpt-4o-mini', temperature=0.7, max_tokens=400,\n"
+    "           scorers=[s.icontains('tokens', name='mentions tokens'), s.cost(max_usd=0.001),\n"
+    "                    s.latency(max_ms=1000)])",
     # A slow answer (a minute), to be stopped mid-stream.
     "slow = Playground(db='slow.duckdb', provider='simulated', simulated_latency=60)\n"
     "slow.panel(prompt='Tell me a long story about a lighthouse keeper.', max_tokens=400)",
@@ -362,11 +365,12 @@ def test_the_estimate_says_simulated_once(lab: Lab) -> None:
 def test_send_to_notebook_inserts_the_code_on_screen(lab: Lab) -> None:
     expect, a = _expect(), lab.panel(0)
     cells = "() => window.jupyterapp.shell.currentWidget.content.model.cells.length"
+    current = a.locator("select.nbp-model-select").input_value().split(":", 1)[1]
     a.locator('.nbp-tab[data-view="code"]').click()
     code = a.locator(".nbp-code")
     for lang in ("python", "compare"):
         a.locator(f'.nbp-seg[data-lang="{lang}"]').click()
-        expect(code).not_to_have_text("Generating…")
+        expect(code).to_contain_text(current)  # the code of the configuration on screen
         shown, before = code.inner_text(), lab.js(cells)
         a.locator(".nbp-send").click()
         lab.page.wait_for_function(f"() => ({cells})() === {before + 1}")
@@ -462,6 +466,44 @@ def test_nothing_is_clipped_with_the_file_browser_open(lab: Lab, width: int) -> 
     finally:
         lab.js("() => window.jupyterapp.shell.collapseLeft()")
         lab.page.set_viewport_size({"width": 1500, "height": 1100})
+
+
+def test_scores_are_badges_under_the_answer_and_in_every_compare_column(lab: Lab) -> None:
+    expect, b = _expect(), lab.panel(1)
+    b.scroll_into_view_if_needed()
+    badges = b.locator(".nbp-answer-card .nbp-score")
+    expect(badges).to_have_count(3)
+    expect(badges.nth(0)).to_have_text("✓ mentions tokens")
+    expect(badges.nth(0)).to_have_class(re.compile("is-pass"))
+    expect(badges.nth(1)).to_have_class(re.compile("is-pass"))
+    # The stub streams for about two seconds: over the latency scorer's 1000 ms.
+    expect(badges.nth(2)).to_have_class(re.compile("is-fail"))
+    assert "ms" in (badges.nth(2).get_attribute("title") or "")
+    b.locator('.nbp-tab[data-view="compare"]').click()
+    b.locator(".nbp-cmp-run").click()
+    columns = b.locator(".nbp-cmp-col")
+    for i in range(2):
+        expect(columns.nth(i).locator(".nbp-score")).to_have_count(3)
+    expect(b.locator(".nbp-cmp-run")).to_contain_text("Run all")
+
+
+def test_history_filters_by_passed_and_failed_scores(lab: Lab) -> None:
+    expect, b = _expect(), lab.panel(1)
+    b.locator('.nbp-tab[data-view="history"]').click()
+    rows = b.locator(".nbp-h-row")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0).locator(".nbp-score")).to_have_count(3)
+    verdict = b.locator("select.nbp-h-passed")
+    verdict.select_option("failed")
+    expect(rows).to_have_count(3)  # each took over 1000 ms
+    verdict.select_option("passed")
+    expect(b.locator(".nbp-empty")).to_have_text(
+        "No run matches passed scores. Clear the search to see every run.")
+    verdict.select_option("")
+    expect(rows).to_have_count(3)
+    b.locator('.nbp-tab[data-view="chat"]').click()
+    # The panel without scorers has no such filter.
+    expect(lab.panel(0).locator("select.nbp-h-passed")).to_be_hidden()
 
 
 def test_saved_notebook_holds_widget_state_but_no_key_and_console_is_clean(lab: Lab) -> None:

@@ -523,3 +523,54 @@ def test_metrics_carry_reasoning_tokens_tinted_tokens_and_tool_steps() -> None:
     assert m["tokens"][0]["top"][1][0] == "Yo"
     assert m["tool_calls"] == [{"name": "ping", "args": '{"n": 1}', "result": "pong",
                                 "error": None}]
+
+
+def test_scorers_badge_each_run_and_compare_column_and_filter_history(pg: Any) -> None:
+    from nbplayground import scorers as s
+
+    panel = panel_of(pg, prompt="Say something", scorers=[
+        s.regex(r"\w+", name="has_words"), s.contains("no such phrase anywhere", name="phrase"),
+        s.cost(max_usd=1.0)])
+    assert panel.scorer_names == ["has_words", "phrase", "cost"]
+    act(panel, "run")
+    badges = {b["name"]: b for b in panel.metrics["scores"]}
+    assert list(badges) == ["has_words", "phrase", "cost"]
+    assert badges["has_words"]["passed"] and badges["cost"]["passed"]
+    assert not badges["phrase"]["passed"] and badges["phrase"]["score"] == 0.0
+    assert badges["cost"]["shown"].startswith("$") and badges["phrase"]["shown"] == ""
+    act(panel, "compare")
+    for column in panel.compare_results:
+        assert [b["name"] for b in column["metrics"]["scores"]] == ["has_words", "phrase", "cost"]
+    act(panel, "history", search="", model="", passed="failed")
+    assert len(panel.history) == 3 and all(r["passed"] is False for r in panel.history)
+    act(panel, "history", search="", model="", passed="passed")
+    assert panel.history == []
+
+
+def test_a_run_that_passes_is_found_by_the_passed_filter(pg: Any) -> None:
+    from nbplayground import scorers as s
+
+    pg.run("An earlier run, before the panel", model="gpt-4o-mini")
+    panel = panel_of(pg, prompt="Say something", scorers=[s.regex(r"\w")])
+    act(panel, "history", search="", model="", passed="passed")
+    [row] = panel.history  # scored afresh: the panel never ran it
+    assert row["passed"] is True and row["scores"][0]["name"] == "regex"
+
+
+def test_a_judge_in_the_panel_is_a_run_of_its_own(pg: Any) -> None:
+    from nbplayground import scorers as s
+
+    panel = panel_of(pg, prompt="Name a colour", scorers=[
+        s.judge("Is {answer} a colour? Score 0-1.", model="gpt-4o-mini", threshold=0.5)])
+    act(panel, "run")
+    [badge] = panel.metrics["scores"]
+    assert badge["name"] == "judge" and badge["score"] is not None, badge
+    assert len(pg.history()) == 2  # the run and the judge's call
+
+
+def test_a_scorer_that_needs_vars_is_refused_when_the_panel_opens(pg: Any) -> None:
+    from nbplayground import scorers as s
+    from nbplayground.evaluation import InvalidScorer
+
+    with pytest.raises(InvalidScorer, match="capital"):
+        PlaygroundPanel(pg, scorers=[s.exact("{capital}")])

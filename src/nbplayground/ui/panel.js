@@ -418,6 +418,7 @@ function render({ model, el }) {
   const answer = h("div", { class: "nbp-answer", "aria-live": "polite" });
   const metrics = h("div", { class: "nbp-metrics" });
   const errorBox = h("div", { class: "nbp-error", role: "alert" });
+  const scoresRow = h("div", { class: "nbp-scores" });
   const keep = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-keep", type: "button",
     title: "Move this prompt and answer into the conversation and write the next prompt",
     onclick: () => {
@@ -438,7 +439,7 @@ function render({ model, el }) {
   const answerCard = h("div", { class: "nbp-card nbp-answer-card" },
     h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "Assistant"), status,
       h("span", { class: "nbp-spacer" }), copyAnswer, keep),
-    answer, errorBox, metrics);
+    answer, errorBox, metrics, scoresRow);
   const chat = h("div", { class: "nbp-chat" },
     h("div", { class: "nbp-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "System")), systemBox),
     turns,
@@ -492,7 +493,21 @@ function render({ model, el }) {
       m.finish_reason === "length" ? h("span", { class: "nbp-metric is-warn", title: "finish_reason: length" }, "cut at max tokens") : null,
     ].filter(Boolean);
   }
-  function showMetrics() { metrics.replaceChildren(...metricChips(model.get("metrics"))); }
+  // pg.panel(scorers=[...]): each score as a badge, its reason on hover.
+  function scoreBadges(scores) {
+    return (scores || []).map((b) => {
+      const state = b.score === null ? "is-error" : b.passed ? "is-pass" : "is-fail";
+      const mark = b.score === null ? "⚠" : b.passed ? "✓" : "✗";
+      const value = b.shown ? ` ${b.shown}` : "";
+      return h("span", { class: `nbp-score ${state}`, title: b.reason || (b.passed ? "passed" : "failed"),
+        "data-scorer": b.name }, `${mark} ${b.name}${value}`);
+    });
+  }
+  function showMetrics() {
+    const m = model.get("metrics") || {};
+    metrics.replaceChildren(...metricChips(m));
+    scoresRow.replaceChildren(...scoreBadges(m.scores));
+  }
   function errorView(box, e) {
     box.replaceChildren();
     box.hidden = !e || !e.title;
@@ -566,12 +581,13 @@ function render({ model, el }) {
       const ans = h("div", { class: "nbp-answer nbp-cmp-answer" });
       const met = h("div", { class: "nbp-metrics" });
       const err = h("div", { class: "nbp-error", role: "alert", hidden: true });
+      const sc = h("div", { class: "nbp-scores" });
       const card = h("div", { class: "nbp-card nbp-cmp-col" },
         h("div", { class: "nbp-cmp-head" }, h("span", { class: "nbp-cmp-index" }, String.fromCharCode(65 + i)), select,
           h("button", { class: "nbp-icon-btn", type: "button", title: "Remove this column", disabled: cols.length <= 2,
             onclick: () => { put("compare_columns", model.get("compare_columns").filter((_, j) => j !== i)); showColumns(); } }, icon("x"))),
-        h("div", { class: "nbp-cmp-params" }, params), ans, err, met);
-      return { card, ans, met, err };
+        h("div", { class: "nbp-cmp-params" }, params), ans, err, met, sc);
+      return { card, ans, met, err, sc };
     });
     cmpGrid.replaceChildren(...colViews.map((v) => v.card));
     cmpAdd.disabled = cols.length >= MAX_COLUMNS;
@@ -585,6 +601,7 @@ function render({ model, el }) {
       v.ans.classList.toggle("is-empty", !r.answer);
       v.ans.classList.toggle("is-running", r.status === "running");
       v.met.replaceChildren(...metricChips(r.metrics));
+      v.sc.replaceChildren(...scoreBadges((r.metrics || {}).scores));
       errorView(v.err, r.error);
     });
     const running = model.get("compare_status") === "running";
@@ -600,24 +617,32 @@ function render({ model, el }) {
   const hSearch = h("input", { class: "nbp-input nbp-h-search", type: "search", placeholder: "Search prompts and answers",
     oninput: () => { clearTimeout(searchTimer); searchTimer = setTimeout(askHistory, 300); } });
   const hModel = h("select", { class: "nbp-select nbp-h-model", onchange: () => askHistory() });
-  const askHistory = () => send({ action: "history", search: hSearch.value, model: hModel.value });
+  const hPassed = h("select", { class: "nbp-select nbp-h-passed", "aria-label": "Scores", onchange: () => askHistory() },
+    h("option", { value: "" }, "All results"), h("option", { value: "passed" }, "Passed"),
+    h("option", { value: "failed" }, "Failed"));
+  const askHistory = () => send({ action: "history", search: hSearch.value, model: hModel.value, passed: hPassed.value });
   const hBody = h("tbody", {});
+  const hHead = h("tr", {});
   const historyView = h("div", { class: "nbp-history" },
-    h("div", { class: "nbp-actions" }, hSearch, hModel,
+    h("div", { class: "nbp-actions" }, hSearch, hModel, hPassed,
       h("button", { class: "nbp-btn nbp-btn-ghost", type: "button", onclick: askHistory, title: "Reload the log" }, icon("refresh"), "Refresh"),
       h("span", { class: "nbp-spacer" }), h("span", { class: "nbp-hint" }, "Click a run to load it into Chat")),
     h("div", { class: "nbp-table-wrap" }, h("table", { class: "nbp-table" },
-      h("thead", {}, h("tr", {}, ["When", "Model", "Prompt", "Answer", "Tokens", "Cost"].map((c) => h("th", {}, c)))),
-      hBody)));
+      h("thead", {}, hHead), hBody)));
   function showHistory() {
     const rowsH = model.get("history") || [];
+    const scored = (model.get("scorer_names") || []).length > 0;
+    hPassed.hidden = !scored;
+    hHead.replaceChildren(...["When", "Model", "Prompt", "Answer", scored ? "Scores" : null, "Tokens", "Cost"]
+      .filter(Boolean).map((c) => h("th", {}, c)));
     const models = [...new Set(entries().map((e) => e.model))];
     const chosen = hModel.value;
     hModel.replaceChildren(h("option", { value: "" }, "All models"), ...models.map((m) => h("option", { value: m }, m)));
     hModel.value = chosen;
     if (!rowsH.length) {
-      const filters = [hSearch.value.trim() && `“${hSearch.value.trim()}”`, hModel.value && `model ${hModel.value}`].filter(Boolean);
-      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: 6 }, filters.length
+      const filters = [hSearch.value.trim() && `“${hSearch.value.trim()}”`, hModel.value && `model ${hModel.value}`,
+        scored && hPassed.value && `${hPassed.value} scores`].filter(Boolean);
+      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: scored ? 7 : 6 }, filters.length
         ? `No run matches ${filters.join(" and ")}. Clear the search to see every run.`
         : "No runs yet. Runs from the panel and from pg.run() appear here.")));
       return;
@@ -631,6 +656,7 @@ function render({ model, el }) {
     h("td", { class: "nbp-clip" }, r.prompt),
     h("td", { class: "nbp-clip nbp-muted" }, r.status === "error" ? h("span", { class: "nbp-bad" }, r.response || "error")
       : [r.status === "stopped" ? h("span", { class: "nbp-pill is-stopped", title: "Stopped before the answer ended" }, "stopped") : null, r.response]),
+    scored ? h("td", {}, h("div", { class: "nbp-h-scores" }, scoreBadges(r.scores))) : null,
     h("td", { class: "nbp-num" }, String(r.tokens)),
     h("td", { class: "nbp-num nbp-nowrap" }, r.cost))));
   }

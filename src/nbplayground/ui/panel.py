@@ -18,6 +18,7 @@ from nbplayground.errors import InvalidInput, NbPlaygroundError
 from nbplayground.ui import state
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
 from nbplayground.ui.presets import PresetStore, preset_action
+from nbplayground.ui.scoring import PanelScorer, history_view
 from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, start
 
 if TYPE_CHECKING:
@@ -65,14 +66,17 @@ class PlaygroundPanel(anywidget.AnyWidget):
     history = t.List(t.Dict()).tag(sync=True)
     code = t.Dict().tag(sync=True)
     presets = t.List(t.Unicode()).tag(sync=True)
+    scorer_names = t.List(t.Unicode()).tag(sync=True)
+    """The names of pg.panel(scorers=[...]): each run's scores show as badges."""
     notice = t.Dict().tag(sync=True)
 
-    def __init__(self, pg: Facade, **initial: Any) -> None:
+    def __init__(self, pg: Facade, *, scorers: Any = None, **initial: Any) -> None:
         unknown = sorted(set(initial) - _INITIAL)
         if unknown:
             raise InvalidInput(f"panel() does not take {unknown[0]!r}; it takes "
-                               f"{', '.join(sorted(_INITIAL))}")
+                               f"{', '.join(sorted({*_INITIAL, 'scorers'}))}")
         self._pg = pg
+        self._scorer = PanelScorer(pg, scorers)
         self._writing = threading.RLock()
         self._jobs = LatestOnly()
         self._slow = LatestOnly()  # listing an endpoint's models may wait on the network
@@ -89,7 +93,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
         super().__init__(**config, compare_columns=self._seeded,
                          models=state.fallback_entries(config["provider"], config["model"]),
                          default_provider=pg.provider, presets=self._store_names(),
-                         disabled=state.unsupported(config["model"]), fields=state.controls())
+                         disabled=state.unsupported(config["model"]), fields=state.controls(),
+                         scorer_names=self._scorer.names)
         self.on_msg(self.receive)
         current = (config["provider"], config["model"])
         self._slow.submit("models", lambda: self._apply(
@@ -119,7 +124,9 @@ class PlaygroundPanel(anywidget.AnyWidget):
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until the runs and the background look-ups have finished (for scripts, tests)."""
-        return all(w(timeout) for w in (self._idle.wait, self._jobs.wait, self._slow.wait))
+        # Idle first: a run's scoring job is queued before the run counts as done.
+        return all(w(timeout) for w in (self._idle.wait, self._scorer.jobs.wait,
+                                        self._jobs.wait, self._slow.wait))
 
     def close(self) -> None:
         if hasattr(self, "_throttle"):  # not when __init__ refused its arguments
@@ -161,8 +168,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
         handlers: dict[str, Callable[[], None]] = {
             "run": lambda: self._run(), "stop": lambda: self._stop(),
             "compare": lambda: self._compare(),
-            "history": lambda: self._history(str(content.get("search") or ""),
-                                              str(content.get("model") or "")),
+            "history": lambda: self._history({k: str(content.get(k) or "") for k in
+                                              ("search", "model", "passed")}),
             "load": lambda: self._load(str(content.get("id") or "")),
             "code": lambda: self._code(),
             "notebook": lambda: self._notebook(str(content.get("what") or "chat"),
@@ -190,7 +197,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._idle.clear()
             self._main = slot
             self._apply(status="running", answer="", metrics={}, error={})
-        start(self._pg, slot, self._config(), self._throttle.poke)
+        start(self._pg, slot, self._config(), self._throttle.poke,
+              self._scorer.then(slot, self._flush))
         self._throttle.poke()
 
     def _compare(self) -> None:
@@ -204,7 +212,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._columns = slots
             self._apply(compare_status="running", compare_results=[s.view() for s in slots])
         for slot, column in zip(slots, columns, strict=True):
-            start(self._pg, slot, state.column_config(base, column), self._throttle.poke)
+            start(self._pg, slot, state.column_config(base, column), self._throttle.poke,
+                  self._scorer.then(slot, self._flush))
         self._throttle.poke()
 
     def _stop(self) -> None:
@@ -222,7 +231,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
             if main is not None:
                 values["answer"] = main.text
                 if done[id(main)]:
-                    values.update(status=main.status, metrics=main.metrics, error=main.error)
+                    values.update(status=main.status, metrics=main.shown_metrics,
+                                  error=main.error)
             if columns:
                 values["compare_results"] = [s.view() for s in columns]
                 if all(done[id(s)] for s in columns):
@@ -236,19 +246,18 @@ class PlaygroundPanel(anywidget.AnyWidget):
                 if self.view == "history":
                     self._history()
 
-    def _history(self, search: str | None = None, model: str | None = None) -> None:
-        if search is not None or model is not None:
-            self._history_filter = {"search": search or "", "model": model or ""}
-        wanted = dict(self._history_filter)
+    def _history(self, wanted: dict[str, str] | None = None) -> None:
+        if wanted is not None:
+            self._history_filter = wanted
+        shown = dict(self._history_filter)
 
         def job() -> None:
             try:
-                frame = self._pg.history(limit=50, search=wanted.get("search") or None,
-                                         model=wanted.get("model") or None)
+                rows = history_view(self._pg, self._scorer, shown)
             except Exception as e:
                 self._say(state.error_of(e)["detail"], "error")
                 return
-            self._apply(history=state.history_rows(frame))
+            self._apply(history=rows)
 
         self._jobs.submit("history", job)
 
@@ -259,7 +268,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
         self._main = None
         self._apply(**state.config_of(exp), answer=exp.response, view="chat",
                     status={"ok": "done"}.get(exp.status, exp.status),
-                    metrics={} if exp.status == "error" else state.metrics_of(exp),
+                    metrics={} if exp.status == "error" else {
+                        **state.metrics_of(exp), "scores": self._scorer.score(exp, judges=False)},
                     error=state.error_of(kind=exp.error_type, text=exp.error)
                     if exp.status == "error" else {})
 

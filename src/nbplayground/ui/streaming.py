@@ -129,6 +129,8 @@ class Slot:
         self.final: str | None = None
         self.metrics: dict[str, Any] = {}
         self.error: dict[str, str] = {}
+        self.scores: list[dict[str, Any]] | None = None
+        """The run's score badges once scored (pg.panel(scorers=[...]))."""
 
     def add(self, delta: str) -> None:
         if not self.done:
@@ -156,19 +158,29 @@ class Slot:
     def fail(self, error: BaseException) -> None:
         self.status, self.error, self.done = "error", state.error_of(error), True
 
+    @property
+    def shown_metrics(self) -> dict[str, Any]:
+        if self.scores is None or not self.metrics:
+            return self.metrics
+        return {**self.metrics, "scores": self.scores}
+
     def view(self) -> dict[str, Any]:
-        return {"answer": self.text, "status": self.status, "metrics": self.metrics,
+        return {"answer": self.text, "status": self.status, "metrics": self.shown_metrics,
                 "error": self.error}
 
 
-def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], None]) -> None:
+def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], None],
+          then: Callable[[Experiment], None] | None = None) -> None:
     """Start one run into `slot` (pokes as it streams and ends); bad input finishes the slot
-    with the error at once."""
+    with the error at once. `then` gets the finished experiment (before the slot is done, so
+    whoever waits for the panel also waits for what `then` starts)."""
     def on_token(delta: str) -> None:
         slot.add(delta)
         poke()
 
     def done(future: concurrent.futures.Future[Experiment]) -> None:
+        if then is not None and not future.cancelled() and future.exception() is None:
+            then(future.result())
         slot.finish(future)
         poke()
 
