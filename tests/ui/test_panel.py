@@ -574,3 +574,28 @@ def test_a_scorer_that_needs_vars_is_refused_when_the_panel_opens(pg: Any) -> No
 
     with pytest.raises(InvalidScorer, match="capital"):
         PlaygroundPanel(pg, scorers=[s.exact("{capital}")])
+
+
+def test_tools_by_name_are_the_notebooks_functions(pg: Any, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    from nbplayground.ui import namespace
+
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    monkeypatch.setattr(namespace, "user_namespace",
+                        lambda: {"get_weather": get_weather, "limit": 3})
+    panel = panel_of(pg, prompt="Weather in Paris?")
+    panel.params = {**panel.params, "tools": ["get_weather"]}
+    panel.view = "code"
+    assert panel.wait(30)
+    assert panel.estimate["error"] == ""
+    assert "tools=[get_weather]," in panel.code["notebook"]
+    assert '"name": "get_weather"' in panel.code["curl"]
+    for name, needle in (("get_wether", "no function named 'get_wether' is defined in this "
+                          "notebook"), ("limit", "'limit' in this notebook is an int, not a "
+                                                 "function")):
+        panel.params = {**panel.params, "tools": [name]}
+        assert panel.wait(30)
+        assert needle in panel.estimate["error"]

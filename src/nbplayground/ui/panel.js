@@ -316,15 +316,24 @@ function render({ model, el }) {
     };
     return { row, update };
   }
-  // A JSON value (a schema, a list of functions): edited as text, sent once it parses.
+  // A JSON value (a schema, a list of functions): edited as text, sent once it parses. A field
+  // whose spec has `names` also takes names (get_weather, lookup): the kernel finds them in the
+  // notebook.
+  const NAMES = /^[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*$/;
   function jsonRow(spec, get, set) {
     const hint = h("div", { class: "nbp-hint nbp-json-hint" });
     const area = h("textarea", { class: "nbp-textarea nbp-json", rows: 3, spellcheck: "false",
-      placeholder: "JSON", "aria-label": spec.label,
+      placeholder: spec.names ? `JSON, or ${spec.names}: get_weather, lookup` : "JSON", "aria-label": spec.label,
       oninput: () => {
         const text = area.value.trim();
+        area.classList.remove("is-invalid");
         if (!text) { hint.textContent = ""; set(null); return; }
-        try { set(JSON.parse(text)); hint.textContent = ""; area.classList.remove("is-invalid"); }
+        if (spec.names && NAMES.test(text)) {
+          hint.textContent = "";
+          set(text.split(",").map((n) => n.trim()));
+          return;
+        }
+        try { set(JSON.parse(text)); hint.textContent = ""; }
         catch (e) { hint.textContent = `Not JSON yet: ${e.message}`; area.classList.add("is-invalid"); }
       } });
     const row = h("div", { class: "nbp-param", "data-param": spec.name },
@@ -332,7 +341,10 @@ function render({ model, el }) {
       area, hint);
     const update = (reason) => {
       const v = get();
-      if (document.activeElement !== area) area.value = v === null || v === undefined ? "" : JSON.stringify(v, null, 1);
+      const names = spec.names && Array.isArray(v) && v.length && v.every((x) => typeof x === "string");
+      if (document.activeElement !== area) {
+        area.value = v === null || v === undefined ? "" : names ? v.join(", ") : JSON.stringify(v, null, 1);
+      }
       area.disabled = Boolean(reason);
       row.title = reason || "";
       row.classList.toggle("is-disabled", Boolean(reason));

@@ -12,6 +12,7 @@ from nbplayground.configuration import CATALOG, lookup
 from nbplayground.configuration.validation import refusal
 from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import InvalidInput
+from nbplayground.ui.namespace import resolve_tools
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,8 +51,10 @@ def unsupported(model: str) -> dict[str, str]:
 
 
 def controls() -> list[dict[str, Any]]:
-    """The panel's controls, described by the field table (the browser holds no names)."""
-    return [f.control() for f in FIELDS]
+    """The panel's controls, described by the field table (the browser holds no names). A field
+    of functions also takes the names of the notebook's own (`names`: the editor's hint)."""
+    return [{**f.control(), "names": "functions defined in this notebook, by name"
+             if f.shape == "tools" else None} for f in FIELDS]
 
 
 def model_entry(provider: str, model: str) -> dict[str, Any]:
@@ -96,6 +99,8 @@ def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
                 continue
         if isinstance(value, float) and value.is_integer() and f.kind == "integer":
             value = int(value)  # JavaScript numbers arrive as floats
+        if f.shape == "tools":
+            value = resolve_tools(value)
         out[f.name] = value
     return out
 
