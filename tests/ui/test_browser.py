@@ -61,8 +61,16 @@ NOTEBOOK_CELLS = [
     # A slow answer (a minute), to be stopped mid-stream.
     "slow = Playground(db='slow.duckdb', provider='simulated', simulated_latency=60)\n"
     "slow.panel(prompt='Tell me a long story about a lighthouse keeper.', max_tokens=400)",
+    # The modern request surface against a stub that answers tools, schemas and logprobs; the
+    # tools editor finds get_weather in this notebook by its name.
+    "def get_weather(city: str) -> str:\n"
+    "    \"\"\"The weather in a city.\"\"\"\n"
+    "    return f'sunny in {city}'\n\n"
+    "modern = Playground(db='modern.duckdb', provider=Endpoint(\n"
+    "    base_url=os.environ['MODERN_URL'], api_key=os.environ['OPENAI_API_KEY']))\n"
+    "modern.panel(prompt='Use get_weather for Paris.', model='gpt-4o-mini', max_tokens=60)",
 ]
-PANELS = 3
+PANELS = 4
 
 
 def _free_port() -> int:
@@ -89,6 +97,8 @@ def _notebook(cells: list[str]) -> dict[str, Any]:
 class Lab:
     page: Any
     root: Path
+    modern: Any = None
+    """The stub behind the modern-surface panel: what it was sent."""
     errors: list[str] = field(default_factory=list)
     seen: dict[str, str] = field(default_factory=dict)
 
@@ -99,7 +109,8 @@ class Lab:
         return self.page.evaluate(script)
 
 
-def _start_lab(tmp: Path, stub_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _start_lab(tmp: Path, stub_url: str, modern_url: str
+               ) -> tuple[subprocess.Popen[bytes], str, Path]:
     root = tmp / "notebooks"
     root.mkdir()
     (root / "panel.ipynb").write_text(json.dumps(_notebook(NOTEBOOK_CELLS)), encoding="utf-8")
@@ -115,7 +126,8 @@ def _start_lab(tmp: Path, stub_url: str) -> tuple[subprocess.Popen[bytes], str, 
         JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"), IPYTHONDIR=str(tmp / "ipython"),
         NBPLAYGROUND_CONFIG_DIR=str(tmp / "nbplayground"), OPENAI_API_KEY=CANARY,
-        CANARY_ARG=CANARY_ARG, STUB_URL=stub_url, PYTHONDONTWRITEBYTECODE="1")
+        CANARY_ARG=CANARY_ARG, STUB_URL=stub_url, MODERN_URL=modern_url,
+        PYTHONDONTWRITEBYTECODE="1")
     token, port = secrets.token_hex(16), _free_port()
     log = tmp / "jupyter.log"
     with log.open("wb") as out:
@@ -165,8 +177,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("lab")
     # No usage chunk: the stub counts words, the client then counts real tokens (shown as ≈).
     with OpenAIStub(api_key=CANARY, reply_with=SHOT_ANSWER, chunk_delay=0.02,
-                    stream_usage=False) as stub:
-        proc, url, root = _start_lab(tmp, stub.base_url)
+                    stream_usage=False) as stub, OpenAIStub(api_key=CANARY) as modern:
+        proc, url, root = _start_lab(tmp, stub.base_url, modern.base_url)
         pw = sync_api.sync_playwright().start()
         try:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
@@ -176,7 +188,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                                           permissions=["clipboard-read", "clipboard-write"])
             page = context.new_page()
             page.set_default_timeout(30_000)
-            lab = Lab(page, root)
+            lab = Lab(page, root, modern)
             page.on("console", lambda m: lab.errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: lab.errors.append(f"page error: {e}"))
             page.goto(url, wait_until="domcontentloaded")
@@ -504,6 +516,119 @@ def test_history_filters_by_passed_and_failed_scores(lab: Lab) -> None:
     b.locator('.nbp-tab[data-view="chat"]').click()
     # The panel without scorers has no such filter.
     expect(lab.panel(0).locator("select.nbp-h-passed")).to_be_hidden()
+
+
+def _field(panel: Any, name: str) -> Any:
+    return panel.locator(f'.nbp-settings .nbp-param[data-param="{name}"]')
+
+
+def _run_and_wait(panel: Any) -> None:
+    """Run, and wait for this run's answer (not the previous one's "Done")."""
+    expect, shown = _expect(), panel.locator(".nbp-answer-card .nbp-metrics")
+    before = shown.get_attribute("data-run") or ""
+    panel.locator(".nbp-run").click()
+    expect(shown).not_to_have_attribute("data-run", before)
+    # The first structured answer imports jsonschema in the kernel (seconds on a busy machine).
+    expect(panel.locator(".nbp-status")).not_to_have_text("Streaming…", timeout=30_000)
+    problem = panel.locator(".nbp-answer-card .nbp-error")
+    assert shown.get_attribute("data-run") or not problem.is_visible(), problem.inner_text()
+    expect(shown).not_to_have_attribute("data-run", "")
+    expect(panel.locator(".nbp-status")).to_have_text("Done")
+
+
+def test_more_fields_fold_holds_the_advanced_controls(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    d.scroll_into_view_if_needed()
+    fold = d.locator("details.nbp-more-fields")
+    expect(fold).not_to_have_attribute("open", "")
+    expect(_field(d, "response_format")).to_be_hidden()
+    expect(_field(d, "api")).to_be_visible()  # the API switch is not folded away
+    fold.locator("summary").click()
+    for name in ("response_format", "tools", "logprobs", "top_logprobs"):
+        expect(_field(d, name)).to_be_visible()
+
+
+def test_the_api_switch_sends_through_the_responses_api(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    api = _field(d, "api").locator("select")
+    api.select_option("responses")
+    d.locator('.nbp-tab[data-view="code"]').click()
+    expect(d.locator(".nbp-code")).to_contain_text("client.responses.create(")
+    d.locator('.nbp-tab[data-view="chat"]').click()
+    before = lab.modern.count("/v1/responses")
+    _run_and_wait(d)
+    assert lab.modern.count("/v1/responses") == before + 1
+    api.select_option("chat")
+    d.locator('.nbp-tab[data-view="code"]').click()
+    expect(d.locator(".nbp-code")).to_contain_text("client.chat.completions.create(")
+    d.locator('.nbp-tab[data-view="chat"]').click()
+
+
+def test_the_json_schema_editor_shapes_the_answer(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    editor = _field(d, "response_format").locator("textarea")
+    editor.fill('{"type": "object", "properties"')
+    expect(_field(d, "response_format").locator(".nbp-json-hint")).to_contain_text("Not JSON yet")
+    schema = {"type": "object", "properties": {"city": {"type": "string"}},
+              "required": ["city"], "additionalProperties": False}
+    editor.fill(json.dumps(schema))
+    expect(_field(d, "response_format").locator(".nbp-json-hint")).to_have_text("")
+    _run_and_wait(d)
+    text = d.locator(".nbp-answer-card .nbp-answer").inner_text()
+    sent = lab.modern.requests[-1].body
+    assert text.startswith("{"), (text, sent)
+    assert set(json.loads(text)) == {"city"}
+    assert sent["response_format"]["json_schema"]["schema"] == schema
+    editor.fill("")
+
+
+def test_the_tools_editor_takes_a_notebook_function_and_shows_its_calls(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    tools = _field(d, "tools").locator("textarea")
+    tools.fill("get_wether")
+    expect(d.locator(".nbp-estimate")).to_contain_text(
+        "no function named 'get_wether' is defined in this notebook")
+    expect(d.locator(".nbp-run")).to_be_disabled()
+    tools.fill("get_weather")
+    expect(d.locator(".nbp-run")).to_be_enabled()
+    _run_and_wait(d)
+    step = d.locator(".nbp-answer-card details.nbp-tool-step")
+    expect(step).to_have_count(1)
+    expect(step.locator("summary")).to_contain_text("get_weather(")
+    expect(step.locator(".nbp-tool-result")).to_be_hidden()  # folded until opened
+    step.locator("summary").click()
+    expect(step.locator(".nbp-tool-result")).to_have_text(re.compile(r"^sunny in "))
+    tools.fill("")
+
+
+def test_logprobs_tint_each_token_with_alternatives_on_hover(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    _field(d, "logprobs").locator("input.nbp-toggle").check()
+    _param(d, "top_logprobs").fill("3")
+    _run_and_wait(d)
+    tokens = d.locator(".nbp-answer-card .nbp-token")
+    expect(tokens.first).to_be_visible()
+    assert tokens.count() > 3
+    first = tokens.first
+    first.hover()
+    title = first.get_attribute("title") or ""
+    assert re.match(r"^\d+(\.\d)?%\n", title) and title.count("\n") == 3, title  # 3 alternatives
+    assert "--nbp-p:" in (first.get_attribute("style") or "")
+    _field(d, "logprobs").locator("input.nbp-toggle").uncheck()
+
+
+def test_a_reasoning_model_shows_its_reasoning_tokens(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    select = d.locator("select.nbp-model-select")
+    select.select_option(select.evaluate(
+        "s => [...s.options].map(o => o.value).find(v => v.endsWith(':o4-mini'))"))
+    _param(d, "max_tokens").fill("200")
+    _run_and_wait(d)
+    chip = d.locator(".nbp-answer-card .nbp-metric", has_text="reasoning")
+    expect(chip).to_have_text("8 reasoning")
+    out = REPO / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    d.screenshot(path=str(out / "modern.png"), animations="disabled")
 
 
 def test_saved_notebook_holds_widget_state_but_no_key_and_console_is_clean(lab: Lab) -> None:

@@ -165,7 +165,8 @@ def test_a_refused_key_reads_as_plain_words(make_pg: Any, stub: OpenAIStub) -> N
 def test_reasoning_model_disables_what_it_does_not_take(pg: Any) -> None:
     panel = panel_of(pg, prompt="Prove it", model="o4-mini", max_tokens=300)
     assert set(panel.disabled) == {"temperature", "top_p", "frequency_penalty",
-                                   "presence_penalty", "stop", "logprobs", "top_logprobs"}
+                                   "presence_penalty", "stop", "logprobs", "top_logprobs",
+                                   "reasoning_summary"}  # that one only on the Responses API
     assert "reasoning model" in panel.disabled["temperature"]
     o4 = next(m for m in panel.models if m["model"] == "o4-mini")
     assert o4["unsupported"] == panel.disabled  # the same reasons drive the compare columns
@@ -599,3 +600,16 @@ def test_tools_by_name_are_the_notebooks_functions(pg: Any, monkeypatch: pytest.
         panel.params = {**panel.params, "tools": [name]}
         assert panel.wait(30)
         assert needle in panel.estimate["error"]
+
+
+def test_the_responses_api_disables_what_it_does_not_take(pg: Any) -> None:
+    panel = panel_of(pg, prompt="Hello")
+    assert "frequency_penalty" not in panel.disabled
+    panel.params = {**panel.params, "api": "responses"}
+    panel.view = "code"
+    assert panel.wait(30)
+    assert panel.disabled["frequency_penalty"] == \
+        "the Responses API does not take frequency penalty"
+    assert "client.responses.create(" in panel.code["python"]
+    assert "frequency_penalty" not in panel.code["python"]
+    assert panel.estimate["error"] == ""

@@ -518,6 +518,7 @@ function render({ model, el }) {
   function showMetrics() {
     const m = model.get("metrics") || {};
     metrics.replaceChildren(...metricChips(m));
+    metrics.dataset.run = m.id || "";
     scoresRow.replaceChildren(...scoreBadges(m.scores));
   }
   function errorView(box, e) {

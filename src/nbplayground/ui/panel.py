@@ -93,7 +93,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
         super().__init__(**config, compare_columns=self._seeded,
                          models=state.fallback_entries(config["provider"], config["model"]),
                          default_provider=pg.provider, presets=self._store_names(),
-                         disabled=state.unsupported(config["model"]), fields=state.controls(),
+                         disabled=state.unsupported(config["model"], config["params"].get("api")),
+                         fields=state.controls(),
                          scorer_names=self._scorer.names)
         self.on_msg(self.receive)
         current = (config["provider"], config["model"])
@@ -134,9 +135,11 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._throttle.cancel()
         super().close()
 
-    @t.observe("model")
+    @t.observe("model", "params")
     def _model_changed(self, change: dict[str, Any]) -> None:
-        self._apply(disabled=state.unsupported(change["new"]))
+        off = state.unsupported(self.model, self.params.get("api"))
+        if off != self.disabled:
+            self._apply(disabled=off)
 
     @t.observe(*_CONFIG, "compare_columns")
     def _config_changed(self, change: dict[str, Any]) -> None:

@@ -44,10 +44,19 @@ TITLES = {
 }
 
 
-def unsupported(model: str) -> dict[str, str]:
-    """{parameter: why it is disabled} for the parameters `model` does not accept."""
+API_NAMES = {"chat": "Chat Completions API", "responses": "Responses API"}
+
+
+def unsupported(model: str, api: Any = None) -> dict[str, str]:
+    """{parameter: why it is disabled} for the parameters `model`, or the API chosen (auto:
+    Responses for the models only it serves), does not take."""
     spec = lookup(model)
-    return {f.name: refusal(f, spec) for f in FIELDS if f.name not in spec.accepts}
+    out = {f.name: refusal(f, spec) for f in FIELDS if f.name not in spec.accepts}
+    chosen = api if api in API_NAMES else "responses" if spec.responses_only else "chat"
+    for f in FIELDS:
+        if chosen not in f.apis and f.name not in out:
+            out[f.name] = f"the {API_NAMES[chosen]} does not take {f.label.lower()}"
+    return out
 
 
 def controls() -> list[dict[str, Any]]:
@@ -86,7 +95,7 @@ def fallback_entries(provider: str, current: str) -> list[dict[str, Any]]:
 
 def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
     """The panel's parameters as facade keyword arguments; what `model` refuses is left out."""
-    skip = unsupported(model)
+    skip = unsupported(model, params.get("api"))
     out: dict[str, Any] = {}
     for f in FIELDS:
         value = params.get(f.name, DEFAULT_PARAMS[f.name])
