@@ -615,6 +615,45 @@ def test_logprobs_tint_each_token_with_alternatives_on_hover(lab: Lab) -> None:
     assert re.match(r"^\d+(\.\d)?%\n", title) and title.count("\n") == 3, title  # 3 alternatives
     assert "--nbp-p:" in (first.get_attribute("style") or "")
     _field(d, "logprobs").locator("input.nbp-toggle").uncheck()
+    expect(d.locator(".nbp-run")).to_be_disabled()  # top alternatives need log probabilities
+    expect(d.locator(".nbp-estimate")).to_contain_text("top_logprobs needs logprobs")
+    _param(d, "top_logprobs").fill("")  # empty: not sent
+    expect(d.locator(".nbp-run")).to_be_enabled()
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (30, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_image_is_attached_by_picking_or_dropping_and_sent_with_the_prompt(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    chips = d.locator(".nbp-image-chip")
+    d.locator("input.nbp-file").set_input_files(
+        files=[{"name": "chart.png", "mimeType": "image/png", "buffer": _png()}])
+    expect(chips).to_have_count(1)
+    expect(chips.first).to_contain_text("chart.png")
+    # A drop on the prompt card, as a file dragged from the desktop arrives.
+    d.locator(".nbp-prompt-card").evaluate("""(card, bytes) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], "photo.png", { type: "image/png" }));
+        card.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true,
+                                                   cancelable: true }));
+    }""", list(_png()))
+    expect(chips).to_have_count(2)
+    expect(chips.nth(1)).to_contain_text("photo.png")
+    _run_and_wait(d)
+    content = lab.modern.requests[-1].body["messages"][-1]["content"]
+    urls = [p["image_url"]["url"] for p in content if p.get("type") == "image_url"]
+    assert len(urls) == 2 and all(u.startswith("data:image/png;base64,") for u in urls)
+    for _ in range(2):
+        chips.first.locator(".nbp-chip-x").click()
+        expect(chips).to_have_count(len(urls) - 1 - _)
 
 
 def test_a_reasoning_model_shows_its_reasoning_tokens(lab: Lab) -> None:

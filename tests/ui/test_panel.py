@@ -613,3 +613,38 @@ def test_the_responses_api_disables_what_it_does_not_take(pg: Any) -> None:
     assert "client.responses.create(" in panel.code["python"]
     assert "frequency_penalty" not in panel.code["python"]
     assert panel.estimate["error"] == ""
+
+
+def _png(size: int = 32) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), (200, 80, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_attached_image_goes_with_the_prompt_and_stays_out_of_widget_state(pg: Any) -> None:
+    panel = panel_of(pg, prompt="What colour is this?")
+    before = panel.estimate["prompt_tokens"]
+    act(panel, "attach", name="dot.png")  # no bytes: refused in words
+    assert "without its bytes" in panel.notice["text"]
+    panel.receive(panel, {"action": "attach", "name": "notes.txt"}, [b"plain text"])
+    assert "notes.txt: an image given as bytes is not an image" in panel.notice["text"]
+    panel.receive(panel, {"action": "attach", "name": "dot.png"}, [memoryview(_png())])
+    assert panel.wait(30)
+    [shown] = panel.attachments
+    assert (shown["name"], shown["media_type"], shown["width"]) == ("dot.png", "image/png", 32)
+    assert panel.estimate["prompt_tokens"] > before  # the image's tokens are counted
+    state_text = json.dumps(panel.get_state(), default=str)
+    assert "iVBOR" not in state_text  # no image bytes (base64 PNG) in what a notebook saves
+    panel.view = "code"
+    assert panel.wait(30)
+    assert "images=['dot.png']," in panel.code["notebook"]
+    act(panel, "run")
+    assert panel.status == "done"
+    [image] = pg.get(panel.metrics["id"]).images
+    assert image.media_type == "image/png"
+    act(panel, "detach", index=0)
+    assert panel.attachments == []

@@ -229,7 +229,8 @@ function render({ model, el }) {
       min: spec.min ?? undefined, "aria-label": spec.label,
       placeholder: spec.min === null ? "any" : undefined,
       oninput: () => {
-        if (number.value === "") { if (spec.min === null) set(null); return; }
+        // Empty = not sent, for a field that has no default to fall back on.
+        if (number.value === "") { if (spec.min === null || spec.default === null) { set(null); mark(null); } return; }
         const v = int ? parseInt(number.value, 10) : parseFloat(number.value);
         if (Number.isNaN(v)) return;
         if (range) range.value = v;
@@ -423,6 +424,31 @@ function render({ model, el }) {
       showTurns();
       turns.lastElementChild?.querySelector("textarea")?.focus();
     } }, icon("plus"), "Add message");
+  // Images go with the prompt: picked with the button or dropped on the card. Their bytes go
+  // to the kernel as a message buffer (never into widget state, which the notebook saves).
+  const attachFiles = async (files) => {
+    for (const file of [...files]) {
+      if (!file.type.startsWith("image/")) { flash(`${file.name} is not an image`, "error"); continue; }
+      model.send({ action: "attach", name: file.name }, undefined, [await file.arrayBuffer()]);
+    }
+  };
+  const filePick = h("input", { type: "file", accept: "image/*", multiple: true, class: "nbp-file", hidden: true,
+    onchange: async () => { await attachFiles(filePick.files); filePick.value = ""; } });
+  const attachBtn = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-attach", type: "button",
+    title: "Attach an image (or drop one on the prompt)", onclick: () => filePick.click() }, icon("plus"), "Image");
+  const attached = h("div", { class: "nbp-attached" });
+  function showAttachments() {
+    attached.replaceChildren(...(model.get("attachments") || []).map((a, i) => h("span", { class: "nbp-chip nbp-image-chip",
+      title: `${a.media_type}${a.width ? `, ${a.width}×${a.height}` : ""}` }, `🖼 ${a.name} · ${a.kb} KB`,
+    h("button", { class: "nbp-chip-x", type: "button", title: "Remove this image",
+      onclick: () => send({ action: "detach", index: i }) }, "×"))));
+  }
+  const promptCard = h("div", { class: "nbp-card nbp-prompt-card",
+    ondragover: (e) => { if ([...(e.dataTransfer?.types || [])].includes("Files")) { e.preventDefault(); promptCard.classList.add("is-drop"); } },
+    ondragleave: () => promptCard.classList.remove("is-drop"),
+    ondrop: (e) => { e.preventDefault(); promptCard.classList.remove("is-drop"); attachFiles(e.dataTransfer.files); } },
+  h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User"), h("span", { class: "nbp-spacer" }), attachBtn, filePick),
+  promptBox, attached);
   const estimate = h("div", { class: "nbp-estimate" });
   const runBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-run", type: "button",
     onclick: () => (model.get("status") === "running" ? send({ action: "stop" }) : send({ action: "run" })) });
@@ -455,7 +481,7 @@ function render({ model, el }) {
   const chat = h("div", { class: "nbp-chat" },
     h("div", { class: "nbp-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "System")), systemBox),
     turns,
-    h("div", { class: "nbp-card nbp-prompt-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User")), promptBox),
+    promptCard,
     h("div", { class: "nbp-actions" }, addTurn, estimate, h("span", { class: "nbp-spacer" }), runBtn),
     answerCard);
 
@@ -776,6 +802,7 @@ function render({ model, el }) {
   on("history", showHistory);
   on("code", showCode);
   on("presets", showPresets);
+  on("attachments", showAttachments);
   on("view", showView);
   on("notice", (n) => { if (n && n.text) flash(n.text, n.level); });
   const onMsg = async (msg) => {
@@ -796,7 +823,7 @@ function render({ model, el }) {
   promptBox.value = model.get("prompt");
   showModel(); showParams(); showTurns(); showStatus(); showAnswer(); showMetrics();
   errorView(errorBox, model.get("error")); showEstimate(); showColumns(); showHistory();
-  showCode(); showPresets(); showView(model.get("view") || "chat");
+  showCode(); showPresets(); showAttachments(); showView(model.get("view") || "chat");
   requestAnimationFrame(() => { grow(systemBox); grow(promptBox); });
 
   return () => {

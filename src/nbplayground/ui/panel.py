@@ -16,10 +16,11 @@ import traitlets as t
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput, NbPlaygroundError
 from nbplayground.ui import state
+from nbplayground.ui.attachments import Attached, attach, described
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
 from nbplayground.ui.presets import PresetStore, preset_action
 from nbplayground.ui.scoring import PanelScorer, history_view
-from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, start
+from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, flushed, start
 
 if TYPE_CHECKING:
     from nbplayground.ui.ports import Facade
@@ -66,6 +67,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
     history = t.List(t.Dict()).tag(sync=True)
     code = t.Dict().tag(sync=True)
     presets = t.List(t.Unicode()).tag(sync=True)
+    attachments = t.List(t.Dict()).tag(sync=True)
+    """The attached images, described (their bytes stay in the kernel)."""
     scorer_names = t.List(t.Unicode()).tag(sync=True)
     """The names of pg.panel(scorers=[...]): each run's scores show as badges."""
     notice = t.Dict().tag(sync=True)
@@ -77,6 +80,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
                                f"{', '.join(sorted({*_INITIAL, 'scorers'}))}")
         self._pg = pg
         self._scorer = PanelScorer(pg, scorers)
+        self._images: list[Attached] = []
         self._writing = threading.RLock()
         self._jobs = LatestOnly()
         self._slow = LatestOnly()  # listing an endpoint's models may wait on the network
@@ -112,7 +116,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
         with self._writing:
             return {"model": self.model, "provider": self.provider, "system": self.system,
                     "messages": [dict(m) for m in self.messages], "prompt": self.prompt,
-                    "params": dict(self.params)}
+                    "params": dict(self.params), "images": list(self._images)}
 
     def _say(self, text: str, level: str = "info") -> None:
         self._apply(notice={"text": text, "level": level, "n": next(self._notices)})
@@ -165,7 +169,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._seeded = state.seed_columns(self._config())
             self._apply(compare_columns=self._seeded)
 
-    def receive(self, _widget: Any, content: dict[str, Any], _buffers: Any = None) -> None:
+    def receive(self, _widget: Any, content: dict[str, Any], buffers: Any = None) -> None:
         """The custom-message handler: {"action": "run" | "stop" | "compare" | ...}."""
         action = content.get("action") if isinstance(content, dict) else None
         handlers: dict[str, Callable[[], None]] = {
@@ -175,6 +179,9 @@ class PlaygroundPanel(anywidget.AnyWidget):
                                               ("search", "model", "passed")}),
             "load": lambda: self._load(str(content.get("id") or "")),
             "code": lambda: self._code(),
+            "attach": lambda: self._attach(lambda had: attach(had, content.get("name"), buffers)),
+            "detach": lambda: self._attach(lambda had: [
+                im for i, im in enumerate(had) if i != content.get("index")]),
             "notebook": lambda: self._notebook(str(content.get("what") or "chat"),
                                                content.get("view")),
             **{f"{verb}_preset": functools.partial(self._preset, verb, content.get("name"))
@@ -188,6 +195,14 @@ class PlaygroundPanel(anywidget.AnyWidget):
             handler()
         except Exception as e:  # shown in plain words in the panel, never as a traceback
             self._say(state.error_of(e)["detail"], "error")
+
+    def _attach(self, change: Callable[[list[Attached]], list[Attached]]) -> None:
+        with self._writing:
+            self._images = change(self._images)
+            self._apply(attachments=described(self._images))
+        self._estimate()
+        if self.view == "code":
+            self._code()
 
     def _busy(self) -> bool:
         return not self._idle.is_set()
@@ -227,23 +242,10 @@ class PlaygroundPanel(anywidget.AnyWidget):
     def _flush(self) -> None:
         """Show what has streamed so far; the last flush also shows status and metrics."""
         with self._writing:
-            values: dict[str, Any] = {}
-            main, columns = self._main, self._columns
-            # `done` is read before the text: a slot sets its final text, then done.
-            done = {id(s): s.done for s in (main, *columns) if s is not None}
-            if main is not None:
-                values["answer"] = main.text
-                if done[id(main)]:
-                    values.update(status=main.status, metrics=main.shown_metrics,
-                                  error=main.error)
-            if columns:
-                values["compare_results"] = [s.view() for s in columns]
-                if all(done[id(s)] for s in columns):
-                    values["compare_status"] = "done"
+            values, finished = flushed(self._main, self._columns)
             self._apply(**values)
             size = len(self.answer) + sum(len(r["answer"]) for r in self.compare_results)
             self._throttle.interval = max(FLUSH_INTERVAL, size / STREAM_BYTES_PER_SECOND)
-            finished = all(done.values())
             if finished and not self._idle.is_set():
                 self._idle.set()
                 if self.view == "history":
@@ -269,12 +271,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
             raise InvalidInput("stop the current run before loading another one")
         exp = self._pg.get(experiment_id)
         self._main = None
-        self._apply(**state.config_of(exp), answer=exp.response, view="chat",
-                    status={"ok": "done"}.get(exp.status, exp.status),
-                    metrics={} if exp.status == "error" else {
-                        **state.metrics_of(exp), "scores": self._scorer.score(exp, judges=False)},
-                    error=state.error_of(kind=exp.error_type, text=exp.error)
-                    if exp.status == "error" else {})
+        self._apply(**state.loaded(exp, self._scorer.score(exp, judges=False)), view="chat")
 
     def _code(self) -> None:
         config, columns = self._config(), list(self.compare_columns)

@@ -23,6 +23,9 @@ class _Bare:
 def _named(value: Any) -> Any:
     if isinstance(value, list):
         return [_named(v) for v in value]
+    name = getattr(value, "name", None)
+    if isinstance(value, bytes) and isinstance(name, str):  # an image attached in the panel
+        return name  # as a path: pg.run reads the file
     return _Bare(value.__name__) if callable(value) and hasattr(value, "__name__") else value
 
 

@@ -133,6 +133,8 @@ def request(state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     kwargs: dict[str, Any] = {"model": model, "provider": state["provider"] or None,
                               "system": state["system"] or None}
     kwargs.update(clean_params(state["params"], model))
+    if state.get("images"):
+        kwargs["images"] = list(state["images"])
     return prompt_arg(state["messages"], state["prompt"]), kwargs
 
 
@@ -164,6 +166,15 @@ def metrics_of(exp: Experiment) -> dict[str, Any]:
                        for t in exp.token_logprobs or ()],
             "tool_calls": [{"name": c.name, "args": json.dumps(c.arguments)[:200],
                             "result": c.result, "error": c.error} for c in exp.tool_calls]}
+
+
+def loaded(exp: Experiment, scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """The panel's values that show a logged run again: its configuration and its answer."""
+    failed = exp.status == "error"
+    return {**config_of(exp), "answer": exp.response,
+            "status": {"ok": "done"}.get(exp.status, exp.status),
+            "metrics": {} if failed else {**metrics_of(exp), "scores": scores},
+            "error": error_of(kind=exp.error_type, text=exp.error) if failed else {}}
 
 
 def error_of(error: BaseException | None = None, *, kind: str | None = None,

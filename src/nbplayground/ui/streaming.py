@@ -191,3 +191,20 @@ def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], Non
         slot.fail(e)
         return
     slot.future.add_done_callback(done)
+
+
+def flushed(main: Slot | None, columns: list[Slot]) -> tuple[dict[str, Any], bool]:
+    """(the panel's values showing what has streamed so far, whether every slot is done); once
+    a slot is done its status, metrics and error are shown too."""
+    values: dict[str, Any] = {}
+    # `done` is read before the text: a slot sets its final text, then done.
+    done = {id(s): s.done for s in (main, *columns) if s is not None}
+    if main is not None:
+        values["answer"] = main.text
+        if done[id(main)]:
+            values.update(status=main.status, metrics=main.shown_metrics, error=main.error)
+    if columns:
+        values["compare_results"] = [s.view() for s in columns]
+        if all(done[id(s)] for s in columns):
+            values["compare_status"] = "done"
+    return values, all(done.values())
