@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.openai_stub import OpenAIStub
 
 TEST_KEY = "sk-test-CANARY0123456789abcdef"
+
+# Hypothesis times every example (200 ms deadline, "too slow" health checks): wall-clock
+# assertions that fail on a loaded machine. Its examples are judged by what they do only.
+settings.register_profile("nbplayground", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nbplayground")
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ FakeExperimentRepository is checked against the real DuckDB repository by one co
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from nbplayground.adapters.duckdb import rows
 from nbplayground.domain import APIRequest, Experiment
 from tests.factories import make_experiment
 
-__all__ = ["FakeExperimentRepository", "make_experiment"]
+__all__ = ["FakeExperimentRepository", "FakePromptRepository", "make_experiment"]
 
 
 class FakeExperimentRepository:
@@ -131,6 +132,26 @@ class FakeExperimentRepository:
         return chosen if limit is None else chosen[:limit]
 
 
+class FakePromptRepository:
+    """In memory: a name's versions numbered 1, 2, ...; the same content finds its version."""
+
+    def __init__(self) -> None:
+        self.saved: builtins.list[Any] = []
+
+    def save(self, draft: Any) -> Any:
+        mine = [v for v in self.saved if (v.author, v.name) == (draft.author, draft.name)]
+        for v in mine:
+            if v.content_hash == draft.content_hash:
+                return v
+        stored = draft.model_copy(update={"version": len(mine) + 1})
+        self.saved.append(stored)
+        return stored
+
+    def versions(self, user_id: str, name: str | None = None) -> builtins.list[Any]:
+        return sorted((v for v in self.saved if v.author == user_id
+                       and (name is None or v.name == name)), key=lambda v: (v.name, v.version))
+
+
 class FakeChatClient:
     """A ChatClient that answers from a queue: `enqueue("text")` or `enqueue(SomeError(...))`."""
 
@@ -193,3 +214,23 @@ class FakePriceTable:
         if model == "unpriced-model":
             return None
         return prompt_tokens / 1000 + 2 * completion_tokens / 1000
+
+
+class FakeClock:
+    """Time that passes only when something sleeps: `sleeps` records every wait asked for.
+    `sleep` is the blocking kind (threads), `asleep` the awaitable kind (event loops)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)  # other tasks run, as they would while it waits

@@ -11,8 +11,10 @@ from nbplayground.errors import (
     ContextWindowExceeded,
     InvalidInput,
     InvalidParameter,
+    InvalidPrompt,
     NbPlaygroundError,
     NotAuthorized,
+    PromptNotFound,
     ProviderError,
     RateLimited,
     StoreError,
@@ -21,6 +23,7 @@ from nbplayground.errors import (
 
 if TYPE_CHECKING:
     from nbplayground.configuration import Endpoint
+    from nbplayground.domain.prompts import PromptVersion
     from nbplayground.playground import Playground
     from nbplayground.results import Experiment
 
@@ -35,9 +38,12 @@ __all__ = [
     "Experiment",
     "InvalidInput",
     "InvalidParameter",
+    "InvalidPrompt",
     "NbPlaygroundError",
     "NotAuthorized",
     "Playground",
+    "PromptNotFound",
+    "PromptVersion",
     "ProviderError",
     "RateLimited",
     "StoreError",
@@ -48,6 +54,7 @@ _LAZY = {
     "Playground": "nbplayground.playground",
     "Experiment": "nbplayground.results",
     "Endpoint": "nbplayground.configuration",
+    "PromptVersion": "nbplayground.domain.prompts",
 }
 
 

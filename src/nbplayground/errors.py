@@ -28,6 +28,14 @@ class ContextWindowExceeded(InvalidInput):
     """The prompt plus max_tokens does not fit the model's context window."""
 
 
+class InvalidPrompt(InvalidInput):
+    """A prompt version's content is not valid (empty template, unknown request field)."""
+
+
+class PromptNotFound(InvalidInput):
+    """No saved prompt by that name or version; the message lists the ones that exist."""
+
+
 class ConfigurationError(NbPlaygroundError):
     """The environment is not set up for what was asked (missing extra or key, bad provider)."""
 

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 REPORTS: dict[str, tuple[str, ...]] = {
     "pivot": ("by",), "cost": ("by",), "latency": ("by",), "length": ("params",),
     "variety": ("by", "n", "rows"), "answers": ("column", "limit", "diff", "rows"),
+    "scores": ("by",), "failures": ("limit",),
 }
 """Report kind -> the options it takes."""
 CHARTS: dict[str, tuple[str, ...]] = {
     "compare": ("x", "y", "color"), "cost": (), "spend": (), "latency": ("by",),
-    "tokens_cost": ("cost", "limit"),
+    "tokens_cost": ("cost", "limit"), "frontier": ("score", "by"),
 }
 """Chart kind -> the options it takes."""
 
@@ -105,13 +106,25 @@ class Reports:
 
     def compare(self, sweep: Any, x: str = "temperature", y: str = "completion_tokens",
                 color: str | None = "model") -> go.Figure:
-        """A Plotly figure: mean `y` against parameter `x`, a line per `color`, error bars =
-        std over repeats. `sweep` is a Sweep, a sweep id, or None (the user's whole log)."""
+        """A Plotly figure: mean `y` (a metric, or a scorer's name) against parameter `x`, a
+        line per `color`, error bars = std over repeats. `sweep` is a Sweep, a sweep id, or
+        None (the user's whole log)."""
         from nbplayground.analytics import reports
 
         sweep_id = self._sweep_id(sweep)
-        y = reports.metric(y)
-        data = reports.compare(self._query(), self.user, sweep_id, x, y, color)
+        value = None
+        if reports.ALIASES.get(y, y) in reports.METRICS or not isinstance(y, str):
+            y = reports.metric(y)
+        else:  # a scorer's name: its score of each cell
+            from nbplayground.analytics.scores import score_value
+            from nbplayground.facade_score_reports import scored_in as _scored_in
+
+            value = score_value(y, _scored_in(sweep))
+        data = reports.compare(self._query(), self.user, sweep_id, x, y, color, value)
+        if value is not None and data[f"{y}_mean"].isna().all():
+            raise InvalidInput(f"y must be one of the numeric metrics "
+                               f"{', '.join(reports.METRICS)}, or the name of a scorer of "
+                               f"this sweep; no cell has a score {y!r}")
         if data.empty:
             raise self._nothing(sweep_id)
         from nbplayground.ui import charts
@@ -125,7 +138,10 @@ class Reports:
         "latency" (by=...) p05–p95; "length" (params=...) answer length per parameter value;
         "variety" (by=..., n=2, rows=5_000) distinct n-gram ratio across repeats; "answers"
         (column="model", limit=100, diff=False, rows=5_000) answers side by side. variety and
-        answers read the newest `rows` runs in scope (a whole sweep, as a rule).
+        answers read the newest `rows` runs in scope (a whole sweep, as a rule). "scores"
+        (by="model") pass rate with a Wilson 95% interval and mean score with a t interval per
+        group and scorer (`passed`: every scorer passed); "failures" (limit=100) the failing
+        cells with answer, reference and reason side by side.
         """
         from nbplayground.analytics import reports
         from nbplayground.analytics.readable import readable
@@ -136,6 +152,10 @@ class Reports:
             "pivot": reports.pivot, "cost": reports.cost, "latency": reports.latency,
             "length": reports.length, "variety": reports.variety, "answers": reports.answers,
         }
+        if kind in ("scores", "failures"):
+            from nbplayground.facade_score_reports import score_report
+
+            return readable(score_report(self, kind, sweep, sweep_id, opts))
         build = builders[kind]
         df: pd.DataFrame = build(self._query(), self.user, sweep_id, **opts)
         if df.empty and sweep_id is not None:
@@ -148,13 +168,19 @@ class Reports:
         kinds: "cost" (USD by user and model), "spend" (tokens and USD per day; simulated
         runs' prices are "would cost", never spend), "latency"
         (by="model": percentile boxes), "tokens_cost" (cost="cost_estimate"|"cost_as",
-        limit=5000 newest runs), "compare" (x, y, color: as pg.compare).
+        limit=5000 newest runs), "compare" (x, y, color: as pg.compare), "frontier"
+        (score=a scorer or "passed", by=["model", "prompt"]): mean score against mean cost,
+        the Pareto front marked.
         """
         from nbplayground.analytics import reports
 
         _check(kind, opts, CHARTS, "chart")
         if kind == "compare":
             return self.compare(sweep, **opts)
+        if kind == "frontier":
+            from nbplayground.facade_score_reports import frontier_chart
+
+            return frontier_chart(self, sweep, self._sweep_id(sweep), opts)
         sweep_id = self._sweep_id(sweep)
         query = self._query()
         if kind == "cost":

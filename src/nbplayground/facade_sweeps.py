@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
 from nbplayground.errors import InvalidInput
+from nbplayground.facade_scoring import check_limits as _check_limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,18 +32,17 @@ class Sweeps:
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
                vars: Any, provider: str | None, price_as: str | None,
                params: dict[str, Any], rows: list[Any] | None = None) -> list[Any]:
-        from nbplayground.experimentation.grid import expand
+        from nbplayground.experimentation.grid import expand_prompts
 
         prov = self._provider_for(provider)
-        specs = expand(prompts, model or self._w.default_model(prov), system=system,
-                       repeats=repeats,
-                       params=params,
-                       mode=mode, variables=vars)  # type: ignore[arg-type]
+        specs = expand_prompts(prompts, model, default_model=self._w.default_model(prov),
+                               system=system, repeats=repeats, params=params,
+                               mode=mode, variables=vars)  # type: ignore[arg-type]
         if rows is not None:  # each cell's vars row, for its scorers
             rows.extend(s.variables for s in specs)
         return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
-                             price_as=price_as, repeat=s.repeat, index=i, **s.params)
-                for i, s in enumerate(specs)]
+                             price_as=price_as, repeat=s.repeat, index=i, **s.params
+                             ).from_prompt(s.source) for i, s in enumerate(specs)]
 
     def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
                mode: str = "cross", vars: Any = None, provider: str | None = None,
@@ -56,10 +56,12 @@ class Sweeps:
         cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
                             params, rows)
         plan = ScoringPlan(scorers, rows)  # references checked against vars here
-        check_judges(self.service, plan, cells)
+        check_judges(self.service, plan, self.user, self._provider_for(provider))
         sid = new_sweep_id() if refresh else sweep_id_for(self.user, cells)
         cells = [c.in_sweep(sid) for c in cells]
         spec = {"models": sorted({c.request.model for c in cells}), "repeats": repeats,
+                "prompts": sorted({f"{c.prompt_name} v{c.prompt_version}" for c in cells
+                                   if c.prompt_name is not None}),
                 "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
                 "provider": cells[0].provider if cells else None, "price_as": price_as}
         return Sweep(id=sid, cells=cells, spec=spec, plan=plan)
@@ -125,6 +127,18 @@ class Sweeps:
                                   max_cost=max_cost, refresh=refresh,
                                   progress=SweepProgress if progress else None))
 
+    def score(self, target: Any, scorers: Any = None, *, vars: Any = None,
+              concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,
+              max_cost: float | None = None, progress: bool = True) -> Any:
+        """Score a Sweep, a sweep id, or experiments (a list, or a frame with their ids; vars=
+        one row each) afterwards. Nothing is sent again but judge calls the log lacks (a
+        verdict given before comes from the cache); scores are logged, replacing those of the
+        same scorer. A Sweep gives a new Sweep (scores(), to_pandas()); else a DataFrame."""
+        from nbplayground.facade_scoring import score
+
+        return score(self, target, scorers, vars=vars, concurrency=concurrency, rpm=rpm,
+                     tpm=tpm, max_cost=max_cost, progress=progress)
+
     def retry_failed(self, sweep: Any, *, concurrency: int = 8, progress: bool = True) -> Any:
         """Send again the cells of `sweep` whose last attempt failed; the rest come from the log."""
         from nbplayground.experimentation.sweep import Sweep, SweepRunner
@@ -138,15 +152,3 @@ class Sweeps:
         runner = SweepRunner(self.service)
         return aio.run(runner.run(again, concurrency=concurrency,
                                   progress=SweepProgress if progress else None))
-
-
-def _check_limits(concurrency: Any, rpm: Any, tpm: Any, max_cost: Any) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not \
-            1 <= concurrency <= 1000:
-        raise InvalidInput(f"concurrency must be a whole number from 1 to 1000, "
-                           f"not {concurrency!r}")
-    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_cost", max_cost)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or not value > 0):
-            raise InvalidInput(f"{name} must be a positive number or None, not {value!r}")
-

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from nbplayground import aio, facade_providers
+from nbplayground import aio, facade_prompts, facade_providers
 from nbplayground.accounts import current_user
 from nbplayground.adapters import log_location
 from nbplayground.configuration import Endpoint
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.domain.providers import PROVIDERS
 from nbplayground.errors import InvalidInput, MissingApiKey
 from nbplayground.events import EventBus
@@ -65,6 +66,8 @@ class Playground:
         self._accounts = Accounts(w, self.user)
         self._sweeps = Sweeps(w, self.user, self.prepare, self._provider_for)
         self._reports = Reports(w, self.user)
+        self.prompts = facade_prompts.Prompts(w, self.user)
+        """Saved prompt versions: pg.prompts.save(name, template, ...), list, get, diff."""
         w.warm(self.provider, self.user)
         _OPEN.add(self)
 
@@ -128,20 +131,24 @@ class Playground:
     def prepare(self, prompt: Any, model: str | None = None, *, system: str | None = None,
                 provider: str | None = None, price_as: str | None = None, repeat: int = 0,
                 sweep_id: str | None = None, index: int = 0, **params: Any) -> Any:
+        prompt, model, system, params, source = facade_prompts.unpack(prompt, model, system,
+                                                                      params)
         prov = self._provider_for(provider)
         facade_providers.check_price_as(price_as)
         return self._w.service.prepare(user_id=self.user, prompt=prompt,
                                     model=model or self.default_model(prov), provider=prov,
                                     system=system, repeat=repeat, sweep_id=sweep_id,
-                                    price_as=price_as, index=index, **params)
+                                    price_as=price_as, index=index, **params).from_prompt(source)
 
-    def run(self, prompt: str | Sequence[Mapping[str, str]], model: str | None = None, *,
+    def run(self, prompt: str | Sequence[Mapping[str, str]] | PromptVersion,
+            model: str | None = None, *,
             system: str | None = None, provider: str | None = None,
             price_as: str | None = None, on_token: Callable[[str], None] | None = None,
             **fields: Any) -> Experiment:
         """Run one experiment and log it. `fields` are the request fields (temperature,
         max_tokens, response_format, tools, images, ... — see help(pg.run)); None takes the
-        model's default.
+        model's default. A saved PromptVersion (pg.prompts.get(...)) runs with its model,
+        system and fields unless given here; `vars={...}` fills its template.
 
         `on_token` streams the answer piece by piece. Provider faults do not raise: the
         returned experiment has status 'error' and the error text, and is logged like any other.
@@ -193,6 +200,10 @@ class Playground:
     async def asweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return await self._sweeps.asweep(prompts, model, **kwargs)
 
+    @like(Sweeps.score)
+    def score(self, target: Any, scorers: Any = None, **kwargs: Any) -> Any:
+        return self._sweeps.score(target, scorers, **kwargs)
+
     @like(Sweeps.retry_failed)
     def retry_failed(self, sweep: Any, **kwargs: Any) -> Any:
         return self._sweeps.retry_failed(sweep, **kwargs)
@@ -238,13 +249,28 @@ class Playground:
     def chart(self, kind: str, sweep: Any = None, **opts: Any) -> go.Figure:
         return self._reports.chart(kind, sweep, **opts)
 
+    def import_openai_eval(self, eval_json: Any, run: Any = None, items: Any = None, *,
+                           output_items: Any = None, trust_python: bool = False,
+                           python_timeout: float = 10.0) -> Any:
+        """An exported OpenAI eval (GET /v1/evals/{id}: a path, JSON text or dict), with a run's
+        JSON, its items (JSONL of {"item": ...}) and output_items for a baseline, as an
+        ImportedEval: `.data`, `.prompt` (saved in pg.prompts under the eval's name),
+        `.scorers`, `.baseline`, `.run(model=[...])`. python graders run only with
+        trust_python=True, in a separate process."""
+        from nbplayground.facade_evals import import_openai_eval
+
+        return import_openai_eval(self.sweep, self.prompts.save, eval_json, run, items,
+                                  output_items=output_items, trust_python=trust_python,
+                                  python_timeout=python_timeout)
+
     # -- the panel --
 
     def panel(self, **initial: Any) -> Any:
-        """The playground panel (an anywidget); `initial` presets prompt, model, parameters."""
+        """The playground panel (an anywidget); `initial` presets prompt (a string, or a saved
+        PromptVersion with its system, model and fields), model, parameters."""
         from nbplayground.ui.panel import PlaygroundPanel
 
-        return PlaygroundPanel(self, **initial)
+        return PlaygroundPanel(self, **facade_prompts.panel_initial(initial))
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -13,13 +13,15 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from nbplayground.evaluation import Grade, InvalidScorer, MetricUnavailable, Score, Scorer
+from nbplayground.evaluation import call_checks as _c
 from nbplayground.evaluation import judges as _j
 from nbplayground.evaluation import scorers as _s
 from nbplayground.evaluation.metrics import METRICS
 
 __all__ = ["METRICS", "Grade", "InvalidScorer", "MetricUnavailable", "Score", "Scorer",
            "contains", "cost", "exact", "icontains", "ilike", "json_schema", "json_valid",
-           "judge", "label", "latency", "like", "ne", "python", "regex", "similarity"]
+           "judge", "label", "latency", "like", "ne", "python", "regex", "similarity",
+           "tool_called"]
 
 S = TypeVar("S", bound=Scorer)
 
@@ -119,12 +121,19 @@ def python(fn: Callable[..., Any], *, threshold: float = 0.5, name: str | None =
 
 def cost(*, max_usd: float, name: str | None = None, weight: float = 1.0) -> Scorer:
     """The call cost at most `max_usd` (USD); the score is the cost."""
-    return _make(_s.MaxCost, "cost", max_usd=max_usd, name=name, weight=weight)
+    return _make(_c.MaxCost, "cost", max_usd=max_usd, name=name, weight=weight)
 
 
 def latency(*, max_ms: float, name: str | None = None, weight: float = 1.0) -> Scorer:
     """The call took at most `max_ms` milliseconds; the score is the latency."""
-    return _make(_s.MaxLatency, "latency", max_ms=max_ms, name=name, weight=weight)
+    return _make(_c.MaxLatency, "latency", max_ms=max_ms, name=name, weight=weight)
+
+
+def tool_called(tool: str, *, times: int = 1, name: str | None = None,
+                weight: float = 1.0) -> Scorer:
+    """The model called the tool named `tool` (at least `times` times, in any round)."""
+    return _make(_c.ToolCalled, f"tool_called_{tool}", tool=tool, times=times, name=name,
+                 weight=weight)
 
 
 def _need_model(what: str, model: Any) -> None:

@@ -55,6 +55,9 @@ def check_log_path(where: Path | str) -> None:
     folder or file system. A team log (a URL) is checked by its server."""
     if isinstance(where, str):
         return
+    if "\x00" in str(where):
+        raise LogNotWritable("the experiment log's path contains a NUL character; pass a file "
+                             "path such as 'experiments.duckdb'")
     path = where.expanduser().absolute()
     if path.is_dir():
         raise LogNotWritable(f"the experiment log {path} is a folder; pass a file path such as "

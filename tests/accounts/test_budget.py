@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,9 @@ import duckdb
 import pytest
 
 from nbplayground import BudgetExceeded
+from nbplayground.experimentation.throttle import Limiters
 from tests.conftest import TEST_KEY
+from tests.fakes import FakeClock
 from tests.support.openai_stub import OpenAIStub
 
 CHAT = "/v1/chat/completions"
@@ -144,14 +145,17 @@ def test_simulated_and_local_runs_are_free(make_pg: Any) -> None:
 def test_sweeps_and_runs_keep_to_the_users_requests_per_minute(
         make_pg: Any, stub: OpenAIStub) -> None:
     pg = openai_pg(make_pg, stub)
+    clock = FakeClock()  # the throttle's time: what it waits is read, not timed
+    pg._w.service.limiters = Limiters(clock=clock, sleep=clock.asleep)
     pg.set_limits(rpm=120)  # two a second, a burst of two
-    t0 = time.perf_counter()
     pg.sweep([f"r{i}" for i in range(5)], max_tokens=5, concurrency=5, rpm=6000,
              progress=False)
-    assert time.perf_counter() - t0 >= 1.2  # the user's 120 wins over the sweep's 6000
-    times = sorted(r.received_at for r in stub.requests)
-    assert times[-1] - times[0] >= 1.2
-    t0 = time.perf_counter()
+    assert stub.count(CHAT) == 5
+    # The user's 120 wins over the sweep's 6000 (a burst of 100: it alone would never wait):
+    # after the burst of two, each of the other three waited its half second.
+    assert clock.sleeps == pytest.approx([0.5, 0.5, 0.5])
+    clock.sleeps.clear()
     for i in range(3):
         pg.run(f"single {i}", max_tokens=5)
-    assert time.perf_counter() - t0 >= 0.4
+    assert stub.count(CHAT) == 8
+    assert clock.sleeps == pytest.approx([0.5])  # single runs share the user's bucket

@@ -21,9 +21,10 @@ from nbplayground.adapters.duckdb.migrations import MIGRATIONS, migrate
 from nbplayground.domain import Experiment, User
 from nbplayground.errors import InvalidInput, SchemaTooNew, StoreError, StoreLocked
 from tests.factories import make_experiment, make_request
+from tests.fakes import FakeClock
 
 TABLES = {"_migrations", "experiments", "api_requests", "sweeps", "users", "usage", "attachments",
-          "scores"}
+          "scores", "prompts"}
 
 HOLDER = """
 import sys, duckdb
@@ -174,11 +175,17 @@ def holder(path: Path) -> Iterator[subprocess.Popen[str]]:
 
 def test_a_call_waits_for_another_process_to_let_go(
         holder: subprocess.Popen[str], path: Path) -> None:
-    repo = DuckDBExperimentRepository(path, lock_timeout=30)
+    waiting = threading.Event()
+
+    def sleep(seconds: float) -> None:  # called only when the file was found locked
+        waiting.set()
+        time.sleep(seconds)
+
+    repo = DuckDBExperimentRepository(path, lock_timeout=30, sleep=sleep)
     e = make_experiment()
     adding = threading.Thread(target=repo.add, args=([e], [make_request(e)]))
     adding.start()
-    adding.join(timeout=0.5)
+    assert waiting.wait(30), "the write never met the other process's lock"
     assert adding.is_alive(), "written while another process held the file"
     assert holder.stdin is not None
     holder.stdin.write("let go\n")
@@ -190,11 +197,12 @@ def test_a_call_waits_for_another_process_to_let_go(
 
 def test_a_lock_held_too_long_raises_store_locked(
         holder: subprocess.Popen[str], path: Path) -> None:
-    repo = DuckDBExperimentRepository(path, lock_timeout=0.5)
-    started = time.monotonic()
-    with pytest.raises(StoreLocked, match=rf"{path.name}.*PID {holder.pid}\b"):
+    clock = FakeClock()
+    repo = DuckDBExperimentRepository(path, lock_timeout=0.5, clock=clock, sleep=clock.sleep)
+    with pytest.raises(StoreLocked, match=rf"{path.name}.*PID {holder.pid}\b.*waited 0.5 s"):
         repo.add([make_experiment()])
-    assert time.monotonic() - started >= 0.5  # it waited lock_timeout...
+    # It tried again and again, backing off, for lock_timeout of its own clock...
+    assert len(clock.sleeps) > 1 and sum(clock.sleeps) == pytest.approx(0.5)
     assert holder.poll() is None  # ...and gave up while the file was still held
 
 
@@ -401,3 +409,10 @@ def test_a_forked_child_logs_through_its_own_connection(tmp_path: Path) -> None:
                           text=True, timeout=120, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr[-2000:]  # -11 was a crash at the child's exit
     assert len(DuckDBExperimentRepository(path).list()) == 3
+
+
+def test_each_migration_is_named_by_its_number() -> None:
+    # Later migrations are registered by importing their modules: the order of the imports
+    # must keep every number where its name says.
+    assert [fn.__name__[:5] for fn in MIGRATIONS] == [
+        f"m{n:03d}_" for n in range(1, len(MIGRATIONS) + 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+from pydantic import BaseModel
 
 pytestmark = [pytest.mark.local_model, pytest.mark.slow]
 
@@ -103,13 +106,64 @@ def test_gpt_4o_mini_asked_of_this_server_is_what_it_answered_with_and_unpriced(
     assert pg.run("Name three colours.", max_tokens=8).model == "smollm2"
 
 
-def test_this_servers_refusal_of_json_schema_is_a_logged_row_not_a_crash(pg: Any) -> None:
+COLOUR = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
+          "additionalProperties": False}
+
+
+class Colour(BaseModel):
+    name: str
+
+
+def requests_of(pg: Any, exp: Any) -> list[int | None]:
+    """The HTTP status of each attempt logged for `exp` (None: it reached no server)."""
+    codes = pg._w.repository.requests(exp.id)["status_code"]
+    return [None if pd.isna(c) else int(c) for c in codes]
+
+
+def test_a_json_schema_answer_from_this_server_parses(pg: Any) -> None:
     # llama-cpp-python's server takes response_format {"type": "json_object", "schema": ...}
-    # only, and answers OpenAI's json_schema form with a 500: a logged error, never a raise.
-    exp = pg.run("Name a colour as JSON.", model="smollm2", max_tokens=30, temperature=0,
-                 response_format={"type": "object", "properties": {"name": {"type": "string"}}})
-    assert exp.status == "error" and "json_schema" in (exp.error or "")
-    assert pg.history().iloc[0].status == "error"
+    # only (OpenAI's json_schema form gets a 500); its model list says which server it is, so
+    # the first request is already in its form, and its grammar keeps SmolLM2 to the schema.
+    exp = pg.run("Name a colour as JSON.", model="smollm2", max_tokens=40, temperature=0,
+                 response_format=COLOUR)
+    assert exp.ok, exp.error
+    assert isinstance(exp.parsed, dict) and isinstance(exp.parsed["name"], str)
+    assert json.loads(exp.response) == exp.parsed
+    assert exp.request_body["response_format"] == {"type": "json_object", "schema": COLOUR}
+    assert requests_of(pg, exp) == [200]  # no refused attempt first
+    assert '"type": "json_object"' in exp.code("python")  # the code sends what was sent
+    typed = pg.run("Name a colour as JSON.", model="smollm2", max_tokens=40, temperature=0,
+                   response_format=Colour, on_token=lambda _: None)
+    assert typed.ok, typed.error
+    assert isinstance(typed.parsed, Colour) and typed.parsed.name
+    assert typed.request_body["response_format"]["type"] == "json_object"
+    logged = pg.history().set_index("id").loc[exp.id]
+    assert json.loads(logged["request_body"])["response_format"]["type"] == "json_object"
+
+
+def test_the_refusal_of_the_json_schema_form_is_learnt_once_and_retried_at_once(
+        pg: Any) -> None:
+    assert pg.run("Say hi.", model="smollm2", max_tokens=4).ok  # the listing has been read
+    client = pg._w.client("openai")
+    client._json_object_schema = False  # as for a server whose list did not say
+    exp = pg.run("Name a colour as JSON.", model="smollm2", max_tokens=40, temperature=0,
+                 response_format=COLOUR)
+    assert exp.ok, exp.error
+    assert isinstance(exp.parsed["name"], str)
+    assert requests_of(pg, exp) == [500, 200]  # the refused attempt is logged too
+    assert exp.request_body["response_format"]["type"] == "json_object"  # what was sent last
+    again = pg.run("Name a fruit as JSON.", model="smollm2", max_tokens=40, temperature=0,
+                   response_format=COLOUR)
+    assert again.ok and requests_of(pg, again) == [200]  # remembered for the endpoint
+
+
+def test_the_responses_api_is_refused_for_this_server_before_anything_is_sent(
+        pg: Any) -> None:
+    assert pg.run("Say hi.", model="smollm2", max_tokens=4).ok  # the listing has been read
+    exp = pg.run("Say hi.", model="smollm2", max_tokens=4, api="responses")
+    assert exp.status == "error" and exp.error_type == "ApiNotSupported"
+    assert 'api="chat"' in (exp.error or "")
+    assert requests_of(pg, exp) == [None]  # an attempt that never reached the server
 
 
 def test_logprobs_from_the_real_server(pg: Any) -> None:

@@ -3,6 +3,7 @@ no default, and the model's valid arguments accepted by the schema (hypothesis).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, Literal, Optional
 
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from nbplayground.configuration.structured import function_tool, strict_schema, tools_of
+from nbplayground.domain import ToolCall
+from nbplayground.experimentation.tool_rounds import call_tool
 
 
 class Address(BaseModel):
@@ -83,3 +86,53 @@ def test_pydantic_models_and_dicts_are_tools_too() -> None:
 def test_strict_schemas_close_every_object() -> None:
     s = strict_schema(Address.model_json_schema())
     assert s["additionalProperties"] is False and s["required"] == ["street", "number"]
+
+
+JSON_TEXT = st.text(max_size=8)
+VALUES: list[st.SearchStrategy[Any]] = [  # what a model may send for each of TYPES
+    st.integers(), st.floats(allow_nan=False, allow_infinity=False) | st.integers(), JSON_TEXT,
+    st.booleans(), st.lists(st.integers(), max_size=3), st.none() | JSON_TEXT,
+    st.sampled_from(["c", "f"]), st.dictionaries(JSON_TEXT, st.integers(), max_size=3),
+    st.fixed_dictionaries({"street": JSON_TEXT}, optional={"number": st.none() | st.integers()}),
+    st.lists(st.fixed_dictionaries({"street": JSON_TEXT}), max_size=2),
+]
+WRONG: dict[int, Any] = {0: "3", 1: "1.5", 3: 1, 4: [1, "2"], 5: 4, 6: "k", 7: {"a": "b"},
+                         8: {"number": 2}, 9: [{"street": 1}]}
+
+
+def call_once(schema: dict[str, Any], arguments: dict[str, Any]
+              ) -> tuple[ToolCall, list[dict[str, Any]]]:
+    """The model's call of a tool with `schema` through the tool loop's own checks."""
+    received: list[dict[str, Any]] = []
+
+    def recording(**kwargs: Any) -> str:
+        received.append(kwargs)
+        return "ok"
+
+    call = ToolCall(id="c1", name="tool", arguments=arguments)
+    done = asyncio.run(call_tool(call, {"tool": recording}, {"tool": schema}))
+    return done, received
+
+
+@given(st.lists(st.tuples(st.integers(0, len(TYPES) - 1), st.booleans()), max_size=5),
+       st.data())
+def test_whatever_the_schema_accepts_reaches_the_function_and_nothing_else_does(
+        spec: list[tuple[int, bool]], data: st.DataObject) -> None:
+    schema = function_tool(make_function(spec))["parameters"]
+    arguments = {f"arg{i}": data.draw(VALUES[t]) for i, (t, has_default) in enumerate(spec)
+                 if not has_default or data.draw(st.booleans())}  # defaults may be left out
+    done, received = call_once(schema, arguments)
+    assert (done.error, done.result, received) == (None, "ok", [arguments])
+    wrong = [(i, t) for i, (t, _) in enumerate(spec) if t in WRONG]
+    if wrong:
+        i, t = data.draw(st.sampled_from(wrong))
+        done, received = call_once(schema, {**arguments, f"arg{i}": WRONG[t]})
+        assert done.error is not None and done.error.startswith("invalid arguments for tool")
+        assert received == []  # never called with what the schema refuses
+    required = [f"arg{i}" for i, (_, has_default) in enumerate(spec) if not has_default]
+    if required:
+        missing = data.draw(st.sampled_from(required))
+        done, received = call_once(schema, {k: v for k, v in arguments.items() if k != missing})
+        assert done.error is not None and missing in done.error and received == []
+    done, received = call_once(schema, {**arguments, "unasked": 1})
+    assert done.error is not None and received == []  # no argument the signature lacks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -50,6 +51,16 @@ def test_reasoning_models_refuse_sampling_parameters(model: str, name: str) -> N
     value = ["\n"] if name == "stop" else 0.5
     with pytest.raises(InvalidParameter, match=f"does not accept {name}"):
         resolve_parameters(lookup(model), **{name: value})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("tools", [{"name": "f", "parameters": {}}]), ("reasoning_effort", "low"),
+    ("verbosity", "low")])
+def test_the_local_model_refuses_openais_own_fields_saying_why(name: str, value: Any) -> None:
+    with pytest.raises(InvalidParameter, match=rf"smollm2 does not accept {name}: the local "
+                                               r"model \(llama.cpp\) takes no") as caught:
+        resolve_parameters(lookup("smollm2"), **{name: value})
+    assert "reasoning" not in str(caught.value).replace("reasoning_effort", "")
 
 
 def test_defaults_are_the_playgrounds_and_reasoning_models_get_none_of_them() -> None:

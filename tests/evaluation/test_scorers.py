@@ -11,7 +11,6 @@ from nbplayground import NbPlaygroundError
 from nbplayground import scorers as s
 from nbplayground.domain import ResponseMetrics
 from nbplayground.evaluation import Answer, ScoringPlan, Template
-from nbplayground.evaluation.judges import example_verdict
 from tests.factories import make_experiment
 
 ROW = {"capital": "Paris", "country": "France", "n": 3}
@@ -177,25 +176,49 @@ def test_judge_prompt_and_strict_verdicts() -> None:
                     range=(0, 10), threshold=7)
     plan = ScoringPlan([judge], [ROW])
     prompt = plan.judge_prompt(judge, 0, make_experiment(response="Paris"))
+    assert isinstance(prompt, str)
     assert prompt.startswith("Is Paris the capital of France?")
-    assert judge.read('{"score": 8, "reason": "right"}').passed
-    assert judge.read('```json\n{"score": 6, "reason": "meh"}\n```').passed is False
-    for prose in ("I'd say 9/10", '{"score": 11, "reason": "x"}', '{"grade": 9}',
-                  '{"score": "high", "reason": "x"}'):
-        g = judge.read(prose)
+    fmt = judge.request_params()["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["strict"] is True
+    assert fmt["schema"]["properties"]["score"] == {"type": "number", "minimum": 0,
+                                                    "maximum": 10}
+    assert judge.read({"score": 8, "reason": "right"}).passed
+    assert judge.read({"score": 6, "reason": "meh"}).passed is False
+    for bad in (None, {"score": 11, "reason": "x"}, {"grade": 9}, {"score": "high"}):
+        g = judge.read(bad)
         assert (g.score, g.passed) == (None, False)
         assert g.reason
-    verdict = example_verdict(prompt)
-    assert verdict is not None
-    assert judge.read(verdict).score is not None
-    assert example_verdict("Name three colours.") is None
+
+
+def test_a_judge_verdict_is_read_from_the_parsed_answer_never_from_prose() -> None:
+    judge = s.judge("Is {answer} right?", model="gpt-4o-mini")
+    plan = ScoringPlan([judge], [ROW])
+    exp = make_experiment(response="Paris")
+    prose = make_experiment(response='{"score": 1, "reason": "the text says so"}')
+    assert plan.judged(judge, exp, prose).score is None  # nothing parsed: not read
+    parsed = make_experiment(response="ignored", parsed={"score": 0.75, "reason": "ok"})
+    sc = plan.judged(judge, exp, parsed)
+    assert (sc.score, sc.passed, sc.judge_experiment_id) == (0.75, True, parsed.id)
+
+
+def test_a_judge_is_visible_and_editable() -> None:
+    judge = s.judge("Is {answer} right?", model="gpt-4o-mini", temperature=0.3)
+    shown = repr(judge)
+    assert "Is {answer} right?" in shown and "gpt-4o-mini" in shown and "0.3" in shown
+    other = judge.replace(model="gpt-4.1-nano", params={"seed": 1})
+    assert (other.model, other.params, other.prompt) == ("gpt-4.1-nano", {"seed": 1},
+                                                         judge.prompt)
+    assert other.request_params()["temperature"] == 0.0  # the defaults stay
+    with pytest.raises(NbPlaygroundError):
+        judge.replace(range=(1, 0))
 
 
 def test_label_verdicts() -> None:
     tone = s.label("Tone of {answer}?", labels=["polite", "rude"], passing=["polite"],
                    model="gpt-4o-mini")
-    assert tone.read('{"label": "polite", "reason": "kind"}').passed
-    assert tone.read('{"label": "rude", "reason": "curt"}').score == 0.0
-    assert tone.read('{"label": "angry", "reason": "x"}').score is None
-    prompt = tone.request_prompt(Answer("Thanks!", {}))
-    assert tone.read(example_verdict(prompt) or "").score in (0.0, 1.0)
+    assert tone.read({"label": "polite", "reason": "kind"}).passed
+    assert tone.read({"label": "rude", "reason": "curt"}).score == 0.0
+    assert tone.read({"label": "angry", "reason": "x"}).score is None
+    schema = tone.request_params()["response_format"]["schema"]
+    assert schema["properties"]["label"]["enum"] == ["polite", "rude"]
+    assert "polite, rude" in tone.request_prompt(Answer("Thanks!", {}))

@@ -72,7 +72,7 @@ def test_report_figures_are_rounded_for_people_and_exact_underneath(pg: Any) -> 
     assert pivot["latency_ms_mean"].tolist() == pytest.approx(raw.tolist(), rel=1e-12)
     shown = pivot._repr_html_() + repr(pivot)
     for value in pivot["latency_ms_mean"]:
-        assert f"<td>{value:,.0f}</td>" in shown and f"{value:.1f}" not in shown
+        assert f"<td>{value:,.0f}</td>" in shown and f"{value:.3f}" not in shown
     cost = formatter("cost_mean")(pivot["cost_mean"].iloc[0])
     assert cost in shown and len(cost.lstrip("0.")) == 3  # three significant figures
     latency = pg.report("latency", sw)

@@ -96,3 +96,17 @@ def test_constructor_only_raises_our_errors(tmp_path: Path, db: Any, user: Any,
 def test_history_only_raises_our_errors(pg: Any, limit: Any, sweep: Any, search: Any,
                                         model: Any) -> None:
     call(pg.history, limit=limit, sweep=sweep, search=search, model=model)
+
+
+@SETTINGS
+@given(name=st.one_of(st.just("capitals"), ANYTHING), template=st.one_of(PROMPTS, st.just("{x}")),
+       system=ANYTHING, model=MODELS, version=ANYTHING,
+       params=st.dictionaries(st.sampled_from([*PARAMS, "response_format", "tools", "vars"]),
+                              ANYTHING, max_size=3))
+def test_prompts_only_raise_our_errors(pg: Any, name: Any, template: Any, system: Any,
+                                       model: Any, version: Any, params: dict[str, Any]) -> None:
+    saved = call(pg.prompts.save, name, template, system=system, model=model, **params)
+    call(pg.prompts.get, name, version)
+    call(pg.prompts.diff, name, version, 1)
+    if saved is not None:
+        call(pg.run, saved, vars=params.get("vars"))

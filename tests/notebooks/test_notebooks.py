@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from tests.support.openai_stub import OpenAIStub
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_demos_are_there() -> None:
+def test_the_demos_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == ["01-playground.ipynb", "02-parameter-sweep.ipynb",
-                                          "03-costs-and-budgets.ipynb", "04-api-code.ipynb"]
+                                          "03-costs-and-budgets.ipynb", "04-api-code.ipynb",
+                                          "05-evaluate.ipynb", "06-from-openai-evals.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -36,7 +38,7 @@ def markdown(path: Path) -> str:
                      if c.cell_type == "markdown")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS[:3], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*NOTEBOOKS[:3], *NOTEBOOKS[4:]], ids=lambda p: p.stem)
 def test_the_demos_on_the_local_model_say_it_is_tiny(path: Path) -> None:
     text = markdown(path)
     assert "SmolLM2" in text and "tiny model" in text
@@ -50,6 +52,8 @@ def test_the_sweep_demo_promises_no_more_models_than_it_compares() -> None:
 def execute(path: Path, folder: Path) -> float:
     """Run the notebook in a fresh python3 kernel (this venv's); seconds taken."""
     before = set(path.parent.iterdir())
+    if (path.parent / "data").is_dir():  # what a notebook reads, beside it as in a checkout
+        shutil.copytree(path.parent / "data", folder / "data")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=120,
                             resources={"metadata": {"path": str(folder)}})
@@ -85,6 +89,18 @@ def test_runs_top_to_bottom_without_a_key(path: Path, tmp_path: Path,
         # temperature 1 may still run long once in a while)
         assert cut * 6 <= n
         assert len(lengths) > 2
+    if path.name.startswith("05"):
+        with duckdb.connect(str(log), read_only=True) as conn:
+            judged, ok, parsed, scored = conn.execute(
+                "SELECT count(DISTINCT judged_experiment_id), count_if(role = 'judge' AND "
+                "status = 'ok'), count_if(role = 'judge' AND status = 'ok' AND parsed IS NOT "
+                "NULL), (SELECT count(DISTINCT scorer) FROM scores) FROM experiments"
+                ).fetchone() or (0, 0, 0, 0)
+        assert judged == 8  # every cell judged
+        # a verdict given is never asked again (only a failed judge call is, when scoring
+        # again), and each one was read through the schema
+        assert ok <= 8 and parsed == ok
+        assert scored == 5  # four scorers, and exact when scoring again
 
 
 @pytest.mark.slow

@@ -129,7 +129,8 @@ def tool_calls(body: dict[str, Any], turns: list[Turn]) -> list[dict[str, str]]:
 
 def example(schema: Any, root: Any, name: str = "value") -> Any:
     """A deterministic instance of a JSON schema: first enum/const/anyOf branch, every property,
-    one array item, "<name> example" strings, 1 for integers, 1.5 for numbers, true."""
+    one array item, "<name> example" strings, 1 for integers, 1.5 for numbers (the middle of
+    minimum..maximum when bounded), true."""
     if not isinstance(schema, dict):
         return None
     if "$ref" in schema:
@@ -153,6 +154,10 @@ def example(schema: Any, root: Any, name: str = "value") -> Any:
         return {k: example(v, root, k) for k, v in props.items()}
     if kind == "array":
         return [example(schema.get("items", {}), root, name)]
+    if kind in ("integer", "number") and ("minimum" in schema or "maximum" in schema):
+        lo = schema.get("minimum", schema.get("maximum", 0) - 1)
+        hi = schema.get("maximum", lo + 1)
+        return int((lo + hi) // 2) if kind == "integer" else (lo + hi) / 2
     return {"string": f"{name} example", "integer": 1, "number": 1.5, "boolean": True,
             "null": None}.get(kind or "string")
 

@@ -137,3 +137,25 @@ def test_images_sent_by_one_user_are_not_readable_by_another(team: Team, connect
                     [exp.images[0].sha256])
     carol = connect("carol")
     assert carol.execute("SELECT user_id FROM attachments").fetchall() == [("alice",)]
+
+
+def test_saved_prompts_are_their_authors_own(team: Team, connect: Any) -> None:
+    with Playground(db=team.dsn("alice"), provider="simulated") as pg:
+        v = pg.prompts.save("capitals", "Capital of {country}?", temperature=0)
+        exp = pg.run(v, vars={"country": "France"})
+        assert (exp.prompt_name, exp.prompt_version) == ("capitals", 1)
+        assert pg.prompts.save("capitals", "Capital of {country}?", temperature=0) == v
+        assert pg.history()["prompt_version"].tolist() == [1]
+    with Playground(db=team.dsn("bob"), provider="simulated") as pg:
+        assert pg.prompts.list().empty
+        mine = pg.prompts.save("capitals", "Bob's capital of {country}?")
+        assert mine.version == 1 and mine.author == "bob"  # numbered apart from alice's
+    bob = connect("bob")
+    assert bob.execute("SELECT user_id, name FROM prompts").fetchall() == [("bob", "capitals")]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        bob.execute("INSERT INTO prompts (user_id, name, version, template, params, "
+                    "content_hash, created_at) VALUES ('alice', 'capitals', 2, 'x', '{}', "
+                    "'h', now())")
+    carol = connect("carol")
+    assert sorted(carol.execute("SELECT user_id FROM prompts").fetchall()) == [("alice",),
+                                                                               ("bob",)]

@@ -97,7 +97,7 @@ def test_team_init_from_the_shell_is_idempotent(team_db: str,
                               "ORDER BY relname").fetchall()
     assert rows == [("dave", "user"), ("erin", "user"), ("frank", "admin")]
     assert [r[0] for r in forced] == ["api_requests", "attachments", "experiments", "holds",
-                                      "sweeps", "usage", "users"]
+                                      "prompts", "scores", "sweeps", "usage", "users"]
     assert main(["team", "init", "not-a-url"]) == 1
 
 
@@ -179,6 +179,22 @@ def test_push_copies_the_users_file_rows_up_exactly_once(team: Team, make_pg: An
         assert sorted(shared.repository.requests()["id"]) == sorted(mine["id"])
     with psycopg.connect(team.owner) as conn:
         assert conn.execute("SELECT count(*) FROM experiments").fetchone() == (4,)
+
+
+def test_push_takes_saved_prompts_up_with_the_team_logs_numbers(team: Team,
+                                                               make_pg: Any) -> None:
+    with Playground(db=team.dsn("alice"), provider="simulated") as shared:
+        there = shared.prompts.save("capitals", "Already up: {country}")  # v1 on the team log
+    local = make_pg(user="alice", provider="simulated")
+    v1 = local.prompts.save("capitals", "Capital of {country}?", temperature=0)
+    local.run(v1, vars={"country": "France"})
+    assert local.push(team.dsn("alice"))["prompt_versions"] == 1
+    assert local.push(team.dsn("alice"))["prompt_versions"] == 1  # found again, not saved twice
+    with Playground(db=team.dsn("alice"), provider="simulated") as shared:
+        versions = shared.prompts.versions("capitals")
+        assert [(v.version, v.template) for v in versions] == [
+            (1, there.template), (2, "Capital of {country}?")]
+        assert shared.history()["prompt_version"].tolist() == [2]  # renumbered with its row
 
 
 KILLED_WRITER = textwrap.dedent("""

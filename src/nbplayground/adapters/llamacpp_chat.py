@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.adapters.llamacpp_logprobs import Step, recording, token_logprobs
 from nbplayground.adapters.llamacpp_models import (  # noqa: F401 - re-exported
     _MODELS,
     _MODELS_LOCK,
@@ -40,7 +42,9 @@ from nbplayground.experimentation.ports import DeltaCallback
 __all__ = ["SMOLLM2", "LlamaCppChatClient", "LocalModelError", "local_available", "smollm2_path"]
 
 if TYPE_CHECKING:
-    pass
+    from llama_cpp import Llama
+
+Logprobs = tuple[dict[str, Any], ...] | None
 
 class LlamaCppChatClient:
     """Provider "local": real answers from GGUF models, usage by each model's own tokenizer.
@@ -123,7 +127,7 @@ class LlamaCppChatClient:
 
         t0 = time.perf_counter()
         try:
-            text, finish, prompt_n, completion_n = await asyncio.to_thread(
+            text, finish, prompt_n, completion_n, logprobs = await asyncio.to_thread(
                 self._generate, request, emit, cancel)
         except asyncio.CancelledError:
             cancel.set()  # a stream stops at its next piece; a plain call runs to its end
@@ -132,12 +136,21 @@ class LlamaCppChatClient:
             raise failed[0]
         return ChatResult(
             text=text, finish_reason=finish, prompt_tokens=prompt_n, completion_tokens=completion_n,
-            usage_estimated=False, response_model=request.model, status_code=None,
+            logprobs=logprobs, usage_estimated=False, response_model=request.model,
+            status_code=None,
             latency_ms=(time.perf_counter() - t0) * 1000)
 
     def _generate(self, request: ChatRequest, emit: DeltaCallback | None,
-                  cancel: threading.Event) -> tuple[str, str | None, int, int]:
-        """(text, finish_reason, prompt_tokens, completion_tokens), on a worker thread."""
+                  cancel: threading.Event) -> tuple[str, str | None, int, int, Logprobs]:
+        """(text, finish_reason, prompt_tokens, completion_tokens, logprobs), on a worker
+        thread; logprobs (None unless asked for) are read as tokens are sampled."""
+        text, finish, prompt_n, completion_n, steps, llm = self._sample(request, emit, cancel)
+        logprobs = None if steps is None else token_logprobs(llm, steps, text)
+        return text, finish, prompt_n, completion_n, logprobs
+
+    def _sample(self, request: ChatRequest, emit: DeltaCallback | None,
+                cancel: threading.Event
+                ) -> tuple[str, str | None, int, int, list[Step] | None, Llama]:
         loaded = self._loaded(request.model)
         llm, p = loaded.llm, request.parameters
         messages = _chat_messages(request.messages)
@@ -154,7 +167,8 @@ class LlamaCppChatClient:
             kwargs["response_format"] = {"type": "json_object", **(
                 {"schema": schema} if isinstance(schema, dict) else {})}
         parts: list[str] = []
-        with loaded.lock:
+        with loaded.lock, (recording(llm, p.top_logprobs or 0) if p.logprobs
+                           else contextlib.nullcontext(None)) as steps:
             # Evaluate the whole prompt every time (no KV reuse): same seed, same answer.
             llm.reset()  # type: ignore[no-untyped-call]
             try:
@@ -162,7 +176,7 @@ class LlamaCppChatClient:
                     out: Any = llm.create_chat_completion(**kwargs)
                     choice, usage = out["choices"][0], out["usage"]
                     return (choice["message"].get("content") or "", choice["finish_reason"],
-                            usage["prompt_tokens"], usage["completion_tokens"])
+                            usage["prompt_tokens"], usage["completion_tokens"], steps, llm)
                 finish: str | None = None
                 stream: Any = llm.create_chat_completion(**kwargs, stream=True)
                 try:
@@ -180,7 +194,7 @@ class LlamaCppChatClient:
                 text = "".join(parts)
                 completion_n = max_tokens if finish == "length" else len(
                     llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-                return text, finish, prompt_n, completion_n
+                return text, finish, prompt_n, completion_n, steps, llm
             except Exception as e:
                 raise LocalModelError(f"the local model {request.model!r} failed: {e}",
                                       partial_text="".join(parts)) from None

@@ -51,6 +51,17 @@ def open_ledger(db: Location, repository: Any) -> Any:
     return DuckDBUsageLedger(db)
 
 
+def open_prompts(db: Location, repository: Any) -> Any:
+    """The saved prompts of the same log, on the repository's file or connections."""
+    if is_url(db):
+        from nbplayground.adapters.postgres.prompts import PostgresPromptRepository
+
+        return PostgresPromptRepository(repository)
+    from nbplayground.adapters.duckdb.prompts import DuckDBPromptRepository
+
+    return DuckDBPromptRepository(getattr(repository, "log", db))
+
+
 def scope(db: Location) -> str:
     """What budget holds in this process are shared by: the file, or the database."""
     return str(shown(db)) if is_url(db) else str(Path(db).expanduser().resolve())

@@ -6,52 +6,32 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from nbplayground.accounts import scrub
 from nbplayground.adapters import openai_responses
+from nbplayground.adapters.openai_dialects import (
+    lists_like_llama_cpp_python,
+    refuses_json_schema,
+    with_json_object_schema,
+)
 from nbplayground.adapters.openai_errors import (
     DEFAULT_BASE_URL,
     map_error,
     rate_limit,
     retry_after_seconds,
-    status_error,
     stream_cut,
-    timed_out,
 )
 from nbplayground.adapters.openai_reading import ChatChunks, Reading, loads, read_chat
+from nbplayground.adapters.openai_transport import STRANDED, http_client, post, running_loop
 from nbplayground.analytics import Tokenizer
 from nbplayground.configuration import answered_model
 from nbplayground.domain import ChatRequest, ChatResult
-from nbplayground.errors import ConnectionFailed, ProviderError
+from nbplayground.errors import ApiNotSupported, ConnectionFailed, ProviderError, ServerFailed
 from nbplayground.experimentation.ports import DeltaCallback
 
 if TYPE_CHECKING:
     import openai
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIChatClient", "retry_after_seconds"]
-
-
-def _http_client(timeout: float) -> Any:
-    """The SDK's aiohttp transport when aiohttp is installed (the SDK's own advice for many
-    requests in flight: a third less CPU per request here), else its default httpx client."""
-    import openai
-
-    try:
-        return openai.DefaultAioHttpClient(timeout=timeout)
-    except (RuntimeError, ImportError, AttributeError):  # no aiohttp, or an older SDK
-        return openai.DefaultAsyncHttpxClient(timeout=timeout)
-
-
-_STRANDED: list[Any] = []
-"""SDK clients whose event loop is gone (a forked child's copies of its parent's)."""
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _openai_itself(base_url: str | None) -> bool:
@@ -75,6 +55,8 @@ class OpenAIChatClient:
         self._stream_options = True
         self._url: str | None = None
         self._served: list[str] | None = None  # a compatible server's models, listed once
+        self._json_object_schema = False  # the endpoint's dialect (openai_dialects.py)
+        self._no_responses = False  # it lists like a server without /v1/responses
         self._listing: tuple[asyncio.AbstractEventLoop | None,
                              asyncio.Future[list[str] | None]] | None = None
 
@@ -85,14 +67,14 @@ class OpenAIChatClient:
     def client(self) -> openai.AsyncOpenAI:
         """The SDK client of the running event loop: its connections belong to the loop it was
         made on, and a forked child (or a loop started afresh) cannot use the old one."""
-        loop = _running_loop()
+        loop = running_loop()
         if self._client is None or self._loop is not loop:
             import openai
 
             if self._client is not None:  # kept, not dropped: its session cannot be closed
-                _STRANDED.append(self._client)  # without its loop, and would warn if freed
+                STRANDED.append(self._client)  # without its loop, and would warn if freed
             self._loop, self._headers = loop, None
-            self._http = _http_client(self._timeout)
+            self._http = http_client(self._timeout)
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key or "no-key", base_url=self.base_url or DEFAULT_BASE_URL,
                 max_retries=0, timeout=self._timeout, http_client=self._http)
@@ -105,7 +87,9 @@ class OpenAIChatClient:
                              base_url=self.base_url or DEFAULT_BASE_URL, max_retries=0,
                              timeout=min(self._timeout, 10.0))
         try:
-            self._served = sorted(m.id for m in sync.models.list())
+            listed = list(sync.models.list())
+            self._learn(listed)
+            self._served = sorted(m.id for m in listed)
             return list(self._served)
         except openai.OpenAIError as e:
             raise self._map(e) from None
@@ -117,9 +101,11 @@ class OpenAIChatClient:
         """One attempt on the request's API: Chat Completions, or the Responses API."""
         import openai
 
-        body = request.body()
         served = await self._served_models()  # before the request: the log's order stays
-        api = request.api
+        body, api = self.body_for(request), request.api
+        if api == "responses" and self._no_responses:
+            raise ApiNotSupported(f"{self._where} is llama-cpp-python's server, which has no "
+                                  "Responses API; use api=\"chat\" with it (nothing was sent)")
         t0 = time.perf_counter()
         try:
             if request.stream and api == "responses":
@@ -136,7 +122,7 @@ class OpenAIChatClient:
             response = await self._post(body, request.path)
             reading = self._read(response, api)
         except openai.OpenAIError as e:
-            raise self._map(e, api) from None
+            raise self._dialect(e) or self._map(e, api) from None
         except ProviderError:
             raise
         except Exception as e:  # httpx transport errors that the SDK let through
@@ -144,6 +130,27 @@ class OpenAIChatClient:
                                          self._api_key)) from None
         return self._result(reading, request, response.status_code, response.headers, t0,
                             served)
+
+    def body_for(self, request: ChatRequest) -> dict[str, Any]:
+        """The body sent for `request`: in this endpoint's JSON-schema dialect, once known."""
+        body = request.body()
+        return with_json_object_schema(body) if self._json_object_schema else body
+
+    def _learn(self, models: Any) -> None:
+        """What a model list tells of the server: llama-cpp-python's has its own dialect."""
+        if lists_like_llama_cpp_python(models):
+            self._json_object_schema = self._no_responses = True
+
+    def _dialect(self, e: Exception) -> ProviderError | None:
+        """The json_schema form refused: the other form from now on, and again at once."""
+        status, body = getattr(e, "status_code", None), getattr(e, "body", None)
+        said = str(body.get("message")) if isinstance(body, dict) else str(e)
+        if self._json_object_schema or not refuses_json_schema(status, said):
+            return None
+        self._json_object_schema = True
+        return ServerFailed(f"{self._where} takes a JSON schema only as response_format "
+                            "{'type': 'json_object', 'schema': ...}; sent so from now on",
+                            status_code=status, retry_after=0.0)
 
     def _read(self, response: Any, api: str) -> Reading:
         """A plain answer's JSON; what fails to read carries the answer's request id."""
@@ -215,13 +222,12 @@ class OpenAIChatClient:
                                    partial_text=reading.text)
         return reading, raw
 
-
     async def _served_models(self) -> list[str]:
         """What a compatible server lists, asked once for a whole sweep, to tell which model
         answered; nothing is asked of OpenAI itself, whose answers name their model."""
         if self._served is not None or _openai_itself(self.base_url):
             return self._served or []
-        loop = _running_loop()
+        loop = running_loop()
         if self._listing is None or self._listing[0] is not loop:
             self._listing = (loop, asyncio.ensure_future(self._list_served()))
         served = await asyncio.shield(self._listing[1])
@@ -236,6 +242,7 @@ class OpenAIChatClient:
 
         try:
             page = await self.client.with_options(timeout=min(self._timeout, 10.0)).models.list()
+            self._learn(page.data)
             return sorted(m.id for m in page.data)
         except openai.APIStatusError:  # it answered, without a list (a 404 at /models)
             return []
@@ -255,21 +262,7 @@ class OpenAIChatClient:
             merged = {**client.default_headers, **client.auth_headers}
             self._headers = {k: v for k, v in merged.items() if isinstance(v, str)}  # no Omit()
             self._url = str(client.base_url).rstrip("/")
-        http = self._http
-        request = http.build_request("POST", f"{self._url}{path}", content=orjson.dumps(body),
-                                     headers=self._headers)
-        try:
-            response = await http.send(request)
-        except Exception as e:
-            import openai
-
-            if timed_out(e):
-                raise openai.APITimeoutError(request=request) from None
-            raise openai.APIConnectionError(message=f"Connection error: {e}",
-                                            request=request) from None
-        if response.status_code >= 400:
-            raise status_error(response)
-        return response
+        return await post(self._http, f"{self._url}{path}", self._headers, body)
 
     def _count_prompt(self, request: ChatRequest) -> int:
         return self._tokenizer.count_messages(request.messages, request.model)
@@ -287,6 +280,6 @@ class OpenAIChatClient:
                          api=api)
 
     async def aclose(self) -> None:
-        if self._client is not None and self._loop is _running_loop():
+        if self._client is not None and self._loop is running_loop():
             await self._client.close()  # one made on another loop cannot be closed from here
         self._client = None

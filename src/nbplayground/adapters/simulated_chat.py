@@ -12,9 +12,9 @@ import hashlib
 import json
 import random
 
+from nbplayground.adapters import simulated_structured
 from nbplayground.analytics import Tokenizer
 from nbplayground.domain import ChatRequest, ChatResult
-from nbplayground.evaluation.judges import example_verdict
 from nbplayground.experimentation.ports import DeltaCallback
 
 EFFORT_SCALE = {"none": 0.0, "minimal": 0.0, "low": 0.5, "medium": 1.0, "high": 2.0,
@@ -70,10 +70,10 @@ class SimulatedChatClient:
             if rng.random() < 0.08:
                 words.append(rng.choice(prompt_words))
         text = " ".join(words).capitalize() + "."
-        # A judge's request (its prompt ends with the verdict's JSON schema) gets a valid
-        # verdict, so judged sweeps can be rehearsed without a key.
-        verdict = example_verdict(request.messages[-1].content, str(varied))
-        text = verdict if verdict is not None else text
+        # A structured request (a judge's verdict among them) gets an instance of its schema,
+        # so judged and structured sweeps can be rehearsed without a key.
+        if p.response_format is not None:
+            text = simulated_structured.answer(p.response_format, text, rng)
         reasoning = self._reasoning(request, rng.randint(32, 96))
         finish = "stop"
         for stop in p.stop or ():

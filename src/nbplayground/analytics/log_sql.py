@@ -19,7 +19,7 @@ SweepScope = str | Sequence[str] | None
 the sweep that first ran them, so only the ids name all of its rows. None: the whole log."""
 
 PARAMETERS = ("model", *(f.column for f in FIELDS if f.kind != "strings"))
-AXES = ("prompt", "system", "provider", *PARAMETERS)
+AXES = ("prompt", "system", "provider", *PARAMETERS, "prompt_name", "prompt_version")
 """Columns a sweep varies; repeats of one cell share all of them."""
 
 WORDS = r"regexp_extract_all(lower(coalesce(response, '')), '\w+')"
@@ -40,7 +40,8 @@ ALIASES = {"cost": "cost_estimate", "latency": "generation_time_ms", "latency_ms
 MAX_SERIES = 24
 """compare draws at most this many lines before it pools the axes nobody asked for."""
 GROUPS = {"model": "model", "user": "user_id", "day": "CAST(created_at AS DATE)",
-          "provider": "provider", "sweep": "sweep_id"}
+          "provider": "provider", "sweep": "sweep_id", "prompt_name": "prompt_name",
+          "prompt_version": "prompt_version"}
 """What cost() groups by -> its SQL expression."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbplayground.analytics.format import CUT
 from nbplayground.analytics.log_sql import (
@@ -85,7 +85,8 @@ def pivot(query: Query, user_id: str | None, sweep_id: SweepScope = None,
 
 
 def compare(query: Query, user_id: str | None, sweep_id: SweepScope, x: str, y: str,
-            color: str | None = "model") -> pd.DataFrame:
+            color: str | None = "model", value: tuple[str, list[Any]] | None = None
+            ) -> pd.DataFrame:
     """Chart data: mean and std of `y` over repeats per (x, color, other varying axes).
 
     `series` names a line: the color value plus the other axes that vary (e.g. the prompt), so
@@ -95,12 +96,13 @@ def compare(query: Query, user_id: str | None, sweep_id: SweepScope, x: str, y: 
     """
     [x] = axes(x, AXES, "x")
     keys = [x] if color in (None, x) else [x, *axes(color, AXES, "color")]
-    y = metric(y)
+    y, (expr, extra) = (y, value) if value else (metric(y), (METRICS[metric(y)][0], []))
     others = [a for a in AXES if a not in keys]
     where, params = scope(user_id, sweep_id)
+    params = extra + params  # `value` (e.g. a scorer's score, a subquery) is a SQL expression
     cols = ", ".join(map(q, AXES))
     cells = (f"SELECT {cols}, count(*) AS n, count(v) AS k, sum(v) AS s1, sum(v * v) AS s2 "
-             f"FROM (SELECT {cols}, CAST({METRICS[y][0]} AS DOUBLE) AS v FROM experiments "
+             f"FROM (SELECT {cols}, CAST({expr} AS DOUBLE) AS v FROM experiments "
              f"{where}) GROUP BY {cols}")
     counts = ", ".join(f"count(DISTINCT {q(a)}) + CAST(count({q(a)}) < count(*) AS INTEGER) "
                        f"AS {q('c_' + a)}" for a in AXES)

@@ -144,6 +144,9 @@ def refusal(f: RequestField, spec: ModelSpec) -> str:
     if spec.reasoning:
         takes = ", ".join(sorted(spec.accepts))
         return f"{spec.name} does not accept {f.name}: it is a reasoning model, which takes {takes}"
+    if spec.family == "local":  # tools, reasoning fields: OpenAI's, not llama.cpp's
+        return f"{spec.name} does not accept {f.name}: the local model (llama.cpp) takes no " \
+               f"{f.name}; use an OpenAI model for it"
     if "reasoning" in f.families:
         return f"{spec.name} does not accept {f.name}: it is not a reasoning model " \
                f"({f.name} applies to o-series and GPT-5 models)"

@@ -82,6 +82,9 @@ class Experiment(BaseModel):
     """Per answer token when logprobs=True (the `logprobs` column; exp.logprobs is a frame)."""
     images: tuple[ImageRef, ...] = ()
     refusal: str | None = None
+    prompt_name: str | None = None
+    """The saved prompt (pg.prompts) this was run from, and its version; None for a string."""
+    prompt_version: int | None = None
 
     @property
     def prompt(self) -> str:

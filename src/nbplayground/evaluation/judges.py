@@ -1,29 +1,25 @@
-"""Judges and labels: scorers whose verdict is another model's answer, read as strict JSON.
+"""Judges and labels: scorers whose verdict is another model's answer, read through structured
+output.
 
 A judge's request is an experiment of its own (sent, cached, priced and logged by the sweep
-engine); this module builds its prompt and reads its answer, and does no I/O.
+engine) with response_format = the verdict's JSON schema, so the provider (OpenAI's strict
+schemas, llama.cpp's grammar) holds the answer to it; this module builds the prompt and the
+schema and reads the parsed verdict. It does no I/O and never reads numbers out of prose.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from nbplayground.evaluation.score import Grade
+from nbplayground.evaluation.score import Grade, InvalidScorer
 from nbplayground.evaluation.scorers import Scorer
 from nbplayground.evaluation.templates import Answer, Template
 
-JSON_ONLY = "Reply with only a JSON object that matches this JSON schema, and nothing else:"
-"""The instruction a judge's prompt ends with, followed by the schema on one line. Until
-requests carry response_format, it is how the judge (and the simulated provider) learn the
-shape of the answer; the answer is still validated, never scraped from prose."""
-
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+JUDGE_DEFAULTS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 256}
+"""A judge's request unless its params say otherwise: repeatable verdicts, a bounded price."""
 
 
 class _Verdict(BaseModel):
@@ -65,22 +61,30 @@ class ModelGrader(Scorer):
     def answer_schema(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def request_prompt(self, answer: Answer) -> str:
-        """The judge's user message for one answer: the rubric filled in, then the schema."""
-        schema = json.dumps(self.answer_schema(), separators=(",", ":"))
-        return f"{self._template.render(answer)}\n\n{JSON_ONLY}\n{schema}"
+    def instruction(self) -> str:
+        """The line after the rubric saying what to answer (the schema holds the answer to it;
+        small models judge better when the words say it too)."""
+        raise NotImplementedError
 
-    def read(self, text: str) -> Grade:
-        """The judge's answer → a Grade; anything but the JSON asked for is an error score."""
-        body = text.strip()
-        fenced = _FENCE.match(body)
-        if fenced:
-            body = fenced.group(1)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return Grade(None, False, f"the judge did not answer with JSON: {body[:120]!r}")
-        return self.verdict(data)
+    def response_format(self) -> dict[str, Any]:
+        """The judge request's response_format: the verdict's JSON schema, strict."""
+        return {"type": "json_schema", "name": "verdict", "schema": self.answer_schema(),
+                "strict": True}
+
+    def request_params(self) -> dict[str, Any]:
+        """Every parameter of the judge's request: the defaults, its params, the schema."""
+        return {**JUDGE_DEFAULTS, **self.params, "response_format": self.response_format()}
+
+    def request_prompt(self, answer: Answer) -> str:
+        """The judge's user message for one answer: the rubric filled in, then what to answer."""
+        return f"{self._template.render(answer)}\n\n{self.instruction()}"
+
+    def read(self, parsed: Any) -> Grade:
+        """The parsed answer of the judge's request (response_format made it JSON of the
+        schema) → a Grade; anything else is an error score."""
+        if parsed is None:
+            return Grade(None, False, "the judge's answer has no parsed verdict")
+        return self.verdict(parsed)
 
     def verdict(self, data: Any) -> Grade:
         raise NotImplementedError
@@ -108,8 +112,6 @@ class Judge(ModelGrader):
         super().model_post_init(context)
         lo, hi = self.range
         if self.threshold is not None and not lo <= self.threshold <= hi:
-            from nbplayground.evaluation.score import InvalidScorer
-
             raise InvalidScorer(f"threshold must be within range={self.range}, not "
                                 f"{self.threshold!r}")
 
@@ -117,6 +119,11 @@ class Judge(ModelGrader):
     def pass_at(self) -> float:
         lo, hi = self.range
         return self.threshold if self.threshold is not None else (lo + hi) / 2
+
+    def instruction(self) -> str:
+        lo, hi = self.range
+        return (f"Answer with JSON: \"score\", a number from {lo:g} to {hi:g}, and "
+                "\"reason\", one sentence.")
 
     def answer_schema(self) -> dict[str, Any]:
         lo, hi = self.range
@@ -146,8 +153,6 @@ class Label(ModelGrader):
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
-        from nbplayground.evaluation.score import InvalidScorer
-
         if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
             raise InvalidScorer(f"labels must be two or more distinct labels, not "
                                 f"{list(self.labels)!r}")
@@ -155,6 +160,10 @@ class Label(ModelGrader):
         if not self.passing or unknown:
             raise InvalidScorer(f"passing must name one or more of labels={list(self.labels)}"
                                 f"{'; not ' + ', '.join(map(repr, unknown)) if unknown else ''}")
+
+    def instruction(self) -> str:
+        return (f"Answer with JSON: \"label\", one of {', '.join(self.labels)}, and "
+                "\"reason\", one sentence.")
 
     def answer_schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": {
@@ -173,24 +182,3 @@ class Label(ModelGrader):
                                       f"{list(self.labels)}")
         ok = v.label in self.passing
         return Grade(1.0 if ok else 0.0, ok, f"{v.label}: {v.reason}" if v.reason else v.label)
-
-
-def example_verdict(prompt: str, salt: str = "") -> str | None:
-    """A valid answer to a judge's prompt (or None when `prompt` is not one), a pure function
-    of the prompt: what the simulated provider replies to a judge."""
-    head, sep, tail = prompt.rpartition(JSON_ONLY)
-    if not sep:
-        return None
-    try:
-        schema = json.loads(tail.strip())
-        props = schema["properties"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    digest = int(hashlib.sha256((head + salt).encode()).hexdigest()[:8], 16)
-    if "label" in props:
-        labels = props["label"].get("enum") or ["ok"]
-        return json.dumps({"label": labels[digest % len(labels)], "reason": "simulated"})
-    lo = float(props.get("score", {}).get("minimum", 0.0))
-    hi = float(props.get("score", {}).get("maximum", 1.0))
-    score = round(lo + (hi - lo) * (digest % 101) / 100, 2)
-    return json.dumps({"score": score, "reason": "simulated verdict"})

@@ -8,7 +8,7 @@ from typing import Literal
 from nbplayground.errors import ConfigurationError, InvalidInput
 
 ScoreKind = Literal["string_check", "regex", "json", "text_similarity", "python", "cost",
-                    "latency", "score_model", "label_model"]
+                    "latency", "tool_call", "score_model", "label_model"]
 """The grader families, named after OpenAI's graders where one exists."""
 
 

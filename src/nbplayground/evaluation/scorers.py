@@ -10,9 +10,9 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from nbplayground.evaluation import metrics
 from nbplayground.evaluation.score import Grade, InvalidScorer, Score
@@ -52,6 +52,22 @@ class Scorer(BaseModel):
     def columns(self) -> set[str]:
         """The vars columns this scorer's templates read."""
         return set()
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed, validated again: e.g. a judge's
+        `j.replace(model="gpt-4.1-mini", params={"temperature": 0.2})`."""
+        try:
+            return self.model_validate({**self.model_dump(by_alias=True), **changes})
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(map(str, err["loc"])) or self.name
+            raise InvalidScorer(f"{self.name}.replace(): {where}: "
+                                f"{err['msg'].removeprefix('Value error, ')}") from None
+
+    def reference_text(self, answer: Answer) -> str | None:
+        """What the answer was held against, filled in (None: the scorer has no reference)."""
+        template: Template | None = getattr(self, "_template", None)
+        return None if template is None else template.render(answer)
 
     def grade(self, answer: Answer) -> Grade:
         raise NotImplementedError
@@ -232,30 +248,6 @@ class Python(Scorer):
             return Grade(out.score, out.passed, out.reason)
         raise TypeError(f"{self.name} returned {type(out).__name__}; return a bool, a number "
                         "or a Score")
-
-
-class MaxCost(Scorer):
-    kind: ClassVar[str] = "cost"
-    max_usd: float = Field(gt=0)
-
-    def grade(self, answer: Answer) -> Grade:
-        if answer.cost is None:
-            return Grade(None, False, "the call has no price (unpriced model)")
-        ok = answer.cost <= self.max_usd
-        return Grade(answer.cost, ok,
-                     None if ok else f"cost ${answer.cost:.6f} > ${self.max_usd:g}")
-
-
-class MaxLatency(Scorer):
-    kind: ClassVar[str] = "latency"
-    max_ms: float = Field(gt=0)
-
-    def grade(self, answer: Answer) -> Grade:
-        if answer.latency_ms is None:
-            return Grade(None, False, "the call's latency is unknown")
-        ok = answer.latency_ms <= self.max_ms
-        return Grade(answer.latency_ms, ok,
-                     None if ok else f"{answer.latency_ms:.0f} ms > {self.max_ms:g} ms")
 
 
 def dumps(value: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from nbplayground.evaluation.judges import ModelGrader
 from nbplayground.evaluation.metrics import Embedder
 from nbplayground.evaluation.score import Grade, InvalidScorer, Score
@@ -77,8 +79,11 @@ class ScoringPlan:
     def answer(self, index: int, exp: Experiment) -> Answer:
         row = self.rows[index] if index < len(self.rows) else None
         m = exp.metrics
+        calls = tuple({"id": c.id, "name": c.name, "arguments": c.arguments}
+                      for c in getattr(exp, "tool_calls", ()))
         return Answer(exp.response, row or {}, cost=m.cost_estimate,
-                      latency_ms=m.generation_time_ms, ok=exp.status == "ok", error=exp.error)
+                      latency_ms=m.generation_time_ms, ok=exp.status == "ok", error=exp.error,
+                      tool_calls=calls)
 
     def score(self, index: int, exp: Experiment, sweep_id: str | None = None) -> list[Score]:
         """The deterministic scores of one finished cell. A scorer that raises gives an error
@@ -121,7 +126,10 @@ class ScoringPlan:
         if isinstance(verdict, Grade):
             return Score(exp.id, judge.name, judge.kind, verdict.score, verdict.passed,
                          verdict.reason, None, sweep_id)
-        grade = (judge.read(verdict.response) if verdict.status == "ok"
+        parsed = verdict.parsed
+        if isinstance(parsed, BaseModel):
+            parsed = parsed.model_dump()
+        grade = (judge.read(parsed) if verdict.status == "ok"
                  else Grade(None, False, f"the judge's call failed: {verdict.error}"))
         return Score(exp.id, judge.name, judge.kind, grade.score, grade.passed, grade.reason,
                      verdict.id, sweep_id)

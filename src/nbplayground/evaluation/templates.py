@@ -1,4 +1,5 @@
-"""References as templates: {answer}, {answer.field} (of the JSON answer) and {column} of vars."""
+"""References as templates: {answer}, {answer.field} (of the JSON answer) and {column} of vars
+(nested: {column.field} reads a field of a dict in that column)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class Answer:
     latency_ms: float | None = None
     ok: bool = True
     error: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
+    """The calls the model made: {id, name, arguments} each."""
     _parsed: Any = _UNSET
 
     @property
@@ -72,8 +75,9 @@ class Template:
 
     @property
     def columns(self) -> set[str]:
-        """The vars columns this template reads ({answer...} is not one)."""
-        return {n for n in self.names if n != "answer" and not n.startswith("answer.")}
+        """The vars columns this template reads ({answer...} is not one); {a.b} reads a."""
+        return {n.split(".")[0] for n in self.names
+                if n != "answer" and not n.startswith("answer.")}
 
     def render(self, answer: Answer) -> str:
         out: list[str] = []
@@ -97,9 +101,26 @@ def _lookup(name: str, answer: Answer) -> Any:
             else:
                 raise ValueError(f"the JSON answer has no field {name[len('answer.'):]!r}")
         return value
-    if name not in answer.row:
+    found, value = resolve(answer.row, name)
+    if not found:
         raise ValueError(f"this cell's vars have no column {name!r}")
-    return answer.row[name]
+    return value
+
+
+def resolve(row: Mapping[str, Any], name: str) -> tuple[bool, Any]:
+    """(found, value) of `name` in a vars row: a column, else a dotted path into the dicts
+    and lists of a column ({meta.lang}, {turns.0}); a column named with dots wins."""
+    if name in row:
+        return True, row[name]
+    value: Any = row
+    for key in name.split("."):
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list | tuple) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return False, None
+    return True, value
 
 
 def _text(value: Any) -> str:

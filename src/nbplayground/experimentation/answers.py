@@ -6,6 +6,7 @@ message (never an exception from a sweep); nothing here is scraped from prose.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +40,27 @@ class AnswerInvalid(ValueError):
     """The answer is not what response_format asked for."""
 
 
+@functools.lru_cache(maxsize=64)
+def _validator(schema_json: str) -> Any:
+    """One validator per schema: jsonschema.validate checks the schema against its metaschema
+    on every call (milliseconds each), which a sweep of a thousand judged answers would pay
+    a thousand times."""
+    import jsonschema
+
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
 def _check_schema(value: Any, schema: dict[str, Any]) -> None:
     import jsonschema
 
     try:
-        jsonschema.validate(value, schema)
+        error = jsonschema.exceptions.best_match(
+            _validator(json.dumps(schema, sort_keys=True)).iter_errors(value))
+        if error is not None:
+            raise error
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "the answer"
         raise AnswerInvalid(f"the answer does not follow the schema at {where}: "

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from nbplayground.domain import ChatRequest
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
 
 
@@ -35,6 +36,19 @@ class Cell:
     """0: tool calls are recorded, not run; n: up to n rounds of calling and answering."""
     images: tuple[Any, ...] = ()
     """The images of the prompt (configuration.images.Image), bytes included."""
+    prompt_name: str | None = None
+    """The saved prompt (and version) the cell was made from: logged with its row."""
+    prompt_version: int | None = None
+
+    @property
+    def prompt_tags(self) -> dict[str, Any]:
+        return {"prompt_name": self.prompt_name, "prompt_version": self.prompt_version}
+
+    def from_prompt(self, source: PromptVersion | None) -> Cell:
+        """This cell as made from saved prompt version `source` (None: from a plain string)."""
+        if source is None:
+            return self
+        return dataclasses.replace(self, prompt_name=source.name, prompt_version=source.version)
 
     @cached_property
     def cache_key(self) -> str:

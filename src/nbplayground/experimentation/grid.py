@@ -5,14 +5,16 @@ from __future__ import annotations
 import itertools
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from nbplayground.configuration import require_known
 from nbplayground.configuration.validation import CELL_OPTIONS
 from nbplayground.domain.fields import FIELDS
 from nbplayground.domain.parameters import PARAMETER_NAMES
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
+from nbplayground.evaluation.templates import resolve
 
 Mode = Literal["cross", "zip"]
 
@@ -27,6 +29,8 @@ class CellSpec:
     repeat: int
     params: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] | None = None
+    source: PromptVersion | None = None
+    """The saved prompt version the cell's prompt was filled from."""
 
 
 def _is_conversation(value: Any) -> bool:
@@ -76,11 +80,26 @@ def template_fields(template: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(template) if f]
 
 
+class _Vars(string.Formatter):
+    """str.format, where {a.b} reads the field b of a dict in column a (an imported eval's
+    nested item fields) rather than an attribute."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+                  ) -> Any:
+        found, value = resolve(kwargs, field_name)
+        if found:
+            return value, field_name
+        return super().get_field(field_name, args, kwargs)
+
+
 def fill(template: str, variables: Mapping[str, Any]) -> str:
-    missing = [f for f in template_fields(template) if f not in variables]
+    missing = [f for f in template_fields(template)
+               if f not in variables and f.split(".")[0].split("[")[0] not in variables]
     if missing:
         raise InvalidInput(f"the template needs {', '.join(missing)} but the variables have "
                            f"{', '.join(map(str, variables)) or 'none'}")
+    if any("." in f for f in template_fields(template)):
+        return _Vars().vformat(template, (), variables)
     return template.format(**variables)
 
 
@@ -134,3 +153,30 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
     return [CellSpec(prompt=p, model=m, system=s, repeat=r,
                      params=dict(zip(names, vals, strict=True)), variables=v)
             for (p, v) in filled for (m, s, vals) in combos for r in range(repeats)]
+
+
+def expand_prompts(prompts: Any, model: str | Sequence[str] | None, *, default_model: str,
+                   system: str | Sequence[Any] | None, repeats: int, params: Mapping[str, Any],
+                   mode: Mode = "cross", variables: Any = None) -> list[CellSpec]:
+    """expand(), where prompts may be saved versions (one, or a list: an axis): a version's
+    model, system and request fields are its cells' defaults, which the arguments override."""
+    items = [prompts] if isinstance(prompts, PromptVersion) else prompts
+    if not isinstance(items, list | tuple) or not any(isinstance(p, PromptVersion)
+                                                       for p in items):
+        return expand(prompts, model or default_model, system=system, repeats=repeats,
+                      params=params, mode=mode, variables=variables)
+    if not items:
+        raise InvalidInput("prompts is an empty list; give at least one prompt")
+    specs: list[CellSpec] = []
+    for item in items:
+        if not isinstance(item, PromptVersion):
+            specs += expand(item, model or default_model, system=system, repeats=repeats,
+                            params=params, mode=mode, variables=variables)
+            continue
+        given = {k: v for k, v in params.items() if v is not None}
+        text = item.template if variables is not None else item.render()
+        specs += [replace(s, source=item) for s in expand(
+            text, model or item.model or default_model,
+            system=item.system if system is None else system, repeats=repeats,
+            params={**item.params, **given}, mode=mode, variables=variables)]
+    return specs

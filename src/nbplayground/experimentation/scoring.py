@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nbplayground.domain.money import usd
+from nbplayground.errors import BudgetExceeded
 from nbplayground.evaluation import Answer, Grade, ModelGrader, Score, ScoringPlan
 
 if TYPE_CHECKING:
@@ -23,10 +25,6 @@ if TYPE_CHECKING:
 
 Grader = Callable[[int, "Experiment"], list[Score]]
 """Scores one finished cell: (cell index, experiment) -> its scores."""
-
-JUDGE_DEFAULTS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 256}
-"""A judge's request unless its params say otherwise: repeatable verdicts, a bounded price."""
-
 
 def grader(sweep: Sweep) -> Grader | None:
     """The sweep's own grader, else its plan's deterministic scorers (None: nothing to do)."""
@@ -46,18 +44,21 @@ def scored_outcome(sweep: Sweep, grade: Grader, i: int, outcome: Outcome) -> Out
     return outcome
 
 
-def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: str, judged: Cell,
-               index: int) -> Cell:
-    params = JUDGE_DEFAULTS | judge.params
-    return service.prepare(user_id=judged.user_id, prompt=prompt, model=judge.model,
-                           provider=judge.provider or judged.provider, system=judge.system,
-                           index=index, **params)
+def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: str, user_id: str,
+               provider: str, index: int) -> Cell:
+    """The judge's request for one answer: its model, system message and parameters, and the
+    verdict's schema as response_format (the provider holds the answer to it)."""
+    return service.prepare(user_id=user_id, prompt=prompt, model=judge.model,
+                           provider=judge.provider or provider, system=judge.system,
+                           index=index, **judge.request_params())
 
 
-def check_judges(service: ExperimentService, plan: ScoringPlan, cells: list[Cell]) -> None:
-    """Prepare one request of each judge (an empty answer): a bad model or parameter of a
+def check_judges(service: ExperimentService, plan: ScoringPlan, user_id: str,
+                 provider: str) -> None:
+    """Prepare one request of each judge (its bare rubric): a bad model or parameter of a
     judge is refused before the sweep sends anything."""
-    estimate_judges(service, plan, cells[:1], set())
+    for judge in plan.judges:
+        judge_cell(service, judge, judge.prompt, user_id, provider, 0)
 
 
 def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[Cell],
@@ -74,7 +75,7 @@ def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[C
                 prompt = judge.request_prompt(Answer("", row or {}))
             except ValueError:  # {answer.field}: the empty answer is not JSON
                 prompt = judge.prompt
-            jc = judge_cell(service, judge, prompt, cell, len(extra))
+            jc = judge_cell(service, judge, prompt, cell.user_id, cell.provider, len(extra))
             extra.append(dataclasses.replace(jc, prompt_tokens=jc.prompt_tokens
                                              + cell.max_completion))
     return estimate_cells(cells + extra, service.costs, cached)
@@ -85,7 +86,8 @@ async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
                      refresh: bool, progress: ProgressFactory | None) -> None:
     """Ask every judge about every finished cell, through the sweep engine; the verdicts are
     the sweep's scores. A cell that cannot be asked (a failed call, a missing field) gets an
-    error score."""
+    error score; so does each one left unasked when max_cost or the budget stops the judges
+    (BudgetExceeded is raised then, with the sweep as its `sweep`)."""
     from nbplayground.experimentation.sweep import Sweep
 
     plan = sweep.plan
@@ -101,7 +103,8 @@ async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
             if isinstance(prompt, Grade):
                 errors.append(plan.judged(judge, exp, prompt, sweep.id))
                 continue
-            cells.append(judge_cell(runner.service, judge, prompt, sweep.cells[i], len(cells)))
+            cells.append(judge_cell(runner.service, judge, prompt, exp.user_id, exp.provider,
+                                    len(cells)))
             asked.append((judge, exp))
     if errors:
         sweep.scored += errors
@@ -120,6 +123,53 @@ async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
     try:
         await runner.run(judges, concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=left,
                          refresh=refresh, progress=progress)
+    except BudgetExceeded as e:
+        await _unjudged(runner, sweep, judges, asked, e, max_cost)
     finally:
         sweep.scored += judges.scored
         sweep.spent += judges.spent
+
+
+async def _unjudged(runner: SweepRunner, sweep: Sweep, judges: Sweep,
+                    asked: list[tuple[ModelGrader, Experiment]], stop: BudgetExceeded,
+                    max_cost: float | None) -> None:
+    """Record what the budget stopped: an error score for each judge call not sent and the
+    sweep's status 'budget'; then raise BudgetExceeded saying how to finish."""
+    plan = sweep.plan
+    assert plan is not None
+    why = (f"not judged: max_cost={usd(max_cost)} was reached" if max_cost is not None
+           else "not judged: the budget was reached")
+    missed = [plan.judged(judge, exp, Grade(None, False, why), sweep.id)
+              for j, (judge, exp) in enumerate(asked) if judges.results[j] is None]
+    sweep.scored += missed
+    sweep.status = "budget"
+    await asyncio.to_thread(runner.service.repository.add, [], scores=missed,
+                            sweep={"id": sweep.id, "status": "budget"})
+    err = BudgetExceeded(
+        f"{len(missed)} of {len(asked)} judge calls were not sent: {stop} — the cells and the "
+        "scores so far are logged; raise max_cost and score again with "
+        "pg.score(sw, scorers=[...]) (verdicts already given come from the log)",
+        spent=sweep.spent + judges.spent, limit=stop.limit, needed=stop.needed)
+    err.sweep = sweep  # type: ignore[attr-defined]
+    raise err from None
+
+
+async def rescore(runner: SweepRunner, sweep: Sweep, plan: ScoringPlan, *, concurrency: int,
+                  rpm: float | None, tpm: float | None, max_cost: float | None,
+                  progress: ProgressFactory | None) -> Sweep:
+    """`sweep`'s finished cells scored by `plan`: nothing is sent again but the judge calls
+    the log does not have yet (the rest come from its cache). A new Sweep of the same id."""
+    from nbplayground.experimentation.sweep import Sweep
+
+    again = Sweep(id=sweep.id, cells=sweep.cells, spec=sweep.spec, plan=plan,
+                  results=list(sweep.results), status=sweep.status)
+    if plan.deterministic:
+        found = [sc for i, exp in enumerate(again.results) if exp is not None
+                 for sc in plan.score(i, exp, again.id)]
+        again.scored += found
+        if found:
+            await asyncio.to_thread(runner.service.repository.add, [], scores=found)
+    if plan.judges:
+        await run_judges(runner, again, concurrency=concurrency, rpm=rpm, tpm=tpm,
+                         max_cost=max_cost, refresh=False, progress=progress)
+    return again

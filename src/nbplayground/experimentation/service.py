@@ -55,7 +55,7 @@ from nbplayground.experimentation.ports import (
 from nbplayground.experimentation.retry import RetryPolicy
 from nbplayground.experimentation.sending import send
 from nbplayground.experimentation.stopping import Partial, log_stopped
-from nbplayground.experimentation.throttle import RateLimiter
+from nbplayground.experimentation.throttle import Limiters
 from nbplayground.experimentation.tool_rounds import call_tools, sent_back
 from nbplayground.experimentation.usage import usage_of
 from nbplayground.ids import new_id, utcnow
@@ -76,7 +76,8 @@ class Outcome:
 class ExperimentService:
     def __init__(self, clients: Callable[[str], ChatClient], repository: ExperimentRepository,
                  costs: CostEstimator, tokenizer: Tokenizer, bus: EventBus, *,
-                 retry: RetryPolicy | None = None, gate: Gate | None = None) -> None:
+                 retry: RetryPolicy | None = None, gate: Gate | None = None,
+                 limiters: Limiters | None = None) -> None:
         self.clients = clients
         self.repository = repository
         self.costs = costs
@@ -84,7 +85,7 @@ class ExperimentService:
         self.bus = bus
         self.retry = retry or RetryPolicy()
         self.gate = gate
-        self._limiters: dict[tuple[str, int, int], RateLimiter] = {}
+        self.limiters = limiters or Limiters()  # the RPM/TPM buckets, on the clock they share
 
     # -- preparation: everything that can be wrong is found here, before any request --
 
@@ -215,9 +216,14 @@ class ExperimentService:
             id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
             messages=cell.request.messages, parameters=cell.request.parameters,
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
-            cache_key=cell.cache_key, request_body=cell.request.body(),
+            cache_key=cell.cache_key, request_body=self.sent_body(cell),
             images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
-                         for p in cell.images), **fields)
+                         for p in cell.images), **cell.prompt_tags, **fields)
+
+    def sent_body(self, cell: Cell) -> dict[str, Any]:
+        """The body as the provider's client sends it (in a server's own dialect, if any)."""
+        shape = getattr(self.clients(cell.provider), "body_for", None)
+        return dict(shape(cell.request)) if callable(shape) else cell.request.body()
 
     def _failed(self, cell: Cell, exp_id: str, error: NbPlaygroundError,
                 started: float, **fields: Any) -> Experiment:
@@ -275,7 +281,7 @@ class ExperimentService:
         try:
             outcome = await self.execute(
                 cell, on_delta=partial,
-                limiter=None if hold is None else self._limiter(cell.user_id, hold.rpm))
+                limiter=None if hold is None else self.limiters.of_user(cell.user_id, hold.rpm))
             self.record([outcome])
         except asyncio.CancelledError:
             if partial is not None:
@@ -285,11 +291,4 @@ class ExperimentService:
             if hold is not None:
                 hold.release()
         return outcome.experiment
-
-    def _limiter(self, user_id: str, rpm: int | None) -> RateLimiter | None:
-        """One RPM bucket per user (and event loop) for single runs; sweeps bring their own."""
-        if not rpm:
-            return None
-        key = (user_id, rpm, id(asyncio.get_running_loop()))
-        return self._limiters.setdefault(key, RateLimiter(rpm))
 

@@ -22,7 +22,6 @@ from nbplayground.experimentation.holds import reserve
 from nbplayground.experimentation.ports import Hold
 from nbplayground.experimentation.scoring import Grader, grader, run_judges, scored_outcome
 from nbplayground.experimentation.service import ExperimentService, Outcome
-from nbplayground.experimentation.throttle import RateLimiter
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import new_id, utcnow
 
@@ -31,7 +30,8 @@ if TYPE_CHECKING:
 
     from nbplayground.domain import Experiment
 
-COLUMNS = ["cell", "prompt", "system", "model", "provider", *PARAMETER_NAMES, "repeat",
+COLUMNS = ["cell", "prompt_name", "prompt_version", "prompt", "system", "model", "provider",
+           *PARAMETER_NAMES, "repeat",
            "response", "status", "error", "cached", "finish_reason", "prompt_tokens",
            "completion_tokens", "token_count", "generation_time_ms", "cost_estimate",
            "usage_estimated", "cost_as", "experiment_id"]
@@ -87,7 +87,7 @@ class Sweep:
         for i, (cell, exp) in enumerate(zip(self.cells, self.results, strict=True)):
             p = cell.request.parameters
             row: dict[str, Any] = {
-                "cell": i, "prompt": cell.request.messages[-1].content,
+                "cell": i, **cell.prompt_tags, "prompt": cell.request.messages[-1].content,
                 "system": next((m.content for m in cell.request.messages
                                 if m.role in ("system", "developer")), None),
                 "model": cell.request.model, "provider": cell.provider,
@@ -156,7 +156,8 @@ class SweepRunner:
         hits = {} if refresh else await asyncio.to_thread(self.cached, sweep.cells)
         for i, c in enumerate(sweep.cells if hits else ()):  # no keys hashed for nothing
             if c.cache_key in hits:
-                sweep.results[i] = hits[c.cache_key].model_copy(update={"cached": True})
+                sweep.results[i] = hits[c.cache_key].model_copy(
+                    update={"cached": True, **c.prompt_tags})
         todo = [i for i, r in enumerate(sweep.results) if r is None]
         grade = grader(sweep)
         # Cells from the log are scored now (their scores belong to this sweep), logged with
@@ -214,7 +215,7 @@ class SweepRunner:
         workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
         note = "local model: one cell at a time" if local else f"{workers} at a time"
         writer = BatchWriter(record, snapshot=lambda: self._row(sweep))
-        limiter = RateLimiter(rpm, tpm)
+        limiter = self.service.limiters.new(rpm, tpm)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)

@@ -95,7 +95,8 @@ def compare(df: pd.DataFrame, x: str, y: str, color: str | None = "model") -> go
         hover = [
             f"<b>{_esc(name)}</b><br>" + _lines([
                 (x, row[x]), (label, f"{_fmt(row[mean])} ± "
-                 f"{_fmt(0.0 if _missing(row[std]) else row[std])} {METRICS[y][1]}"),
+                 f"{_fmt(0.0 if _missing(row[std]) else row[std])} "
+                 f"{METRICS[y][1] if y in METRICS else ''}".rstrip()),
                 ("repeats", row["n"]), ("prompt", row["prompts"]),
                 *((p, row[p]) for p in shown if not _missing(row[p]))])
             for row in part.to_dict("records")]
@@ -193,3 +194,28 @@ def tokens_vs_cost(df: pd.DataFrame, cost: str = "cost_estimate") -> go.Figure:
                                  hovertemplate="%{text}<extra></extra>", marker={"opacity": 0.7}))
     label = "cost (USD)" if cost == "cost_estimate" else "cost if priced as price_as (USD)"
     return themed(fig, "Tokens against cost", "tokens (prompt + completion)", label)
+
+
+def frontier(df: pd.DataFrame, score: str, by: Sequence[str]) -> go.Figure:
+    """Mean score against mean cost of a call, one point per group (e.g. model × prompt); the
+    Pareto front (no group scores as well for less) drawn as a line through its points."""
+    fig = go.Figure()
+    names = [" · ".join(str(r[k])[:40] for k in by) for r in df.to_dict("records")]
+    hover = [f"<b>{_esc(n)}</b><br>" + _lines([
+        (score, _fmt(r["score"])), ("cost per call", usd(None if _missing(r["cost"])
+                                                          else r["cost"])),
+        ("cells", r["n"]), ("on the front", "yes" if r["pareto"] else "no")])
+        for n, r in zip(names, df.to_dict("records"), strict=True)]
+    fig.add_trace(go.Scatter(x=_values(df["cost"]), y=_values(df["score"]), mode="markers+text",
+                             name=" × ".join(by), text=names, textposition="top center",
+                             hovertext=hover, hoverinfo="text",
+                             marker={"size": 11, "opacity": 0.75,
+                                     "symbol": ["star" if p else "circle" for p in df["pareto"]]}))
+    front = df[df["pareto"]]
+    fig.add_trace(go.Scatter(x=_values(front["cost"]), y=_values(front["score"]),
+                             mode="lines", name="Pareto front", line={"dash": "dot"},
+                             hoverinfo="skip"))
+    fig = themed(fig, f"{score} against cost", "mean cost per call (USD)", f"mean {score}",
+                 "stars: the Pareto front — nothing else scores as well for less")
+    fig.update_layout(xaxis={"tickprefix": "$", "tickformat": ",.6~f"})
+    return fig

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbplayground.analytics.format import format_ms
 from nbplayground.domain.money import usd
-from nbplayground.evaluation import Grade, Score, ScoringPlan
+from nbplayground.evaluation import Score, ScoringPlan
 from nbplayground.ui.streaming import LatestOnly
 
 if TYPE_CHECKING:
@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from nbplayground.results import Experiment
     from nbplayground.ui.ports import Facade
     from nbplayground.ui.streaming import Slot
-
-JUDGE_WAIT_S = 300.0
-"""How long a judge's verdict may take before its badge says so (the run itself is done)."""
-
 
 def badge(score: Score) -> dict[str, Any]:
     """A score as the panel shows it: name, value (None when it could not score), passed, why."""
@@ -66,15 +62,27 @@ class PanelScorer:
             return self._known.get(experiment_id)
 
     def score(self, exp: Experiment, *, judges: bool = True) -> list[dict[str, Any]]:
-        """The run's badges, in the order the scorers were given. Without `judges` (History
-        rows scored afresh), a judge's badge is left out rather than a request sent."""
+        """The run's badges, in the order the scorers were given. With `judges` (a run of this
+        panel) it is pg.score: the scores are logged and a judge is a request through the
+        sweep engine (cached, priced, role='judge'). Without (History rows scored afresh),
+        only what needs no request, in memory: a judge's badge is left out."""
         seen = self.known(exp.id)
         if seen is not None:
             return seen
-        scores = {s.scorer: s for s in self.plan.score(0, exp)}
         if judges:
-            for judge in self.plan.judges:
-                scores[judge.name] = self._judged(judge, exp)
+            try:
+                frame = self._pg.score([exp.id], self.plan.scorers, progress=False)
+            except Exception as e:  # scoring's own fault is each badge's reason, not the run's
+                why = str(e) or type(e).__name__
+                return [badge(Score(exp.id, sc.name, sc.kind, None, False, why))
+                        for sc in self.plan.scorers]
+            scores = {str(r.scorer): Score(exp.id, str(r.scorer), str(r.kind),
+                                           None if r.score != r.score else float(r.score),
+                                           bool(r.passed),
+                                           r.reason if isinstance(r.reason, str) else None)
+                      for r in frame.itertuples()}
+        else:
+            scores = {sc.scorer: sc for sc in self.plan.score(0, exp)}
         out = [badge(scores[n]) for n in self.names if n in scores]
         if judges or not self.plan.judges:
             with self._lock:
@@ -95,20 +103,6 @@ class PanelScorer:
             self.jobs.submit(f"score {exp.id}", job)
 
         return score
-
-    def _judged(self, judge: Any, exp: Experiment) -> Score:
-        from nbplayground.experimentation.scoring import JUDGE_DEFAULTS
-
-        prompt = self.plan.judge_prompt(judge, 0, exp)
-        if isinstance(prompt, Grade):
-            return self.plan.judged(judge, exp, prompt)
-        try:
-            verdict = self._pg.submit(prompt, judge.model, provider=judge.provider or exp.provider,
-                                      system=judge.system,
-                                      **(JUDGE_DEFAULTS | judge.params)).result(JUDGE_WAIT_S)
-        except Exception as e:  # the judge's own fault is its badge, never the panel's error
-            return self.plan.judged(judge, exp, Grade(None, False, f"the judge's call: {e}"))
-        return self.plan.judged(judge, exp, verdict)
 
 
 HISTORY_ROWS = 50

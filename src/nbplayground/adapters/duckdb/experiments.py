@@ -11,7 +11,8 @@ import builtins
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,11 @@ _READ_ONLY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLA
 class DuckDBExperimentRepository:
     """ExperimentRepository plus the read models (pandas DataFrames) of one DuckDB file."""
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
-        self.log = LogFile(path, lock_timeout=lock_timeout)
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] = time.sleep) -> None:
+        """`clock` and `sleep`: the lock wait's time (see LogFile)."""
+        self.log = LogFile(path, lock_timeout=lock_timeout, clock=clock, sleep=sleep)
 
     def __repr__(self) -> str:
         return f"DuckDBExperimentRepository({str(self.path)!r})"

@@ -34,12 +34,16 @@ T = TypeVar("T")
 class LogFile:
     """One DuckDB file of the experiment log, and how to run a transaction on it."""
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] = time.sleep) -> None:
+        """`clock` and `sleep` are the lock wait's time (tests pass a fake pair)."""
         if str(path) == ":memory:" or not str(path):
             raise InvalidInput("the experiment log needs a file path (an in-memory database "
                                "would vanish between calls), e.g. 'experiments.duckdb'")
         self.path = Path(path).expanduser().absolute()  # a later os.chdir must not move the log
         self.lock_timeout = lock_timeout
+        self._clock, self._sleep = clock, sleep
         self.key = str(self.path.resolve())
         state.register_file(self.key)
 
@@ -57,7 +61,7 @@ class LogFile:
         A file locked by another process, or a write conflict with another thread, is retried
         with exponential backoff and jitter until lock_timeout has passed.
         """
-        start = time.monotonic()
+        start = self._clock()
         attempt = 0
         remigrated = False
         while True:
@@ -72,7 +76,7 @@ class LogFile:
                         _rollback_quietly(conn)
                         raise
             except duckdb.Error as e:
-                waited = time.monotonic() - start
+                waited = self._clock() - start
                 left = self.lock_timeout - waited
                 if isinstance(e, duckdb.CatalogException) and not remigrated:
                     remigrated = forget_migrated(self.path)
@@ -80,7 +84,7 @@ class LogFile:
                         continue  # the file was replaced since we migrated it: migrate again
                 if _retryable(e) and left > 0:
                     delay = min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.0)
-                    time.sleep(min(delay, left))
+                    self._sleep(min(delay, left))
                     attempt += 1
                     continue
                 raise self._translate(e, waited) from e

@@ -258,3 +258,7 @@ def m005_scores(conn: DuckDBPyConnection) -> None:
         )""")
     conn.execute("ALTER TABLE experiments ADD COLUMN role VARCHAR")
     conn.execute("ALTER TABLE experiments ADD COLUMN judged_experiment_id VARCHAR")
+
+
+# Later migrations live in their own modules, registered in this order when they are imported.
+from nbplayground.adapters.duckdb import m006_prompts  # noqa: E402, F401

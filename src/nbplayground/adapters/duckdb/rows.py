@@ -60,7 +60,7 @@ EXPERIMENT_COLUMNS: Columns = (
     ("request_body", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
     ("tool_calls", "VARCHAR"), ("parsed", "VARCHAR"), ("reasoning_tokens", "INTEGER"),
     ("logprobs", "VARCHAR"), ("images", "VARCHAR"), ("refusal", "VARCHAR"),
-    ("response_model", "VARCHAR"),
+    ("response_model", "VARCHAR"), ("prompt_name", "VARCHAR"), ("prompt_version", "INTEGER"),
 )
 REQUEST_COLUMNS: Columns = (
     ("id", "VARCHAR"), ("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"), ("model", "VARCHAR"),
@@ -102,7 +102,8 @@ def experiment_from_row(row: Mapping[str, Any]) -> Experiment:
         parameters=parameters, response=row["response"] or "", metrics=metrics,
         status=row["status"], error=row["error"], error_type=row["error_type"],
         finish_reason=row["finish_reason"], response_model=row.get("response_model"),
-        timestamp=as_utc(row["created_at"]),
+        timestamp=as_utc(row["created_at"]), prompt_name=row.get("prompt_name"),
+        prompt_version=row.get("prompt_version"),
         sweep_id=row["sweep_id"], repeat=row["repeat"] or 0, base_url=row["base_url"],
         cache_key=row["cache_key"], cached=bool(row["cached"]),
         request_body=json.loads(row["request_body"] or "{}"),
@@ -128,8 +129,8 @@ _ANSWER_FIELDS = ("tool_calls", "parsed", "token_logprobs", "images", "refusal")
 _EXPERIMENT_FIELDS = ("id", "user_id", "sweep_id", "model", "provider", "base_url", "messages",
                       "response", "repeat", "finish_reason", "status", "error", "error_type",
                       "cache_key", "cached", "request_body", "timestamp", "parameters",
-                      "metrics", "response_model", *_ANSWER_FIELDS)
-_PARAMETER_FIELDS = PARAMETER_NAMES
+                      "metrics", "response_model", "prompt_name", "prompt_version",
+                      *_ANSWER_FIELDS)
 _JSON_FIELDS = tuple(f.column for f in FIELDS if f.kind in ("strings", "json"))
 
 def _plain(value: Any) -> Any:
@@ -163,7 +164,7 @@ def _experiment_columns(experiments: Sequence[Experiment]) -> dict[str, Values]:
     request body, the derived prompt, system and token_count (ResponseMetrics.token_count),
     and the timestamp in UTC."""
     data = model_columns(experiments, _EXPERIMENT_FIELDS)
-    params = model_columns(data["parameters"], _PARAMETER_FIELDS)
+    params = model_columns(data["parameters"], PARAMETER_NAMES)
     for f in FIELDS:  # a field logged under another name (the answer's logprobs own theirs)
         if f.column != f.name:
             params[f.column] = params.pop(f.name)

@@ -19,11 +19,21 @@ import duckdb
 import pandas as pd
 
 from nbplayground.adapters.duckdb import frames, rows
+from nbplayground.adapters.duckdb.prompts import PROMPT_COLUMNS
 from nbplayground.errors import InvalidInput
 
+SCORE_COLUMNS: frames.Columns = (
+    ("experiment_id", "VARCHAR"), ("sweep_id", "VARCHAR"), ("scorer", "VARCHAR"),
+    ("kind", "VARCHAR"), ("score", "DOUBLE"), ("passed", "BOOLEAN"), ("reason", "VARCHAR"),
+    ("judge_experiment_id", "VARCHAR"), ("created_at", "TIMESTAMPTZ"),
+)
+"""The scores table's columns, as the file log has them (user_id and seq are the team log's)."""
 TABLES: dict[str, frames.Columns] = {
-    "experiments": rows.EXPERIMENT_COLUMNS, "api_requests": rows.REQUEST_COLUMNS,
-    "sweeps": rows.SWEEP_COLUMNS, "users": rows.USER_COLUMNS, "usage": rows.USAGE_COLUMNS,
+    "experiments": (*rows.EXPERIMENT_COLUMNS, ("role", "VARCHAR"),
+                    ("judged_experiment_id", "VARCHAR")),
+    "api_requests": rows.REQUEST_COLUMNS, "sweeps": rows.SWEEP_COLUMNS,
+    "users": rows.USER_COLUMNS, "usage": rows.USAGE_COLUMNS, "scores": SCORE_COLUMNS,
+    "prompts": PROMPT_COLUMNS,
 }
 _READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _DUCK_LOCK = threading.Lock()

@@ -19,7 +19,8 @@ from nbplayground.adapters.duckdb import frames as file_frames
 from nbplayground.adapters.duckdb import rows
 from nbplayground.adapters.postgres import frames
 from nbplayground.adapters.postgres.connection import Conn
-from nbplayground.adapters.postgres.store import TOKENS, PostgresExperimentRepository, _dicts
+from nbplayground.adapters.postgres.store import TOKENS, PostgresExperimentRepository
+from nbplayground.adapters.postgres.writes import dicts as _dicts
 from nbplayground.errors import InvalidInput
 from nbplayground.ids import new_id, utcnow
 

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
-USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments")
+USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
+               "scores", "prompts")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -223,3 +224,32 @@ def m003_modern_request_surface(conn: psycopg.Connection[tuple[Any, ...]]) -> No
             created_at TIMESTAMPTZ,
             PRIMARY KEY (user_id, sha256)
         )""")
+
+
+@migration
+def m004_scores(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """The file log's migration 5: scores, one row per (experiment, sweep, scorer), written with
+    the cells they score, and a judge's call marked as such. `user_id` (the login that wrote
+    the score) is what row security reads; the file log has one user per row of experiments."""
+    conn.execute("""
+        CREATE TABLE scores (
+            experiment_id TEXT NOT NULL,
+            sweep_id TEXT,
+            scorer TEXT NOT NULL,
+            kind TEXT,
+            score DOUBLE PRECISION,    -- NULL when the scorer could not score (see reason)
+            passed BOOLEAN NOT NULL,
+            reason TEXT,
+            judge_experiment_id TEXT,
+            created_at TIMESTAMPTZ NOT NULL,
+            user_id TEXT NOT NULL DEFAULT current_user,
+            seq BIGINT GENERATED ALWAYS AS IDENTITY
+        )""")
+    conn.execute("CREATE INDEX scores_experiment ON scores (experiment_id)")
+    conn.execute("CREATE INDEX scores_sweep ON scores (sweep_id)")
+    conn.execute("ALTER TABLE experiments ADD COLUMN role TEXT")
+    conn.execute("ALTER TABLE experiments ADD COLUMN judged_experiment_id TEXT")
+
+
+# Later migrations live in their own modules, registered in this order when they are imported.
+from nbplayground.adapters.postgres import m005_prompts  # noqa: E402, F401

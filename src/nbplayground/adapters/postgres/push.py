@@ -1,4 +1,5 @@
-"""pg.push(dsn): copy this file log's rows of the current user up to a team log, exactly once.
+"""pg.push(dsn): copy this file log's rows of the current user (and saved prompts) up to a
+team log, exactly once.
 
 Rows keep their ids, so a second push (or one interrupted and run again) skips what is there;
 they take the team log's login as their user, the only identity the server accepts.
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from nbplayground.adapters.duckdb import DuckDBExperimentRepository
+from nbplayground.adapters.duckdb.prompts import DuckDBPromptRepository
 from nbplayground.adapters.postgres.ledger import PostgresUsageLedger
+from nbplayground.adapters.postgres.prompts import PostgresPromptRepository
 from nbplayground.domain import APIRequest
 
 _BATCH = 1_000
@@ -23,7 +26,10 @@ def push(path: Path, dsn: str, user: str) -> dict[str, Any]:
     target = PostgresUsageLedger(dsn)
     try:
         login = target.login
-        mine = [e.model_copy(update={"user_id": login}) for e in local.list(user_id=user)]
+        numbers = _prompts(local, target, user, login)
+        mine = [e.model_copy(update={"user_id": login, "prompt_version": numbers.get(
+            (e.prompt_name, e.prompt_version), e.prompt_version)})
+            for e in local.list(user_id=user)]
         mine.reverse()  # oldest first: an interrupted push leaves a prefix of the history
         requests = _requests(local, user, login)
         usage = _usage(local, user, login)
@@ -41,9 +47,19 @@ def push(path: Path, dsn: str, user: str) -> dict[str, Any]:
             row["user_id"] = login
             target.add([], sweep=row)
         return {"user": login, "experiments": copied, "already_there": len(mine) - copied,
-                "sweeps": len(sweeps)}
+                "sweeps": len(sweeps), "prompt_versions": len(numbers)}
     finally:
         target.close()
+
+
+def _prompts(local: DuckDBExperimentRepository, target: PostgresUsageLedger, user: str,
+             login: str) -> dict[tuple[str | None, int | None], int]:
+    """The user's saved prompt versions saved up, oldest first: (name, number here) -> number
+    there (the same content keeps the version the team log has; new content is its next)."""
+    here = DuckDBPromptRepository(local.log).versions(user)
+    there = PostgresPromptRepository(target)
+    return {(v.name, v.version): there.save(v.model_copy(update={"author": login})).version
+            for v in sorted(here, key=lambda v: (v.created_at, v.name, v.version))}
 
 
 def _requests(local: DuckDBExperimentRepository, user: str, login: str) -> list[APIRequest]:

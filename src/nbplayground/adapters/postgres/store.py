@@ -17,10 +17,17 @@ import pandas as pd
 from nbplayground.adapters.duckdb import frames as file_frames
 from nbplayground.adapters.duckdb import rows
 from nbplayground.adapters.postgres import attachments, frames
+from nbplayground.adapters.postgres import scores as score_rows
 from nbplayground.adapters.postgres.connection import Conn, Pool, is_url, redact
 from nbplayground.adapters.postgres.migrations import check
+from nbplayground.adapters.postgres.writes import cols as _cols
+from nbplayground.adapters.postgres.writes import copy_in as _copy_in
+from nbplayground.adapters.postgres.writes import dicts as _dicts
+from nbplayground.adapters.postgres.writes import records as _records
+from nbplayground.adapters.postgres.writes import upsert_sweep as _upsert_sweep
 from nbplayground.domain import APIRequest, Experiment, User
 from nbplayground.errors import InvalidInput
+from nbplayground.evaluation import Score
 from nbplayground.ids import utcnow
 
 _EXP = file_frames.names(rows.EXPERIMENT_COLUMNS)
@@ -30,13 +37,6 @@ _USER = file_frames.names(rows.USER_COLUMNS)
 _SWEEP = file_frames.names(rows.SWEEP_COLUMNS)
 TOKENS = "coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)"
 _NEWEST_FIRST = "ORDER BY created_at DESC, seq DESC"
-_PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer",
-             "BIGINT": "bigint", "BOOLEAN": "boolean", "TIMESTAMPTZ": "timestamptz",
-             "DATE": "date"}
-
-
-def _cols(names: Sequence[str]) -> str:
-    return ", ".join(f'"{n}"' for n in names)
 
 
 class PostgresExperimentRepository:
@@ -97,15 +97,18 @@ class PostgresExperimentRepository:
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None) -> None:
+            sweep: Mapping[str, Any] | None = None, scores: Sequence[Score] = ()) -> None:
         """One transaction: the experiments and their requests (ids already logged are skipped
-        with their requests), the usage rows (each user's token_usage kept current) and the
-        sweep's row. A crash cannot log a call without its spend."""
+        with their requests), the usage rows (each user's token_usage kept current), the
+        batch's scores and the sweep's row. A crash cannot log a call without its spend, nor
+        a cell without its scores."""
         batch = rows.unique_by_id(experiments)
         sweep_update = None if sweep is None else (
             rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
         usage_df = rows.usage_frame(usage) if usage else None
-        if not batch and not requests and usage_df is None and sweep is None:
+        scores_df = rows.score_rows(scores) if scores else None
+        if not batch and not requests and usage_df is None and sweep is None \
+                and scores_df is None:
             return
         exp_records = _records(rows.experiments_frame(batch), _EXP) if batch else []
         req_records = _records(rows.requests_frame(requests, batch), _REQ) if requests else []
@@ -130,10 +133,22 @@ class PostgresExperimentRepository:
                 for user, tokens in grown.items():
                     conn.execute("UPDATE users SET token_usage = coalesce(token_usage, 0) + %s "
                                  "WHERE id = %s", (tokens, user))
+            if scores_df is not None:
+                score_rows.write(conn, scores_df)
             if sweep_update is not None:
                 _upsert_sweep(conn, *sweep_update)
 
         self._run(work)
+
+    def scores(self, *, sweep_id: str | None = None,
+               experiment_ids: Sequence[str] | None = None,
+               user_id: str | None = None) -> pd.DataFrame:
+        """Scores of a sweep and/or of some experiments (of `user_id`'s experiments), in the
+        order they were written; the file log's frame."""
+        found = self._run(lambda conn: score_rows.read(
+            conn, sweep_id=sweep_id, experiment_ids=experiment_ids, user_id=user_id),
+            write=False)
+        return frames.frame(frames.SCORE_COLUMNS, found)
 
     def save_attachments(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Image bytes once per user and sha256 (row security keeps each user's own)."""
@@ -237,46 +252,6 @@ class PostgresExperimentRepository:
         found = self._run(lambda conn: conn.execute(
             "SELECT limits FROM users WHERE id = %s", [user_id]).fetchone(), write=False)
         return None if found is None or found[0] is None else dict(json.loads(found[0]))
-
-
-def _records(df: pd.DataFrame, names: Sequence[str]) -> builtins.list[tuple[Any, ...]]:
-    """The frame's rows as Python values, NULL for pandas' missing markers."""
-    columns = [[None if v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
-                else v for v in df[n].tolist()] for n in names]
-    return list(zip(*columns, strict=True))
-
-
-def _copy_in(conn: Conn, table: str, names: Sequence[str], records: Sequence[tuple[Any, ...]],
-             *, returning: str | None = None) -> builtins.list[tuple[Any, ...]]:
-    """COPY into a session temp table, then one INSERT ... ON CONFLICT DO NOTHING: COPY cannot
-    write through row security itself, and rows logged before (a retried batch) are skipped."""
-    stage = f"_stage_{table}"
-    columns = ", ".join(f'"{n}" {_PG_TYPES[t]}' for n, t in frames.TABLES[table])
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({columns}) ON COMMIT DELETE ROWS")
-    with conn.cursor().copy(f"COPY {stage} ({_cols(names)}) FROM STDIN") as copy:
-        for record in records:
-            copy.write_row(record)
-    tail = f" RETURNING {returning}" if returning else ""
-    cur = conn.execute(f"INSERT INTO {table} ({_cols(names)}) SELECT {_cols(names)} "
-                       f"FROM {stage} ON CONFLICT (id) DO NOTHING{tail}")
-    found = cur.fetchall() if returning else []
-    conn.execute(f"TRUNCATE {stage}")  # a second batch in the same transaction starts empty
-    return found
-
-
-def _upsert_sweep(conn: Conn, row: Mapping[str, Any], given: frozenset[str]) -> None:
-    fields = [k for k in row if k != "id" and (k in given or k == "updated_at")]
-    cur = conn.execute(f"UPDATE sweeps SET {', '.join(f'{k} = %s' for k in fields)} "
-                       "WHERE id = %s", [row[k] for k in fields] + [row["id"]])
-    if not cur.rowcount:
-        conn.execute(f"INSERT INTO sweeps ({_cols(_SWEEP)}) VALUES "
-                     f"({', '.join(['%s'] * len(_SWEEP))})", [row[k] for k in _SWEEP])
-
-
-def _dicts(conn: Conn, sql: str, params: Sequence[Any]) -> builtins.list[dict[str, Any]]:
-    cur = conn.execute(sql, params)
-    names = [d.name for d in cur.description or ()]
-    return [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
 
 
 def _filters(**given: str | None) -> tuple[str, builtins.list[Any]]:

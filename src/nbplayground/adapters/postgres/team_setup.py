@@ -26,7 +26,8 @@ _RESERVED = {ADMIN_ROLE, "public", "postgres", "current_user", "session_user", "
 _OWN_KEY = {t: ("id" if t == "users" else "user_id") for t in USER_TABLES}
 _WRITES = {"experiments": "SELECT, INSERT", "api_requests": "SELECT, INSERT",
            "usage": "SELECT, INSERT", "sweeps": "SELECT, INSERT, UPDATE",
-           "holds": "SELECT, INSERT, UPDATE, DELETE", "attachments": "SELECT, INSERT"}
+           "holds": "SELECT, INSERT, UPDATE, DELETE", "attachments": "SELECT, INSERT",
+           "scores": "SELECT, INSERT, DELETE", "prompts": "SELECT, INSERT"}
 _USER_INSERT = "id, email, token_usage, api_key_ref, api_key_fingerprint, created_at"
 _USER_UPDATE = "email, token_usage, api_key_ref, api_key_fingerprint"
 """What a login may write in its own users row: never its plan, limits or role."""
@@ -111,6 +112,9 @@ def _secure(conn: Conn, logins: list[str]) -> None:
                 ident(table), who))
         conn.execute(sql.SQL(f"GRANT SELECT, INSERT ({_USER_INSERT}), UPDATE ({_USER_UPDATE}) "
                              "ON users TO {}").format(who))
+        # A judge's call is marked as one when its verdict is logged; nothing else changes.
+        conn.execute(sql.SQL("GRANT UPDATE (role, judged_experiment_id) ON experiments TO {}"
+                             ).format(who))
     for table, key in _OWN_KEY.items():
         t = ident(table)
         conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t))
@@ -121,6 +125,12 @@ def _secure(conn: Conn, logins: list[str]) -> None:
                              "WITH CHECK ({} = current_user)").format(t, ident(key), ident(key)))
         conn.execute(sql.SQL("CREATE POLICY admin_reads ON {} FOR SELECT TO {} USING (true)"
                              ).format(t, ident(ADMIN_ROLE)))
+        if table == "scores":  # a score of one's own experiments only
+            conn.execute(sql.SQL("DROP POLICY IF EXISTS own_experiment ON {}").format(t))
+            conn.execute(sql.SQL(
+                "CREATE POLICY own_experiment ON {} AS RESTRICTIVE FOR INSERT TO PUBLIC "
+                "WITH CHECK (EXISTS (SELECT 1 FROM experiments e WHERE e.id = experiment_id "
+                "AND e.user_id = current_user))").format(t))
         if table == "users":
             conn.execute(sql.SQL("CREATE POLICY admin_writes ON {} FOR ALL TO {} USING (true) "
                                  "WITH CHECK (true)").format(t, ident(ADMIN_ROLE)))
