@@ -44,8 +44,49 @@ def _forget_loop() -> None:
 os.register_at_fork(after_in_child=_forget_loop)
 
 
+class TaskFuture(concurrent.futures.Future[T]):
+    """The future of a task on the shared loop. Unlike run_coroutine_threadsafe's, `cancel()`
+    only asks the task to stop: the future is cancelled once the task has finished, so what the
+    task does on the way out (a stopped run's row) is done when the callbacks run."""
+
+    def __init__(self, on: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._on = on
+        self._task: asyncio.Task[T] | None = None
+        self._stop = False
+
+    def start(self, coro: Coroutine[Any, Any, T]) -> None:  # on the loop
+        self._task = asyncio.ensure_future(coro)
+        self._task.add_done_callback(self._settle)
+        if self._stop:
+            self._task.cancel()
+
+    def _settle(self, task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            super().cancel()
+        elif (error := task.exception()) is not None:
+            self.set_exception(error)
+        else:
+            self.set_result(task.result())
+
+    def _cancel_task(self) -> None:  # on the loop
+        self._stop = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def cancel(self) -> bool:
+        if self.done():
+            return False
+        self._on.call_soon_threadsafe(self._cancel_task)
+        return True
+
+
 def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-    return asyncio.run_coroutine_threadsafe(coro, loop())
+    """Start `coro` on the shared loop; see TaskFuture for what cancelling it means."""
+    on = loop()
+    future: TaskFuture[T] = TaskFuture(on)
+    on.call_soon_threadsafe(future.start, coro)
+    return future
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -8,12 +8,19 @@ from nbplayground.domain.money import usd
 
 
 class SweepProgress:
-    """done / failed / cached counts, spend so far and ETA, without per-row output."""
+    """done / failed / cached counts, spend so far and ETA, without per-row output.
+
+    With nothing to send (every cell came from the log) there is no bar: an empty "0/0" bar
+    reads as a sweep that did nothing, so one line says where the cells came from instead.
+    """
 
     def __init__(self, sweep: Any, total: int, note: str) -> None:
+        self.sweep = sweep
+        self.bar: Any = None
+        if total == 0:
+            return
         from tqdm.auto import tqdm
 
-        self.sweep = sweep
         self.bar = tqdm(total=total, desc=f"sweep ({note})", unit="cell", leave=True,
                         dynamic_ncols=True, mininterval=0.25)
         self.bar.set_postfix_str(self._postfix(), refresh=False)
@@ -24,10 +31,15 @@ class SweepProgress:
                 f"spent={usd(s.spent)}")
 
     def __call__(self, experiment: Any) -> None:
-        self.bar.update(1)
-        self.bar.set_postfix_str(self._postfix(), refresh=False)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(self._postfix(), refresh=False)
 
     def close(self) -> None:
+        if self.bar is None:
+            print(f"sweep: nothing to send, all {len(self.sweep)} cells are in the log already "
+                  "(refresh=True sends them again)")
+            return
         self.bar.set_postfix_str(self._postfix(), refresh=True)
         self.bar.close()
 

@@ -21,6 +21,15 @@ def format_cost(cost: float | None, provider: str = "") -> str:
     return usd(cost)
 
 
+def format_cost_range(low: float | None, high: float | None, provider: str = "") -> str:
+    """A price range, "$0.000100 – $0.000200 (simulated, not billed)": the provider's marker
+    once, after both ends, not after each."""
+    one = format_cost(high, provider)
+    if low is None or high is None or low == high or not one.startswith(usd(high)):
+        return one  # one price, or a free provider's one word
+    return f"{usd(low)} – {one}"
+
+
 def format_ms(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 

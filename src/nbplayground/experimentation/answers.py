@@ -13,8 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from nbplayground.domain import ChatResult, Experiment, TokenLogprob, ToolCall
-from nbplayground.events import TokenUsageUpdated
+from nbplayground.domain import ChatResult, TokenLogprob, ToolCall
 from nbplayground.experimentation.cell import Cell
 
 
@@ -136,14 +135,3 @@ def answer_fields(cell: Cell, result: ChatResult, calls: list[ToolCall]) -> dict
     except AnswerInvalid as e:
         fields.update(status="error", error=str(e), error_type="AnswerInvalid")
     return fields
-
-
-def usage_of(exp: Experiment) -> TokenUsageUpdated | None:
-    """What an ok experiment consumed, for the usage ledger; failed ones consumed nothing."""
-    if not exp.ok or exp.cached:
-        return None
-    m = exp.metrics
-    return TokenUsageUpdated(user_id=exp.user_id, model=exp.model, provider=exp.provider,
-                             experiment_id=exp.id, prompt_tokens=m.prompt_tokens,
-                             completion_tokens=m.completion_tokens, cost=m.cost_estimate,
-                             occurred_at=exp.timestamp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,6 @@ from nbplayground.experimentation.answers import (
     answer_fields,
     tool_calls_of,
     tool_schemas,
-    usage_of,
 )
 from nbplayground.experimentation.cell import Cell, validate_prompt
 from nbplayground.experimentation.holds import reserve
@@ -54,8 +54,10 @@ from nbplayground.experimentation.ports import (
 )
 from nbplayground.experimentation.retry import RetryPolicy
 from nbplayground.experimentation.sending import send
+from nbplayground.experimentation.stopping import Partial, log_stopped
 from nbplayground.experimentation.throttle import Limiters
 from nbplayground.experimentation.tool_rounds import call_tools, sent_back
+from nbplayground.experimentation.usage import usage_of
 from nbplayground.ids import new_id, utcnow
 
 Prompt = str | Sequence[Mapping[str, str] | Message]
@@ -274,19 +276,23 @@ class ExperimentService:
 
     async def run_experiment(self, cell: Cell, *, on_delta: DeltaCallback | None = None
                              ) -> Experiment:
-        """The spec's runExperiment: gate, send, log, publish."""
-        if self.gate is None:
-            outcome = await self.execute(cell, on_delta=on_delta)
-            self.record([outcome])
-            return outcome.experiment
-        hold = await reserve(self.gate, cell.user_id, self.max_cost(cell) or 0.0,
-                             tokens=cell.prompt_tokens + cell.max_completion,
-                             provider=cell.provider)
+        """The spec's runExperiment: gate, send, log, publish. Cancelled mid-stream (Stop), it
+        logs a 'stopped' row with the text so far before the cancel goes on."""
+        partial = Partial(on_delta) if on_delta is not None else None
+        hold = None if self.gate is None else await reserve(
+            self.gate, cell.user_id, self.max_cost(cell) or 0.0,
+            tokens=cell.prompt_tokens + cell.max_completion, provider=cell.provider)
         try:
-            outcome = await self.execute(cell, on_delta=on_delta,
-                                         limiter=self.limiters.of_user(cell.user_id, hold.rpm))
+            outcome = await self.execute(
+                cell, on_delta=partial,
+                limiter=None if hold is None else self.limiters.of_user(cell.user_id, hold.rpm))
             self.record([outcome])
+        except asyncio.CancelledError:
+            if partial is not None:
+                log_stopped(self, cell, partial)
+            raise
         finally:
-            hold.release()
+            if hold is not None:
+                hold.release()
         return outcome.experiment
 

@@ -53,11 +53,18 @@ def code_bundle(pg: Facade, config: dict[str, Any], columns: list[dict[str, Any]
     return code
 
 
+CELL_MAGIC = {"python": "", "javascript": "%%script node\n", "curl": "%%bash\n"}
+"""What makes a notebook cell run the language of the code on screen."""
+
+
 def notebook_cell(pg: Facade, config: dict[str, Any], columns: list[dict[str, Any]],
-                  compare: bool) -> str:
-    """The cell "Send to notebook" inserts: the sweep of the compare columns, or the run."""
-    if compare:
+                  what: str) -> str:
+    """The cell "Send to notebook" inserts: the code on screen (`what` is the Code view's tab:
+    python, javascript, curl, notebook or compare; "chat" is the pg.run cell)."""
+    if what == "compare":
         return compare_code(pg, config, columns)
+    if what in CELL_MAGIC:
+        return CELL_MAGIC[what] + code_for(pg, config)[what]
     return run_cell(variable_name(pg), *state.request(config), pg.provider)
 
 

@@ -159,7 +159,7 @@ function render({ model, el }) {
           presetBox.classList.toggle("is-open");
           presetName.value = presetSelect.value;
           presetName.focus();
-        } }, icon("save"), "Save preset"),
+        } }, icon("save"), h("span", { class: "nbp-btn-label" }, "Save preset")),
       presetBox));
 
   // ---------- settings column ----------
@@ -201,18 +201,41 @@ function render({ model, el }) {
     put("params", { ...model.get("params"), [name]: value }, delay);
   };
 
+  // A number outside its field's range disables the Run button that would send it, and says why.
+  const invalid = {};
+  const invalidIn = (scope) => Object.entries(invalid).filter(([k, v]) => v && k.startsWith(`${scope}:`)).map(([, v]) => v);
   // Controls are described by the kernel's field table (the "fields" trait): kind, range, help.
-  function numberRow(spec, get, set, compact = false) {
+  function numberRow(spec, get, set, compact = false, scope = "chat") {
     const int = spec.kind === "integer";
+    const problem = h("div", { class: "nbp-hint nbp-param-problem", hidden: true });
+    const check = (v) => {
+      const hi = number.max === "" ? null : Number(number.max);
+      const lo = spec.min;
+      if (v === null || v === undefined || v === "") return "";
+      if ((lo !== null && v < lo) || (hi !== null && v > hi)) {
+        return `${spec.label} is ${v}; it must be between ${lo} and ${hi === null ? "any" : hi}`;
+      }
+      return "";
+    };
+    const mark = (v, reason) => {
+      const why = reason ? "" : check(v);
+      invalid[`${scope}:${spec.name}`] = why;
+      problem.textContent = why;
+      problem.hidden = !why;
+      number.classList.toggle("is-invalid", Boolean(why));
+      if (scope === "chat") showEstimate(); else showResults();
+    };
     const number = h("input", { class: "nbp-number", type: "number", step: spec.step,
       min: spec.min ?? undefined, "aria-label": spec.label,
       placeholder: spec.min === null ? "any" : undefined,
       oninput: () => {
-        if (number.value === "") { if (spec.min === null) set(null); return; }
+        // Empty = not sent, for a field that has no default to fall back on.
+        if (number.value === "") { if (spec.min === null || spec.default === null) { set(null); mark(null); } return; }
         const v = int ? parseInt(number.value, 10) : parseFloat(number.value);
         if (Number.isNaN(v)) return;
         if (range) range.value = v;
         set(v);
+        mark(v, number.disabled);
       } });
     // A field with no range is a plain number box; the rest get a slider too.
     const range = spec.min === null || compact ? null : h("input", { class: "nbp-range", type: "range",
@@ -224,7 +247,7 @@ function render({ model, el }) {
       } });
     const row = h("div", { class: `nbp-param${compact ? " is-compact" : ""}`, "data-param": spec.name },
       h("div", { class: "nbp-param-head" },
-        h("label", { class: "nbp-label", title: spec.help }, spec.label), number), range);
+        h("label", { class: "nbp-label", title: spec.help }, spec.label), number), range, problem);
     const update = (reason, entry) => {
       const v = get();
       const max = spec.limit ? Math.min((entry || {})[spec.limit] || 32768, 32768) : spec.max;
@@ -235,6 +258,7 @@ function render({ model, el }) {
       row.title = reason || "";
       number.disabled = Boolean(reason);
       if (range) range.disabled = Boolean(reason);
+      mark(v, reason);
     };
     return { row, update };
   }
@@ -293,15 +317,24 @@ function render({ model, el }) {
     };
     return { row, update };
   }
-  // A JSON value (a schema, a list of functions): edited as text, sent once it parses.
+  // A JSON value (a schema, a list of functions): edited as text, sent once it parses. A field
+  // whose spec has `names` also takes names (get_weather, lookup): the kernel finds them in the
+  // notebook.
+  const NAMES = /^[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*$/;
   function jsonRow(spec, get, set) {
     const hint = h("div", { class: "nbp-hint nbp-json-hint" });
     const area = h("textarea", { class: "nbp-textarea nbp-json", rows: 3, spellcheck: "false",
-      placeholder: "JSON", "aria-label": spec.label,
+      placeholder: spec.names ? `JSON, or ${spec.names}: get_weather, lookup` : "JSON", "aria-label": spec.label,
       oninput: () => {
         const text = area.value.trim();
+        area.classList.remove("is-invalid");
         if (!text) { hint.textContent = ""; set(null); return; }
-        try { set(JSON.parse(text)); hint.textContent = ""; area.classList.remove("is-invalid"); }
+        if (spec.names && NAMES.test(text)) {
+          hint.textContent = "";
+          set(text.split(",").map((n) => n.trim()));
+          return;
+        }
+        try { set(JSON.parse(text)); hint.textContent = ""; }
         catch (e) { hint.textContent = `Not JSON yet: ${e.message}`; area.classList.add("is-invalid"); }
       } });
     const row = h("div", { class: "nbp-param", "data-param": spec.name },
@@ -309,7 +342,10 @@ function render({ model, el }) {
       area, hint);
     const update = (reason) => {
       const v = get();
-      if (document.activeElement !== area) area.value = v === null || v === undefined ? "" : JSON.stringify(v, null, 1);
+      const names = spec.names && Array.isArray(v) && v.length && v.every((x) => typeof x === "string");
+      if (document.activeElement !== area) {
+        area.value = v === null || v === undefined ? "" : names ? v.join(", ") : JSON.stringify(v, null, 1);
+      }
       area.disabled = Boolean(reason);
       row.title = reason || "";
       row.classList.toggle("is-disabled", Boolean(reason));
@@ -388,6 +424,31 @@ function render({ model, el }) {
       showTurns();
       turns.lastElementChild?.querySelector("textarea")?.focus();
     } }, icon("plus"), "Add message");
+  // Images go with the prompt: picked with the button or dropped on the card. Their bytes go
+  // to the kernel as a message buffer (never into widget state, which the notebook saves).
+  const attachFiles = async (files) => {
+    for (const file of [...files]) {
+      if (!file.type.startsWith("image/")) { flash(`${file.name} is not an image`, "error"); continue; }
+      model.send({ action: "attach", name: file.name }, undefined, [await file.arrayBuffer()]);
+    }
+  };
+  const filePick = h("input", { type: "file", accept: "image/*", multiple: true, class: "nbp-file", hidden: true,
+    onchange: async () => { await attachFiles(filePick.files); filePick.value = ""; } });
+  const attachBtn = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-attach", type: "button",
+    title: "Attach an image (or drop one on the prompt)", onclick: () => filePick.click() }, icon("plus"), "Image");
+  const attached = h("div", { class: "nbp-attached" });
+  function showAttachments() {
+    attached.replaceChildren(...(model.get("attachments") || []).map((a, i) => h("span", { class: "nbp-chip nbp-image-chip",
+      title: `${a.media_type}${a.width ? `, ${a.width}×${a.height}` : ""}` }, `🖼 ${a.name} · ${a.kb} KB`,
+    h("button", { class: "nbp-chip-x", type: "button", title: "Remove this image",
+      onclick: () => send({ action: "detach", index: i }) }, "×"))));
+  }
+  const promptCard = h("div", { class: "nbp-card nbp-prompt-card",
+    ondragover: (e) => { if ([...(e.dataTransfer?.types || [])].includes("Files")) { e.preventDefault(); promptCard.classList.add("is-drop"); } },
+    ondragleave: () => promptCard.classList.remove("is-drop"),
+    ondrop: (e) => { e.preventDefault(); promptCard.classList.remove("is-drop"); attachFiles(e.dataTransfer.files); } },
+  h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User"), h("span", { class: "nbp-spacer" }), attachBtn, filePick),
+  promptBox, attached);
   const estimate = h("div", { class: "nbp-estimate" });
   const runBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-run", type: "button",
     onclick: () => (model.get("status") === "running" ? send({ action: "stop" }) : send({ action: "run" })) });
@@ -395,6 +456,7 @@ function render({ model, el }) {
   const answer = h("div", { class: "nbp-answer", "aria-live": "polite" });
   const metrics = h("div", { class: "nbp-metrics" });
   const errorBox = h("div", { class: "nbp-error", role: "alert" });
+  const scoresRow = h("div", { class: "nbp-scores" });
   const keep = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-keep", type: "button",
     title: "Move this prompt and answer into the conversation and write the next prompt",
     onclick: () => {
@@ -408,17 +470,18 @@ function render({ model, el }) {
       grow(promptBox);
       promptBox.focus();
     } }, icon("turn"), "Add to conversation");
-  const copyAnswer = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small", type: "button",
+  const copyAnswer = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-copy-answer", type: "button",
+    title: "Copy the answer",
     onclick: async () => flash(await copyText(model.get("answer")) ? "Answer copied" : "Copy failed") },
-  icon("copy"), "Copy");
+  icon("copy"), h("span", { class: "nbp-btn-label" }, "Copy"));
   const answerCard = h("div", { class: "nbp-card nbp-answer-card" },
     h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "Assistant"), status,
       h("span", { class: "nbp-spacer" }), copyAnswer, keep),
-    answer, errorBox, metrics);
+    answer, errorBox, metrics, scoresRow);
   const chat = h("div", { class: "nbp-chat" },
     h("div", { class: "nbp-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "System")), systemBox),
     turns,
-    h("div", { class: "nbp-card nbp-prompt-card" }, h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User")), promptBox),
+    promptCard,
     h("div", { class: "nbp-actions" }, addTurn, estimate, h("span", { class: "nbp-spacer" }), runBtn),
     answerCard);
 
@@ -468,7 +531,22 @@ function render({ model, el }) {
       m.finish_reason === "length" ? h("span", { class: "nbp-metric is-warn", title: "finish_reason: length" }, "cut at max tokens") : null,
     ].filter(Boolean);
   }
-  function showMetrics() { metrics.replaceChildren(...metricChips(model.get("metrics"))); }
+  // pg.panel(scorers=[...]): each score as a badge, its reason on hover.
+  function scoreBadges(scores) {
+    return (scores || []).map((b) => {
+      const state = b.score === null ? "is-error" : b.passed ? "is-pass" : "is-fail";
+      const mark = b.score === null ? "⚠" : b.passed ? "✓" : "✗";
+      const value = b.shown ? ` ${b.shown}` : "";
+      return h("span", { class: `nbp-score ${state}`, title: b.reason || (b.passed ? "passed" : "failed"),
+        "data-scorer": b.name }, `${mark} ${b.name}${value}`);
+    });
+  }
+  function showMetrics() {
+    const m = model.get("metrics") || {};
+    metrics.replaceChildren(...metricChips(m));
+    metrics.dataset.run = m.id || "";
+    scoresRow.replaceChildren(...scoreBadges(m.scores));
+  }
   function errorView(box, e) {
     box.replaceChildren();
     box.hidden = !e || !e.title;
@@ -476,13 +554,16 @@ function render({ model, el }) {
   }
   function showEstimate() {
     const e = model.get("estimate") || {};
-    estimate.classList.toggle("is-error", Boolean(e.error || e.blocked));
     estimate.title = e.error || (e.max_completion ? `Cost range: the answer can be up to ${e.max_completion} tokens` : "");
     const running = model.get("status") === "running";
-    runBtn.disabled = Boolean(e.blocked) && !running;
-    runBtn.title = e.blocked && !running ? e.blocked : "";
+    const bad = invalidIn("chat")[0] || "";
+    const stop = bad || e.blocked || e.error || "";
+    runBtn.disabled = Boolean(stop) && !running;
+    runBtn.title = stop && !running ? stop : "";
     if (e.blocked) estimate.title = e.blocked;
-    if (e.error) estimate.textContent = `⚠ ${e.error}`;
+    estimate.classList.toggle("is-error", Boolean(bad || e.error || e.blocked));
+    if (bad) estimate.textContent = `⛔ ${bad}`;
+    else if (e.error) estimate.textContent = `⚠ ${e.error}`;
     else if (e.blocked) estimate.textContent = `⛔ ${e.blocked}`;
     else if (e.prompt_tokens !== undefined) {
       estimate.replaceChildren(h("b", {}, String(e.prompt_tokens)), " prompt tokens · ", e.cost);
@@ -515,6 +596,7 @@ function render({ model, el }) {
   let colViews = [];
   function showColumns() {
     const cols = model.get("compare_columns") || [];
+    for (const k of Object.keys(invalid)) if (k.startsWith("col")) delete invalid[k];
     cmpGrid.style.setProperty("--nbp-cols", String(Math.max(1, cols.length)));
     colViews = cols.map((col, i) => {
       const setCol = (patch, delay = 250) => {
@@ -531,19 +613,20 @@ function render({ model, el }) {
       const params = fields().filter((f) => f.compact && ROWS[f.kind] === numberRow).map((spec) => {
         const name = spec.name;
         const r = numberRow(spec, () => (model.get("compare_columns")[i]?.params || {})[name],
-          (v) => setCol({ params: { ...model.get("compare_columns")[i].params, [name]: v } }), true);
+          (v) => setCol({ params: { ...model.get("compare_columns")[i].params, [name]: v } }), true, `col${i}`);
         r.update(off[name], entryOf(col.provider, col.model));
         return r.row;
       });
       const ans = h("div", { class: "nbp-answer nbp-cmp-answer" });
       const met = h("div", { class: "nbp-metrics" });
       const err = h("div", { class: "nbp-error", role: "alert", hidden: true });
+      const sc = h("div", { class: "nbp-scores" });
       const card = h("div", { class: "nbp-card nbp-cmp-col" },
         h("div", { class: "nbp-cmp-head" }, h("span", { class: "nbp-cmp-index" }, String.fromCharCode(65 + i)), select,
           h("button", { class: "nbp-icon-btn", type: "button", title: "Remove this column", disabled: cols.length <= 2,
             onclick: () => { put("compare_columns", model.get("compare_columns").filter((_, j) => j !== i)); showColumns(); } }, icon("x"))),
-        h("div", { class: "nbp-cmp-params" }, params), ans, err, met);
-      return { card, ans, met, err };
+        h("div", { class: "nbp-cmp-params" }, params), ans, err, met, sc);
+      return { card, ans, met, err, sc };
     });
     cmpGrid.replaceChildren(...colViews.map((v) => v.card));
     cmpAdd.disabled = cols.length >= MAX_COLUMNS;
@@ -557,9 +640,13 @@ function render({ model, el }) {
       v.ans.classList.toggle("is-empty", !r.answer);
       v.ans.classList.toggle("is-running", r.status === "running");
       v.met.replaceChildren(...metricChips(r.metrics));
+      v.sc.replaceChildren(...scoreBadges((r.metrics || {}).scores));
       errorView(v.err, r.error);
     });
     const running = model.get("compare_status") === "running";
+    const bad = colViews.map((_, i) => invalidIn(`col${i}`)[0]).find(Boolean) || "";
+    cmpRun.disabled = Boolean(bad) && !running;
+    cmpRun.title = bad && !running ? bad : "";
     cmpRun.replaceChildren(icon(running ? "stop" : "play"), running ? "Stop" : "Run all");
     cmpRun.classList.toggle("is-stop", running);
   }
@@ -569,23 +656,34 @@ function render({ model, el }) {
   const hSearch = h("input", { class: "nbp-input nbp-h-search", type: "search", placeholder: "Search prompts and answers",
     oninput: () => { clearTimeout(searchTimer); searchTimer = setTimeout(askHistory, 300); } });
   const hModel = h("select", { class: "nbp-select nbp-h-model", onchange: () => askHistory() });
-  const askHistory = () => send({ action: "history", search: hSearch.value, model: hModel.value });
+  const hPassed = h("select", { class: "nbp-select nbp-h-passed", "aria-label": "Scores", onchange: () => askHistory() },
+    h("option", { value: "" }, "All results"), h("option", { value: "passed" }, "Passed"),
+    h("option", { value: "failed" }, "Failed"));
+  const askHistory = () => send({ action: "history", search: hSearch.value, model: hModel.value, passed: hPassed.value });
   const hBody = h("tbody", {});
+  const hHead = h("tr", {});
   const historyView = h("div", { class: "nbp-history" },
-    h("div", { class: "nbp-actions" }, hSearch, hModel,
+    h("div", { class: "nbp-actions" }, hSearch, hModel, hPassed,
       h("button", { class: "nbp-btn nbp-btn-ghost", type: "button", onclick: askHistory, title: "Reload the log" }, icon("refresh"), "Refresh"),
       h("span", { class: "nbp-spacer" }), h("span", { class: "nbp-hint" }, "Click a run to load it into Chat")),
     h("div", { class: "nbp-table-wrap" }, h("table", { class: "nbp-table" },
-      h("thead", {}, h("tr", {}, ["When", "Model", "Prompt", "Answer", "Tokens", "Cost"].map((c) => h("th", {}, c)))),
-      hBody)));
+      h("thead", {}, hHead), hBody)));
   function showHistory() {
     const rowsH = model.get("history") || [];
+    const scored = (model.get("scorer_names") || []).length > 0;
+    hPassed.hidden = !scored;
+    hHead.replaceChildren(...["When", "Model", "Prompt", "Answer", scored ? "Scores" : null, "Tokens", "Cost"]
+      .filter(Boolean).map((c) => h("th", {}, c)));
     const models = [...new Set(entries().map((e) => e.model))];
     const chosen = hModel.value;
     hModel.replaceChildren(h("option", { value: "" }, "All models"), ...models.map((m) => h("option", { value: m }, m)));
     hModel.value = chosen;
     if (!rowsH.length) {
-      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: 6 }, "No runs yet. Runs from the panel and from pg.run() appear here.")));
+      const filters = [hSearch.value.trim() && `“${hSearch.value.trim()}”`, hModel.value && `model ${hModel.value}`,
+        scored && hPassed.value && `${hPassed.value} scores`].filter(Boolean);
+      hBody.replaceChildren(h("tr", {}, h("td", { class: "nbp-empty", colspan: scored ? 7 : 6 }, filters.length
+        ? `No run matches ${filters.join(" and ")}. Clear the search to see every run.`
+        : "No runs yet. Runs from the panel and from pg.run() appear here.")));
       return;
     }
     hBody.replaceChildren(...rowsH.map((r) => h("tr", { class: `nbp-h-row is-${r.status}`, tabindex: 0, "data-id": r.id,
@@ -595,7 +693,9 @@ function render({ model, el }) {
     h("td", { class: "nbp-nowrap nbp-muted" }, r.when),
     h("td", { class: "nbp-nowrap" }, h("span", { class: "nbp-pill" }, r.model)),
     h("td", { class: "nbp-clip" }, r.prompt),
-    h("td", { class: "nbp-clip nbp-muted" }, r.status === "ok" ? r.response : h("span", { class: "nbp-bad" }, r.response || "error")),
+    h("td", { class: "nbp-clip nbp-muted" }, r.status === "error" ? h("span", { class: "nbp-bad" }, r.response || "error")
+      : [r.status === "stopped" ? h("span", { class: "nbp-pill is-stopped", title: "Stopped before the answer ended" }, "stopped") : null, r.response]),
+    scored ? h("td", {}, h("div", { class: "nbp-h-scores" }, scoreBadges(r.scores))) : null,
     h("td", { class: "nbp-num" }, String(r.tokens)),
     h("td", { class: "nbp-num nbp-nowrap" }, r.cost))));
   }
@@ -605,7 +705,7 @@ function render({ model, el }) {
     onclick: () => { lang = id; showCode(); } }, label));
   const codePre = h("pre", { class: "nbp-code" });
   const sendBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-send", type: "button",
-    onclick: () => send({ action: "notebook", what: lang === "compare" ? "compare" : "chat", view: viewId }) },
+    onclick: () => send({ action: "notebook", what: lang, view: viewId }) },
   icon("cell"), "Send to notebook");
   const codeNote = h("div", { class: "nbp-hint" });
   const codeView = h("div", { class: "nbp-codeview" },
@@ -622,8 +722,7 @@ function render({ model, el }) {
     codeNote.textContent = lang === "notebook" || lang === "compare"
       ? "Runs through nbplayground, so it is logged like the runs from this panel."
       : "The request body exactly as the panel sends it. The key is read from OPENAI_API_KEY; it never appears here.";
-    sendBtn.title = lang === "compare" ? "Insert a new cell below with the pg.sweep(...) call of the compare columns"
-      : "Insert a new cell below with the pg.run(...) call for this configuration";
+    sendBtn.title = "Insert a new cell below with the code shown here";
   }
 
   // ---------- layout ----------
@@ -641,8 +740,8 @@ function render({ model, el }) {
     if (accel && e.key === "Enter") {
       e.preventDefault();
       const v = model.get("view");
-      if (v === "compare") send({ action: model.get("compare_status") === "running" ? "stop" : "compare" });
-      else if (v === "chat") send({ action: model.get("status") === "running" ? "stop" : "run" });
+      if (v === "compare" && !cmpRun.disabled) send({ action: model.get("compare_status") === "running" ? "stop" : "compare" });
+      else if (v === "chat" && !runBtn.disabled) send({ action: model.get("status") === "running" ? "stop" : "run" });
     }
     if (!(accel && e.key.toLowerCase() === "s")) e.stopPropagation();
   });
@@ -703,18 +802,19 @@ function render({ model, el }) {
   on("history", showHistory);
   on("code", showCode);
   on("presets", showPresets);
+  on("attachments", showAttachments);
   on("view", showView);
   on("notice", (n) => { if (n && n.text) flash(n.text, n.level); });
   const onMsg = async (msg) => {
     if (!msg || msg.type !== "insert" || msg.view !== viewId) return;
     if (insertCell(model, msg.code, msg.model_id, el)) { flash("Inserted a cell below"); return; }
     const copied = await copyText(msg.code);
-    lang = "notebook";
+    lang = LANGS.some(([id]) => id === msg.what) ? msg.what : "notebook";
     put("view", "code");
     showView("code");
     showCode();
-    flash(copied ? "No notebook here: the pg.run(...) code is copied; paste it into a cell"
-      : "No notebook here: copy the pg.run(...) code below", "info");
+    flash(copied ? "No notebook here: the code is copied; paste it into a cell"
+      : "No notebook here: copy the code below", "info");
   };
   model.on("msg:custom", onMsg);
   cleanup.push(() => model.off("msg:custom", onMsg));
@@ -723,7 +823,7 @@ function render({ model, el }) {
   promptBox.value = model.get("prompt");
   showModel(); showParams(); showTurns(); showStatus(); showAnswer(); showMetrics();
   errorView(errorBox, model.get("error")); showEstimate(); showColumns(); showHistory();
-  showCode(); showPresets(); showView(model.get("view") || "chat");
+  showCode(); showPresets(); showAttachments(); showView(model.get("view") || "chat");
   requestAnimationFrame(() => { grow(systemBox); grow(promptBox); });
 
   return () => {

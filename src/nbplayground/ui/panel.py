@@ -3,7 +3,6 @@ goes through `pg.submit`, so it is logged exactly like `pg.run`."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import itertools
 import threading
@@ -17,12 +16,13 @@ import traitlets as t
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.errors import InvalidInput, NbPlaygroundError
 from nbplayground.ui import state
+from nbplayground.ui.attachments import Attached, attach, described
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
 from nbplayground.ui.presets import PresetStore, preset_action
-from nbplayground.ui.streaming import LatestOnly, Slot, Throttle
+from nbplayground.ui.scoring import PanelScorer, history_view
+from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, flushed, start
 
 if TYPE_CHECKING:
-    from nbplayground.results import Experiment
     from nbplayground.ui.ports import Facade
 
 _HERE = Path(__file__).parent
@@ -67,14 +67,20 @@ class PlaygroundPanel(anywidget.AnyWidget):
     history = t.List(t.Dict()).tag(sync=True)
     code = t.Dict().tag(sync=True)
     presets = t.List(t.Unicode()).tag(sync=True)
+    attachments = t.List(t.Dict()).tag(sync=True)
+    """The attached images, described (their bytes stay in the kernel)."""
+    scorer_names = t.List(t.Unicode()).tag(sync=True)
+    """The names of pg.panel(scorers=[...]): each run's scores show as badges."""
     notice = t.Dict().tag(sync=True)
 
-    def __init__(self, pg: Facade, **initial: Any) -> None:
+    def __init__(self, pg: Facade, *, scorers: Any = None, **initial: Any) -> None:
         unknown = sorted(set(initial) - _INITIAL)
         if unknown:
             raise InvalidInput(f"panel() does not take {unknown[0]!r}; it takes "
-                               f"{', '.join(sorted(_INITIAL))}")
+                               f"{', '.join(sorted({*_INITIAL, 'scorers'}))}")
         self._pg = pg
+        self._scorer = PanelScorer(pg, scorers)
+        self._images: list[Attached] = []
         self._writing = threading.RLock()
         self._jobs = LatestOnly()
         self._slow = LatestOnly()  # listing an endpoint's models may wait on the network
@@ -87,13 +93,13 @@ class PlaygroundPanel(anywidget.AnyWidget):
         self._notices = itertools.count(1)
         self._store = PresetStore()
         config = state.initial_config(pg.provider, pg.default_model, initial)
-        column = {"model": config["model"], "provider": config["provider"],
-                  "params": dict(config["params"])}
-        second = {**column, "params": {**config["params"], "temperature": 0.2}}
-        super().__init__(**config, compare_columns=[column, second],
+        self._seeded = state.seed_columns(config)
+        super().__init__(**config, compare_columns=self._seeded,
                          models=state.fallback_entries(config["provider"], config["model"]),
                          default_provider=pg.provider, presets=self._store_names(),
-                         disabled=state.unsupported(config["model"]), fields=state.controls())
+                         disabled=state.unsupported(config["model"], config["params"].get("api")),
+                         fields=state.controls(),
+                         scorer_names=self._scorer.names)
         self.on_msg(self.receive)
         current = (config["provider"], config["model"])
         self._slow.submit("models", lambda: self._apply(
@@ -110,7 +116,7 @@ class PlaygroundPanel(anywidget.AnyWidget):
         with self._writing:
             return {"model": self.model, "provider": self.provider, "system": self.system,
                     "messages": [dict(m) for m in self.messages], "prompt": self.prompt,
-                    "params": dict(self.params)}
+                    "params": dict(self.params), "images": list(self._images)}
 
     def _say(self, text: str, level: str = "info") -> None:
         self._apply(notice={"text": text, "level": level, "n": next(self._notices)})
@@ -123,7 +129,9 @@ class PlaygroundPanel(anywidget.AnyWidget):
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until the runs and the background look-ups have finished (for scripts, tests)."""
-        return all(w(timeout) for w in (self._idle.wait, self._jobs.wait, self._slow.wait))
+        # Idle first: a run's scoring job is queued before the run counts as done.
+        return all(w(timeout) for w in (self._idle.wait, self._scorer.jobs.wait,
+                                        self._jobs.wait, self._slow.wait))
 
     def close(self) -> None:
         if hasattr(self, "_throttle"):  # not when __init__ refused its arguments
@@ -131,9 +139,11 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._throttle.cancel()
         super().close()
 
-    @t.observe("model")
+    @t.observe("model", "params")
     def _model_changed(self, change: dict[str, Any]) -> None:
-        self._apply(disabled=state.unsupported(change["new"]))
+        off = state.unsupported(self.model, self.params.get("api"))
+        if off != self.disabled:
+            self._apply(disabled=off)
 
     @t.observe(*_CONFIG, "compare_columns")
     def _config_changed(self, change: dict[str, Any]) -> None:
@@ -144,22 +154,35 @@ class PlaygroundPanel(anywidget.AnyWidget):
 
     @t.observe("view")
     def _view_changed(self, change: dict[str, Any]) -> None:
-        if change["new"] == "history":
+        if change["new"] == "compare":
+            self._seed_columns()
+        elif change["new"] == "history":
             self._history()
         elif change["new"] == "code":
             self._code()
 
-    def receive(self, _widget: Any, content: dict[str, Any], _buffers: Any = None) -> None:
+    def _seed_columns(self) -> None:
+        """Columns nobody has edited start from the Chat settings Compare is opened from."""
+        with self._writing:
+            if self._busy() or [dict(c) for c in self.compare_columns] != self._seeded:
+                return
+            self._seeded = state.seed_columns(self._config())
+            self._apply(compare_columns=self._seeded)
+
+    def receive(self, _widget: Any, content: dict[str, Any], buffers: Any = None) -> None:
         """The custom-message handler: {"action": "run" | "stop" | "compare" | ...}."""
         action = content.get("action") if isinstance(content, dict) else None
         handlers: dict[str, Callable[[], None]] = {
             "run": lambda: self._run(), "stop": lambda: self._stop(),
             "compare": lambda: self._compare(),
-            "history": lambda: self._history(str(content.get("search") or ""),
-                                              str(content.get("model") or "")),
+            "history": lambda: self._history({k: str(content.get(k) or "") for k in
+                                              ("search", "model", "passed")}),
             "load": lambda: self._load(str(content.get("id") or "")),
             "code": lambda: self._code(),
-            "notebook": lambda: self._notebook(content.get("what") == "compare",
+            "attach": lambda: self._attach(lambda had: attach(had, content.get("name"), buffers)),
+            "detach": lambda: self._attach(lambda had: [
+                im for i, im in enumerate(had) if i != content.get("index")]),
+            "notebook": lambda: self._notebook(str(content.get("what") or "chat"),
                                                content.get("view")),
             **{f"{verb}_preset": functools.partial(self._preset, verb, content.get("name"))
                for verb in ("save", "load", "delete")},
@@ -173,26 +196,16 @@ class PlaygroundPanel(anywidget.AnyWidget):
         except Exception as e:  # shown in plain words in the panel, never as a traceback
             self._say(state.error_of(e)["detail"], "error")
 
+    def _attach(self, change: Callable[[list[Attached]], list[Attached]]) -> None:
+        with self._writing:
+            self._images = change(self._images)
+            self._apply(attachments=described(self._images))
+        self._estimate()
+        if self.view == "code":
+            self._code()
+
     def _busy(self) -> bool:
         return not self._idle.is_set()
-
-    def _submit(self, slot: Slot, config: dict[str, Any]) -> None:
-        """Start one run into `slot`; bad input finishes the slot with the error at once."""
-        def on_token(delta: str) -> None:
-            slot.add(delta)
-            self._throttle.poke()
-
-        def done(future: concurrent.futures.Future[Experiment]) -> None:
-            slot.finish(future)
-            self._throttle.poke()
-
-        try:
-            prompt, kwargs = state.request(config)
-            slot.future = self._pg.submit(prompt, on_token=on_token, **kwargs)
-        except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
-            slot.fail(e)
-            return
-        slot.future.add_done_callback(done)
 
     def _run(self) -> None:
         if self._busy():
@@ -202,7 +215,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._idle.clear()
             self._main = slot
             self._apply(status="running", answer="", metrics={}, error={})
-        self._submit(slot, self._config())
+        start(self._pg, slot, self._config(), self._throttle.poke,
+              self._scorer.then(slot, self._flush))
         self._throttle.poke()
 
     def _compare(self) -> None:
@@ -216,7 +230,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._columns = slots
             self._apply(compare_status="running", compare_results=[s.view() for s in slots])
         for slot, column in zip(slots, columns, strict=True):
-            self._submit(slot, state.column_config(base, column))
+            start(self._pg, slot, state.column_config(base, column), self._throttle.poke,
+                  self._scorer.then(slot, self._flush))
         self._throttle.poke()
 
     def _stop(self) -> None:
@@ -227,40 +242,27 @@ class PlaygroundPanel(anywidget.AnyWidget):
     def _flush(self) -> None:
         """Show what has streamed so far; the last flush also shows status and metrics."""
         with self._writing:
-            values: dict[str, Any] = {}
-            main, columns = self._main, self._columns
-            # `done` is read before the text: a slot sets its final text, then done.
-            done = {id(s): s.done for s in (main, *columns) if s is not None}
-            if main is not None:
-                values["answer"] = main.text
-                if done[id(main)]:
-                    values.update(status=main.status, metrics=main.metrics, error=main.error)
-            if columns:
-                values["compare_results"] = [s.view() for s in columns]
-                if all(done[id(s)] for s in columns):
-                    values["compare_status"] = "done"
+            values, finished = flushed(self._main, self._columns)
             self._apply(**values)
             size = len(self.answer) + sum(len(r["answer"]) for r in self.compare_results)
             self._throttle.interval = max(FLUSH_INTERVAL, size / STREAM_BYTES_PER_SECOND)
-            finished = all(done.values())
             if finished and not self._idle.is_set():
                 self._idle.set()
                 if self.view == "history":
                     self._history()
 
-    def _history(self, search: str | None = None, model: str | None = None) -> None:
-        if search is not None or model is not None:
-            self._history_filter = {"search": search or "", "model": model or ""}
-        wanted = dict(self._history_filter)
+    def _history(self, wanted: dict[str, str] | None = None) -> None:
+        if wanted is not None:
+            self._history_filter = wanted
+        shown = dict(self._history_filter)
 
         def job() -> None:
             try:
-                frame = self._pg.history(limit=50, search=wanted.get("search") or None,
-                                         model=wanted.get("model") or None)
+                rows = history_view(self._pg, self._scorer, shown)
             except Exception as e:
                 self._say(state.error_of(e)["detail"], "error")
                 return
-            self._apply(history=state.history_rows(frame))
+            self._apply(history=rows)
 
         self._jobs.submit("history", job)
 
@@ -269,20 +271,18 @@ class PlaygroundPanel(anywidget.AnyWidget):
             raise InvalidInput("stop the current run before loading another one")
         exp = self._pg.get(experiment_id)
         self._main = None
-        self._apply(**state.config_of(exp), answer=exp.response, view="chat",
-                    status="done" if exp.ok else "error",
-                    metrics=state.metrics_of(exp) if exp.ok else {},
-                    error={} if exp.ok else state.error_of(kind=exp.error_type, text=exp.error))
+        self._apply(**state.loaded(exp, self._scorer.score(exp, judges=False)), view="chat")
 
     def _code(self) -> None:
         config, columns = self._config(), list(self.compare_columns)
         self._jobs.submit("code", lambda: self._apply(code=code_bundle(self._pg, config,
                                                                        columns)))
 
-    def _notebook(self, compare: bool, view: Any) -> None:
+    def _notebook(self, what: str, view: Any) -> None:
         text = notebook_cell(self._pg, self._config(), list(self.compare_columns)[:MAX_COLUMNS],
-                             compare)
-        self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view})
+                             what)
+        self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view,
+                   "what": what})
 
     def _preset(self, action: str, name: Any) -> None:
         values, message = preset_action(self._store, action, name, self._config())

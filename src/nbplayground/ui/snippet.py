@@ -10,8 +10,27 @@ from nbplayground.domain.fields import PARAMETER_NAMES
 _WIDTH = 88
 
 
+class _Bare:
+    """A notebook function in generated code: its name, not its repr."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _named(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_named(v) for v in value]
+    name = getattr(value, "name", None)
+    if isinstance(value, bytes) and isinstance(name, str):  # an image attached in the panel
+        return name  # as a path: pg.run reads the file
+    return _Bare(value.__name__) if callable(value) and hasattr(value, "__name__") else value
+
+
 def _value(value: Any, indent: int) -> str:
-    text = pprint.pformat(value, width=_WIDTH - indent, sort_dicts=False)
+    text = pprint.pformat(_named(value), width=_WIDTH - indent, sort_dicts=False)
     return text.replace("\n", "\n" + " " * indent)
 
 

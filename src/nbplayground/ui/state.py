@@ -7,11 +7,12 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbplayground.analytics.format import format_cost, format_ms
+from nbplayground.analytics.format import format_cost, format_cost_range, format_ms
 from nbplayground.configuration import CATALOG, lookup
 from nbplayground.configuration.validation import refusal
 from nbplayground.domain.fields import FIELDS
 from nbplayground.errors import InvalidInput
+from nbplayground.ui.namespace import resolve_tools
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,15 +44,26 @@ TITLES = {
 }
 
 
-def unsupported(model: str) -> dict[str, str]:
-    """{parameter: why it is disabled} for the parameters `model` does not accept."""
+API_NAMES = {"chat": "Chat Completions API", "responses": "Responses API"}
+
+
+def unsupported(model: str, api: Any = None) -> dict[str, str]:
+    """{parameter: why it is disabled} for the parameters `model`, or the API chosen (auto:
+    Responses for the models only it serves), does not take."""
     spec = lookup(model)
-    return {f.name: refusal(f, spec) for f in FIELDS if f.name not in spec.accepts}
+    out = {f.name: refusal(f, spec) for f in FIELDS if f.name not in spec.accepts}
+    chosen = api if api in API_NAMES else "responses" if spec.responses_only else "chat"
+    for f in FIELDS:
+        if chosen not in f.apis and f.name not in out:
+            out[f.name] = f"the {API_NAMES[chosen]} does not take {f.label.lower()}"
+    return out
 
 
 def controls() -> list[dict[str, Any]]:
-    """The panel's controls, described by the field table (the browser holds no names)."""
-    return [f.control() for f in FIELDS]
+    """The panel's controls, described by the field table (the browser holds no names). A field
+    of functions also takes the names of the notebook's own (`names`: the editor's hint)."""
+    return [{**f.control(), "names": "functions defined in this notebook, by name"
+             if f.shape == "tools" else None} for f in FIELDS]
 
 
 def model_entry(provider: str, model: str) -> dict[str, Any]:
@@ -83,7 +95,7 @@ def fallback_entries(provider: str, current: str) -> list[dict[str, Any]]:
 
 def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
     """The panel's parameters as facade keyword arguments; what `model` refuses is left out."""
-    skip = unsupported(model)
+    skip = unsupported(model, params.get("api"))
     out: dict[str, Any] = {}
     for f in FIELDS:
         value = params.get(f.name, DEFAULT_PARAMS[f.name])
@@ -96,6 +108,8 @@ def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
                 continue
         if isinstance(value, float) and value.is_integer() and f.kind == "integer":
             value = int(value)  # JavaScript numbers arrive as floats
+        if f.shape == "tools":
+            value = resolve_tools(value)
         out[f.name] = value
     return out
 
@@ -119,6 +133,8 @@ def request(state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     kwargs: dict[str, Any] = {"model": model, "provider": state["provider"] or None,
                               "system": state["system"] or None}
     kwargs.update(clean_params(state["params"], model))
+    if state.get("images"):
+        kwargs["images"] = list(state["images"])
     return prompt_arg(state["messages"], state["prompt"]), kwargs
 
 
@@ -152,6 +168,15 @@ def metrics_of(exp: Experiment) -> dict[str, Any]:
                             "result": c.result, "error": c.error} for c in exp.tool_calls]}
 
 
+def loaded(exp: Experiment, scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """The panel's values that show a logged run again: its configuration and its answer."""
+    failed = exp.status == "error"
+    return {**config_of(exp), "answer": exp.response,
+            "status": {"ok": "done"}.get(exp.status, exp.status),
+            "metrics": {} if failed else {**metrics_of(exp), "scores": scores},
+            "error": error_of(kind=exp.error_type, text=exp.error) if failed else {}}
+
+
 def error_of(error: BaseException | None = None, *, kind: str | None = None,
              text: str | None = None) -> dict[str, str]:
     """{title, detail} in plain words; never a traceback."""
@@ -172,11 +197,7 @@ def _ours(error: BaseException) -> bool:
 
 
 def estimate_of(preview: dict[str, Any]) -> dict[str, Any]:
-    provider, lo, hi = preview["provider"], preview["min_cost"], preview["max_cost"]
-    if provider == "local" or hi is None or lo == hi:
-        cost = format_cost(hi, provider)
-    else:
-        cost = f"{format_cost(lo, provider)} – {format_cost(hi, provider)}"
+    cost = format_cost_range(preview["min_cost"], preview["max_cost"], preview["provider"])
     return {"prompt_tokens": preview["prompt_tokens"], "max_completion":
             preview["max_completion"], "cost": cost, "error": ""}
 
@@ -203,7 +224,7 @@ def history_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({
             "id": r["id"], "model": r["model"], "provider": r["provider"],
             "prompt": _clip(r.get("prompt"), 160), "response": _clip(
-                r.get("response") if r.get("status") == "ok" else r.get("error"), 220),
+                r.get("error") if r.get("status") == "error" else r.get("response"), 220),
             "status": r.get("status") or "ok", "when": stamp,
             "tokens": int(_num(r.get("prompt_tokens")) or 0) +
             int(_num(r.get("completion_tokens")) or 0),
@@ -216,6 +237,14 @@ def column_config(base: dict[str, Any], column: dict[str, Any]) -> dict[str, Any
     return {**base, "model": column.get("model", ""),
             "provider": column.get("provider") or base["provider"],
             "params": dict(column.get("params") or {})}
+
+
+def seed_columns(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Two compare columns from a Chat configuration: its model and fields, and the same at a
+    low temperature."""
+    column = {"model": config["model"], "provider": config["provider"],
+              "params": dict(config["params"])}
+    return [column, {**column, "params": {**config["params"], "temperature": 0.2}}]
 
 
 def initial_config(default_provider: str, default_model: Callable[[str], str],

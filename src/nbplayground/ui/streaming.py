@@ -13,6 +13,7 @@ from nbplayground.ui import state
 
 if TYPE_CHECKING:
     from nbplayground.results import Experiment
+    from nbplayground.ui.ports import Facade
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ class Slot:
         self.final: str | None = None
         self.metrics: dict[str, Any] = {}
         self.error: dict[str, str] = {}
+        self.scores: list[dict[str, Any]] | None = None
+        """The run's score badges once scored (pg.panel(scorers=[...]))."""
 
     def add(self, delta: str) -> None:
         if not self.done:
@@ -155,6 +158,53 @@ class Slot:
     def fail(self, error: BaseException) -> None:
         self.status, self.error, self.done = "error", state.error_of(error), True
 
+    @property
+    def shown_metrics(self) -> dict[str, Any]:
+        if self.scores is None or not self.metrics:
+            return self.metrics
+        return {**self.metrics, "scores": self.scores}
+
     def view(self) -> dict[str, Any]:
-        return {"answer": self.text, "status": self.status, "metrics": self.metrics,
+        return {"answer": self.text, "status": self.status, "metrics": self.shown_metrics,
                 "error": self.error}
+
+
+def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], None],
+          then: Callable[[Experiment], None] | None = None) -> None:
+    """Start one run into `slot` (pokes as it streams and ends); bad input finishes the slot
+    with the error at once. `then` gets the finished experiment (before the slot is done, so
+    whoever waits for the panel also waits for what `then` starts)."""
+    def on_token(delta: str) -> None:
+        slot.add(delta)
+        poke()
+
+    def done(future: concurrent.futures.Future[Experiment]) -> None:
+        if then is not None and not future.cancelled() and future.exception() is None:
+            then(future.result())
+        slot.finish(future)
+        poke()
+
+    try:
+        prompt, kwargs = state.request(config)
+        slot.future = pg.submit(prompt, on_token=on_token, **kwargs)
+    except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
+        slot.fail(e)
+        return
+    slot.future.add_done_callback(done)
+
+
+def flushed(main: Slot | None, columns: list[Slot]) -> tuple[dict[str, Any], bool]:
+    """(the panel's values showing what has streamed so far, whether every slot is done); once
+    a slot is done its status, metrics and error are shown too."""
+    values: dict[str, Any] = {}
+    # `done` is read before the text: a slot sets its final text, then done.
+    done = {id(s): s.done for s in (main, *columns) if s is not None}
+    if main is not None:
+        values["answer"] = main.text
+        if done[id(main)]:
+            values.update(status=main.status, metrics=main.shown_metrics, error=main.error)
+    if columns:
+        values["compare_results"] = [s.view() for s in columns]
+        if all(done[id(s)] for s in columns):
+            values["compare_status"] = "done"
+    return values, all(done.values())
