@@ -422,8 +422,6 @@ def test_stop_mid_stream_keeps_the_partial_answer(lab: Lab) -> None:
     expect(c.locator(".nbp-run")).to_contain_text("Run")
 
 
-@pytest.mark.xfail(strict=True, reason="the DuckDB log's CHECK (status IN ('ok', 'error')) "
-                   "refuses 'stopped' until a migration allows it (see the contract suite)")
 def test_a_stopped_run_is_in_history(lab: Lab) -> None:
     expect, c = _expect(), lab.panel(2)
     c.locator('.nbp-tab[data-view="history"]').click()

@@ -256,8 +256,6 @@ def test_stop_cancels_the_run(make_pg: Any) -> None:
     assert panel.error == {}
 
 
-@pytest.mark.xfail(strict=True, reason="the DuckDB log's CHECK (status IN ('ok', 'error')) "
-                   "refuses 'stopped' until a migration allows it (see the contract suite)")
 def test_a_stopped_run_is_logged_and_shown_in_history(make_pg: Any) -> None:
     pg, panel = stopped_run(make_pg)
     # No wait for the log: the run's future settles only once the stopped row is written.

@@ -265,4 +265,5 @@ from nbplayground.adapters.duckdb import (  # noqa: E402, F401
     m006_prompts,
     m007_batches,
     m008_embeddings,
+    m009_stopped,
 )

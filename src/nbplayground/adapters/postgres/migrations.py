@@ -256,4 +256,4 @@ from nbplayground.adapters.postgres import m005_prompts, m006_batches  # noqa: E
 from nbplayground.adapters.postgres.migrations_reports import m007_report_indexes  # noqa: E402
 
 migration(m007_report_indexes)  # migration 7: the report indexes (registered here, not decorated)
-from nbplayground.adapters.postgres import m008_embeddings  # noqa: E402, F401
+from nbplayground.adapters.postgres import m008_embeddings, m009_stopped  # noqa: E402, F401
