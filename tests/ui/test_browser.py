@@ -442,7 +442,9 @@ def _boxes(lab: Lab, panel: Any) -> dict[str, Any]:
         const out = { root: box(root) };
         for (const [name, sel] of [["tabs", ".nbp-tabs"], ["presets", ".nbp-preset-select"],
             ["save", ".nbp-preset-save"], ["keep", ".nbp-keep"],
-            ["copy", ".nbp-answer-card .nbp-btn"], ["run", ".nbp-run"]]) {
+            ["copy", ".nbp-answer-card .nbp-btn"], ["run", ".nbp-run"],
+            ["versions", ".nbp-version-select"], ["version_save", ".nbp-version-save"],
+            ["image", ".nbp-attach"]]) {
           const el = root.querySelector(sel);
           out[name] = el ? { ...box(el), scroll: el.scrollWidth > el.clientWidth + 1 } : null;
         }
@@ -467,7 +469,8 @@ def test_nothing_is_clipped_with_the_file_browser_open(lab: Lab, width: int) -> 
         boxes = _boxes(lab, b)
         root = boxes["root"]
         assert not boxes["header"]["overflow"], boxes
-        for name in ("tabs", "presets", "save", "keep", "copy", "run"):
+        for name in ("tabs", "presets", "save", "keep", "copy", "run", "versions",
+                     "version_save", "image"):
             box = boxes[name]
             assert box is not None and box["width"] > 0, name
             assert root["left"] <= box["left"] and box["right"] <= root["right"] + 0.5, (
@@ -476,6 +479,27 @@ def test_nothing_is_clipped_with_the_file_browser_open(lab: Lab, width: int) -> 
     finally:
         lab.js("() => window.jupyterapp.shell.collapseLeft()")
         lab.page.set_viewport_size({"width": 1500, "height": 1100})
+
+
+def test_save_what_is_on_screen_as_a_version_and_load_it_back(lab: Lab) -> None:
+    expect, a = _expect(), lab.panel(0)
+    a.locator('.nbp-tab[data-view="chat"]').click()
+    prompt = a.locator("textarea.nbp-prompt")
+    typed_before = prompt.input_value()  # later tests read this panel's prompt: put it back
+    prompt.fill("Name a river in Europe.")
+    expect(a.locator(".nbp-estimate")).to_contain_text("prompt tokens")
+    a.locator(".nbp-version-save").click()
+    a.locator(".nbp-version-name").fill("rivers")
+    a.locator(".nbp-version-do").click()
+    expect(a.locator(".nbp-toast")).to_contain_text("Saved rivers v1")
+    picker = a.locator("select.nbp-version-select")
+    expect(picker.locator("option")).to_have_text(["Versions", "rivers v1"])
+    prompt.fill("Something else entirely.")
+    picker.focus()  # as a click on it would: the prompt box is no longer being typed in
+    picker.select_option(label="rivers v1")
+    expect(prompt).to_have_value("Name a river in Europe.")
+    expect(a.locator(".nbp-toast")).to_contain_text("Loaded rivers v1")
+    prompt.fill(typed_before)
 
 
 def test_scores_are_badges_under_the_answer_and_in_every_compare_column(lab: Lab) -> None:

@@ -437,6 +437,34 @@ function render({ model, el }) {
   const attachBtn = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-attach", type: "button",
     title: "Attach an image (or drop one on the prompt)", onclick: () => filePick.click() }, icon("plus"), "Image");
   const attached = h("div", { class: "nbp-attached" });
+  // Prompt versions (pg.prompts): load one onto the screen, or save what is on screen as one.
+  const versionSelect = h("select", { class: "nbp-select nbp-version-select", title: "Load a saved prompt version",
+    onchange: () => {
+      const [name, version] = JSON.parse(versionSelect.value || "[null, null]");
+      if (name) send({ action: "load_version", name, version });
+    } });
+  const versionName = h("input", { class: "nbp-input nbp-version-name", placeholder: "Prompt name",
+    onkeydown: (e) => { if (e.key === "Enter") saveVersion(); if (e.key === "Escape") versionBox.hidden = true; } });
+  const versionBox = h("div", { class: "nbp-version-box", hidden: true }, versionName,
+    h("button", { class: "nbp-btn nbp-btn-small nbp-version-do", type: "button", onclick: () => saveVersion() }, "Save version"));
+  const versionSave = h("button", { class: "nbp-btn nbp-btn-ghost nbp-btn-small nbp-version-save", type: "button",
+    title: "Save the prompt, system message, model and fields as a version of a named prompt",
+    onclick: () => { versionBox.hidden = !versionBox.hidden; if (!versionBox.hidden) versionName.focus(); } },
+  icon("save"), "Save as version");
+  function saveVersion() {
+    const name = versionName.value.trim();
+    if (!name) { versionName.focus(); return; }
+    send({ action: "save_version", name });
+    versionBox.hidden = true;
+  }
+  function showVersions() {
+    const versions = model.get("prompt_versions") || [];
+    versionSelect.replaceChildren(h("option", { value: "" }, versions.length ? "Versions" : "No versions"),
+      ...versions.map((v) => h("option", { value: JSON.stringify([v.name, v.version]) }, v.label)));
+    versionSelect.value = "";
+    versionSelect.disabled = !versions.length;
+    if (versions.length && !versionName.value) versionName.value = versions[0].name;
+  }
   function showAttachments() {
     attached.replaceChildren(...(model.get("attachments") || []).map((a, i) => h("span", { class: "nbp-chip nbp-image-chip",
       title: `${a.media_type}${a.width ? `, ${a.width}×${a.height}` : ""}` }, `🖼 ${a.name} · ${a.kb} KB`,
@@ -447,8 +475,9 @@ function render({ model, el }) {
     ondragover: (e) => { if ([...(e.dataTransfer?.types || [])].includes("Files")) { e.preventDefault(); promptCard.classList.add("is-drop"); } },
     ondragleave: () => promptCard.classList.remove("is-drop"),
     ondrop: (e) => { e.preventDefault(); promptCard.classList.remove("is-drop"); attachFiles(e.dataTransfer.files); } },
-  h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User"), h("span", { class: "nbp-spacer" }), attachBtn, filePick),
-  promptBox, attached);
+  h("div", { class: "nbp-card-head" }, h("span", { class: "nbp-role-label" }, "User"), h("span", { class: "nbp-spacer" }),
+    versionSelect, versionSave, attachBtn, filePick),
+  versionBox, promptBox, attached);
   const estimate = h("div", { class: "nbp-estimate" });
   const runBtn = h("button", { class: "nbp-btn nbp-btn-primary nbp-run", type: "button",
     onclick: () => (model.get("status") === "running" ? send({ action: "stop" }) : send({ action: "run" })) });
@@ -802,6 +831,7 @@ function render({ model, el }) {
   on("history", showHistory);
   on("code", showCode);
   on("presets", showPresets);
+  on("prompt_versions", showVersions);
   on("attachments", showAttachments);
   on("view", showView);
   on("notice", (n) => { if (n && n.text) flash(n.text, n.level); });
@@ -823,7 +853,7 @@ function render({ model, el }) {
   promptBox.value = model.get("prompt");
   showModel(); showParams(); showTurns(); showStatus(); showAnswer(); showMetrics();
   errorView(errorBox, model.get("error")); showEstimate(); showColumns(); showHistory();
-  showCode(); showPresets(); showAttachments(); showView(model.get("view") || "chat");
+  showCode(); showPresets(); showVersions(); showAttachments(); showView(model.get("view") || "chat");
   requestAnimationFrame(() => { grow(systemBox); grow(promptBox); });
 
   return () => {

@@ -14,11 +14,11 @@ import anywidget
 import traitlets as t
 
 from nbplayground.domain.parameters import PARAMETER_NAMES
-from nbplayground.errors import InvalidInput, NbPlaygroundError
-from nbplayground.ui import state
+from nbplayground.errors import InvalidInput
+from nbplayground.ui import state, versions
 from nbplayground.ui.attachments import Attached, attach, described
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
-from nbplayground.ui.presets import PresetStore, preset_action
+from nbplayground.ui.presets import PresetStore, preset_action, saved_names
 from nbplayground.ui.scoring import PanelScorer, history_view
 from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, flushed, start
 
@@ -67,8 +67,8 @@ class PlaygroundPanel(anywidget.AnyWidget):
     history = t.List(t.Dict()).tag(sync=True)
     code = t.Dict().tag(sync=True)
     presets = t.List(t.Unicode()).tag(sync=True)
-    attachments = t.List(t.Dict()).tag(sync=True)
-    """The attached images, described (their bytes stay in the kernel)."""
+    prompt_versions = t.List(t.Dict()).tag(sync=True)  # saved versions: name, version, label
+    attachments = t.List(t.Dict()).tag(sync=True)  # described: the bytes stay in the kernel
     scorer_names = t.List(t.Unicode()).tag(sync=True)
     """The names of pg.panel(scorers=[...]): each run's scores show as badges."""
     notice = t.Dict().tag(sync=True)
@@ -92,11 +92,13 @@ class PlaygroundPanel(anywidget.AnyWidget):
         self._history_filter: dict[str, str] = {}
         self._notices = itertools.count(1)
         self._store = PresetStore()
+        self._shown: Any = None  # the prompt version loaded or saved last (runs are tagged)
         config = state.initial_config(pg.provider, pg.default_model, initial)
         self._seeded = state.seed_columns(config)
         super().__init__(**config, compare_columns=self._seeded,
                          models=state.fallback_entries(config["provider"], config["model"]),
-                         default_provider=pg.provider, presets=self._store_names(),
+                         default_provider=pg.provider, presets=saved_names(self._store),
+                         prompt_versions=versions.listed(pg),
                          disabled=state.unsupported(config["model"], config["params"].get("api")),
                          fields=state.controls(),
                          scorer_names=self._scorer.names)
@@ -120,12 +122,6 @@ class PlaygroundPanel(anywidget.AnyWidget):
 
     def _say(self, text: str, level: str = "info") -> None:
         self._apply(notice={"text": text, "level": level, "n": next(self._notices)})
-
-    def _store_names(self) -> list[str]:
-        try:
-            return self._store.names()
-        except NbPlaygroundError:
-            return []
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until the runs and the background look-ups have finished (for scripts, tests)."""
@@ -184,8 +180,9 @@ class PlaygroundPanel(anywidget.AnyWidget):
                 im for i, im in enumerate(had) if i != content.get("index")]),
             "notebook": lambda: self._notebook(str(content.get("what") or "chat"),
                                                content.get("view")),
-            **{f"{verb}_preset": functools.partial(self._preset, verb, content.get("name"))
-               for verb in ("save", "load", "delete")},
+            **{f"{verb}_{kind}": functools.partial(self._saved, kind, verb, content)
+               for kind, verbs in (("preset", ("save", "load", "delete")),
+                                   ("version", ("save", "load"))) for verb in verbs},
         }
         handler = handlers.get(str(action))
         if handler is None:
@@ -215,8 +212,9 @@ class PlaygroundPanel(anywidget.AnyWidget):
             self._idle.clear()
             self._main = slot
             self._apply(status="running", answer="", metrics={}, error={})
-        start(self._pg, slot, self._config(), self._throttle.poke,
-              self._scorer.then(slot, self._flush))
+        config = self._config()
+        start(self._pg, slot, {**config, "version": versions.still_shown(self._shown, config)},
+              self._throttle.poke, self._scorer.then(slot, self._flush))
         self._throttle.poke()
 
     def _compare(self) -> None:
@@ -284,8 +282,14 @@ class PlaygroundPanel(anywidget.AnyWidget):
         self.send({"type": "insert", "code": text, "model_id": self.model_id, "view": view,
                    "what": what})
 
-    def _preset(self, action: str, name: Any) -> None:
-        values, message = preset_action(self._store, action, name, self._config())
+    def _saved(self, kind: str, verb: str, content: dict[str, Any]) -> None:
+        """Presets (save, load, delete) and prompt versions (save what is on screen, load)."""
+        if kind == "preset":
+            values, message = preset_action(self._store, verb, content.get("name"),
+                                            self._config())
+        else:
+            self._shown, values, message = versions.action(self._pg.prompts, verb, content,
+                                                           self._config())
         self._apply(**values)
         self._say(message)
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 class Facade(Protocol):
     provider: str
     user: str
+    prompts: Any  # pg.prompts: save, list, get, versions
 
     def models(self) -> pd.DataFrame: ...
 

@@ -73,6 +73,14 @@ class PresetStore:
             self._write(presets)
 
 
+def saved_names(store: PresetStore) -> list[str]:
+    """The presets' names, or none when the file cannot be read (the panel still opens)."""
+    try:
+        return store.names()
+    except InvalidInput:
+        return []
+
+
 def check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("give the preset a name")

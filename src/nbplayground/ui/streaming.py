@@ -186,6 +186,8 @@ def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], Non
 
     try:
         prompt, kwargs = state.request(config)
+        # A saved prompt version still on screen runs as itself: its rows carry its name
+        prompt = config.get("version") or prompt
         slot.future = pg.submit(prompt, on_token=on_token, **kwargs)
     except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
         slot.fail(e)
