@@ -46,14 +46,18 @@ def test_a_flex_run_is_priced_at_flex_rates(make_pg: Any, stub: OpenAIStub) -> N
     assert est.max_cost == pytest.approx(full.max_cost / 2)
 
 
-def test_flex_requests_wait_longer_than_the_client_timeout(stub: OpenAIStub) -> None:
+@pytest.mark.parametrize(("api", "stream"), [("chat", False), ("chat", True),
+                                             ("responses", False), ("responses", True)])
+def test_flex_requests_wait_longer_than_the_client_timeout(stub: OpenAIStub, api: str,
+                                                           stream: bool) -> None:
     assert FLEX_TIMEOUT == 900.0
     client = OpenAIChatClient(api_key=TEST_KEY, base_url=stub.base_url,
                               tokenizer=FakeTokenizer(), timeout=0.3)
 
     def ask(**fields: Any) -> Any:
         request = ChatRequest(model="gpt-4o-mini", messages=(Message(role="user", content="hi"),),
-                              parameters=ModelParameters(max_tokens=5, **fields))
+                              parameters=ModelParameters(max_tokens=5, api=api, **fields),
+                              stream=stream)
         stub.stall_next(0.6)  # longer than the client's timeout, far shorter than flex's
 
         async def once() -> Any:

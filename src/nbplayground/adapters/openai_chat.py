@@ -111,8 +111,9 @@ class OpenAIChatClient:
         t0 = time.perf_counter()
         try:
             if request.stream and api == "responses":
+                timed = self.client.with_options(timeout=self._timeout_for(body))
                 reading, raw = await openai_responses.stream(
-                    self.client, body, on_delta, where=self._where, api_key=self._api_key,
+                    timed, body, on_delta, where=self._where, api_key=self._api_key,
                     fail=lambda e: self._map(e, api),
                     cut=lambda e, text: stream_cut(e, text, self._api_key))
                 return self._result(reading, request, raw.http_response.status_code,
