@@ -89,6 +89,8 @@ def test_resource_unavailable_is_retried_at_flex_or_sent_at_the_default_tier(
     assert [r.body["service_tier"] for r in stub.requests if r.path == CHAT_PATH] == [
         "flex", "default"]  # at once: the retry-after of a minute was not waited
     assert moved.metrics.price_source is None  # billed at the default tier
+    assert moved.request_body["service_tier"] == "default"  # the body that was answered
+    assert pg.get(moved.id).request_body == moved.request_body
     assert moved.metrics.cost_estimate == pytest.approx(standard(moved))
     with pytest.raises(InvalidInput, match="flex_fallback"):
         pg.run("Say hi", service_tier="flex", flex_fallback="yes")

@@ -78,11 +78,8 @@ class ExperimentService:
                  costs: CostEstimator, tokenizer: Tokenizer, bus: EventBus, *,
                  retry: RetryPolicy | None = None, gate: Gate | None = None,
                  limiters: Limiters | None = None) -> None:
-        self.clients = clients
-        self.repository = repository
-        self.costs = costs
-        self.tokenizer = tokenizer
-        self.bus = bus
+        self.clients, self.repository, self.costs = clients, repository, costs
+        self.tokenizer, self.bus = tokenizer, bus
         self.retry = retry or RetryPolicy()
         self.gate = gate
         self.limiters = limiters or Limiters()  # the RPM/TPM buckets, on the clock they share
@@ -203,6 +200,8 @@ class ExperimentService:
                 and answered.startswith(requested + "-"):
             metrics = priced_by(requested)  # OpenAI's dated snapshot of the requested model
         fields = answer_fields(cell, result, calls)
+        if cell.flex_fallback and result.service_tier == "default":  # sent again, at default
+            fields["request_body"] = {**self.sent_body(cell), "service_tier": "default"}
         exp = self._experiment(cell, exp_id, response=result.text, metrics=metrics,
                                finish_reason=result.finish_reason, timestamp=at, **fields)
         return Outcome(exp, requests, cell.images)
@@ -220,7 +219,8 @@ class ExperimentService:
             id=exp_id, user_id=cell.user_id, model=cell.request.model, provider=cell.provider,
             messages=cell.request.messages, parameters=cell.request.parameters,
             sweep_id=cell.sweep_id, repeat=cell.request.repeat, base_url=cell.base_url,
-            cache_key=cell.cache_key, request_body=self.sent_body(cell), via=cell.via,
+            cache_key=cell.cache_key, via=cell.via,
+            request_body=fields.pop("request_body", None) or self.sent_body(cell),
             images=tuple(ImageRef(sha256=p.sha256, media_type=p.media_type)
                          for p in cell.images), **cell.prompt_tags, **fields)
 
