@@ -66,29 +66,21 @@ class GenaiPriceTable:
     def _cached_tier(self, model: str, prompt_tokens: int, completion_tokens: int,
                      cached_tokens: int, at: datetime, tier: str) -> float | None:
         context = {"processing": "batch"} if tier == "batch" else {"service_tier": tier}
-        ref = model.strip().lower()
-        if not ref or ref in self._unknown:
-            return None
-        from genai_prices import Usage, calc_price
-
-        usage = Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
-                      cache_read_tokens=cached_tokens)
-        try:
-            calc = calc_price(usage, ref, provider_id=self.provider_id,
-                              genai_request_timestamp=at, price_context=context)
-        except (LookupError, TypeError):  # unknown model, or a genai-prices without variants
+        calc = self._calc(model, prompt_tokens, completion_tokens, cached_tokens, at, context)
+        if calc is None:
             return None
         variants = getattr(calc.model, "price_variants", None) or ()
-        if not any(v.when == context for v in variants):
-            return None
-        return float(calc.total_price)
+        return float(calc.total_price) if any(v.when == context for v in variants) else None
 
     def known(self, model: str) -> bool:
         """True when genai-prices has token prices for `model` (today) at this provider."""
         return self._calc(model, 0, 0, 0, None) is not None
 
     def _calc(self, model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int,
-              at: datetime | None) -> PriceCalculation | None:
+              at: datetime | None, context: dict[str, str] | None = None
+              ) -> PriceCalculation | None:
+        """genai-prices' calculation; with `context` (a batch or service-tier rate), None when
+        this genai-prices cannot take one (an older version has no variants)."""
         ref = model.strip().lower()
         if not ref or ref in self._unknown:
             return None
@@ -96,12 +88,18 @@ class GenaiPriceTable:
 
         usage = Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
                       cache_read_tokens=cached_tokens)
+        extra = {} if context is None else {"price_context": context}
         try:
             calc = calc_price(usage, ref, provider_id=self.provider_id,
-                              genai_request_timestamp=at)
+                              genai_request_timestamp=at, **extra)
         except LookupError:
-            with self._lock:
-                self._unknown.add(ref)
+            if context is None:
+                with self._lock:
+                    self._unknown.add(ref)
+            return None
+        except TypeError:
+            if context is None:
+                raise
             return None
         mp = calc.model_price
         if mp.input_mtok is None and mp.output_mtok is None:

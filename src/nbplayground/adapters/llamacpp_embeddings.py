@@ -3,39 +3,18 @@ over its tokens by llama.cpp; loaded once, apart from the chat instance (embeddi
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import logging
-import os
-import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbplayground.adapters.llamacpp_models import (
     INSTALL_HINT,
     SMOLLM2,
     LocalModelError,
-    default_threads,
+    _load,
     smollm2_path,
 )
 from nbplayground.errors import ConfigurationError
 from nbplayground.evaluation.ports import Embedded
-
-if TYPE_CHECKING:
-    from llama_cpp import Llama
-
-_LOADED: dict[str, Llama] = {}
-_LOCK = threading.Lock()
-"""One embedding instance per file and process, and one embedding call into it at a time."""
-
-
-@atexit.register
-def _close_all() -> None:
-    with _LOCK:
-        for llm in _LOADED.values():
-            with contextlib.suppress(Exception):
-                llm.close()
-        _LOADED.clear()
 
 
 class LlamaCppEmbedder:
@@ -53,30 +32,10 @@ class LlamaCppEmbedder:
     def __repr__(self) -> str:
         return f"LlamaCppEmbedder(model={self.model!r})"
 
-    def _llm(self) -> Llama:
-        key = os.path.realpath(str(self.path))
-        llm = _LOADED.get(key)
-        if llm is None:
-            try:
-                import llama_cpp
-            except ImportError:
-                raise ConfigurationError(f"llama-cpp-python is missing; {INSTALL_HINT}") from None
-            try:
-                threads = default_threads()
-                llm = llama_cpp.Llama(model_path=key, embedding=True, n_ctx=self.n_ctx,
-                                      n_batch=self.n_ctx, n_threads=threads,
-                                      n_threads_batch=threads, verbose=False,
-                                      pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
-            except Exception as e:
-                raise LocalModelError(f"llama.cpp could not load {key} for embeddings: {e}"
-                                      ) from None
-            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
-            _LOADED[key] = llm
-        return llm
-
     def embed(self, texts: Sequence[str]) -> Embedded:
-        with _LOCK:  # loaded once; a Llama runs one batch at a time
-            llm = self._llm()
+        loaded = _load(str(self.path), self.n_ctx, None, embedding=True)  # once a process
+        with loaded.lock:  # a Llama runs one batch at a time
+            llm = loaded.llm
             try:
                 vectors: Any = llm.embed(list(texts), truncate=True)
                 tokens = sum(len(llm.tokenize(t.encode("utf-8"))) for t in texts)

@@ -70,7 +70,7 @@ class _Loaded:  # the lock: one generation at a time, as a Llama holds one KV ca
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_MODELS: dict[tuple[str, int, int | None], _Loaded] = {}
+_MODELS: dict[tuple[str, int, int | None, bool], _Loaded] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -85,22 +85,28 @@ def _close_models() -> None:
         _MODELS.clear()
 
 
-def _load(path: str, n_ctx: int, n_threads: int | None) -> _Loaded:
-    """The model at `path`, loaded once per process (and per n_ctx/n_threads)."""
-    key = (os.path.realpath(path), n_ctx, n_threads)
+def _load(path: str, n_ctx: int, n_threads: int | None, *, embedding: bool = False
+          ) -> _Loaded:
+    """The model at `path`, loaded once per process (and per n_ctx/n_threads); `embedding`:
+    an instance of its own that mean-pools its hidden states (llama.cpp's embedding mode)."""
+    key = (os.path.realpath(path), n_ctx, n_threads, embedding)
     with _MODELS_LOCK:
         loaded = _MODELS.get(key)
         if loaded is None:
             try:
-                from llama_cpp import Llama
+                import llama_cpp
 
                 threads = n_threads or default_threads()
-                llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads,
-                            n_threads_batch=threads, verbose=False)
+                pooled: dict[str, Any] = {} if not embedding else {
+                    "embedding": True, "n_batch": n_ctx,
+                    "pooling_type": llama_cpp.LLAMA_POOLING_TYPE_MEAN}
+                llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=threads,
+                                      n_threads_batch=threads, verbose=False, **pooled)
             except ImportError:
                 raise ConfigurationError(f"llama-cpp-python is missing; {INSTALL_HINT}") from None
             except Exception as e:
-                raise LocalModelError(f"llama.cpp could not load {path}: {e}") from None
+                what = " for embeddings" if embedding else ""
+                raise LocalModelError(f"llama.cpp could not load {path}{what}: {e}") from None
             # verbose=False still lets llama.cpp print its errors; ours carry the message.
             logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
             loaded = _MODELS[key] = _Loaded(llm)

@@ -34,6 +34,12 @@ class _Labelled(BaseModel):
     reason: str = ""
 
 
+def _verdict_schema(field: str, value: dict[str, Any]) -> dict[str, Any]:
+    """The strict JSON schema of a verdict: `field` (the score or label) and a reason."""
+    return {"type": "object", "properties": {field: value, "reason": {"type": "string"}},
+            "required": [field, "reason"], "additionalProperties": False}
+
+
 class ModelGrader(Scorer):
     """What judges and labels share: the rubric template, the judging model and its request."""
 
@@ -127,10 +133,7 @@ class Judge(ModelGrader):
 
     def answer_schema(self) -> dict[str, Any]:
         lo, hi = self.range
-        return {"type": "object", "properties": {
-            "score": {"type": "number", "minimum": lo, "maximum": hi},
-            "reason": {"type": "string"}}, "required": ["score", "reason"],
-            "additionalProperties": False}
+        return _verdict_schema("score", {"type": "number", "minimum": lo, "maximum": hi})
 
     def verdict(self, data: Any) -> Grade:
         try:
@@ -166,10 +169,7 @@ class Label(ModelGrader):
                 "\"reason\", one sentence.")
 
     def answer_schema(self) -> dict[str, Any]:
-        return {"type": "object", "properties": {
-            "label": {"type": "string", "enum": list(self.labels)},
-            "reason": {"type": "string"}}, "required": ["label", "reason"],
-            "additionalProperties": False}
+        return _verdict_schema("label", {"type": "string", "enum": list(self.labels)})
 
     def verdict(self, data: Any) -> Grade:
         try:
