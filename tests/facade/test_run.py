@@ -63,7 +63,7 @@ def test_streamed_run_calls_on_token(make_pg: Any, db: Path, stub: OpenAIStub) -
 
 def test_a_refused_key_is_an_error_row_and_the_key_is_nowhere(
         make_pg: Any, db: Path, stub: OpenAIStub) -> None:
-    canary = "sk-canary-ZZZZ1111YYYY2222XXXX3333"
+    canary = "sk-canary-ZZZZ1111YYYY2222XXXXqvwj"  # a tail no port or id can contain
     pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=canary))
     exp = pg.run("hello")
     assert exp.status == "error" and "refused the API key" in (exp.error or "")
