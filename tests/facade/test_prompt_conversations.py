@@ -112,3 +112,17 @@ def test_audio_goes_as_chats_input_audio_and_is_refused_where_it_cannot(
     local = make_pg(provider="local")
     with pytest.raises(ConfigurationError, match="take no audio"):
         local.run(heard, vars={"clip": WAV})
+
+
+def test_images_given_to_a_run_join_a_turn_made_of_parts(make_pg: Any, stub: OpenAIStub
+                                                         ) -> None:
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
+    turn = [{"role": "user", "content": [{"type": "input_text", "text": "Compare."},
+                                         {"type": "input_image", "image_url": "{a}"}]}]
+    exp = pg.run(turn, vars={"a": "https://example.com/a.png"}, model="gpt-4o-mini",
+                 images=["https://example.com/b.png"])
+    assert exp.ok, exp.error
+    parts = stub.requests[-1].body["messages"][0]["content"]
+    assert [p.get("image_url", {}).get("url") for p in parts] == [
+        None, "https://example.com/a.png", "https://example.com/b.png"]
+    assert len(exp.images) == 2  # each image once

@@ -29,10 +29,6 @@ def build_messages(prompt: Prompt, system: str | None, images: Any, client: Any,
     except (ValueError, TypeError) as e:
         raise InvalidInput(f"a message must have a role (system, user, assistant) and a "
                            f"content string: {e}") from None
-    pictures = load_images(images)
-    if pictures:
-        _can_see(client, provider)
-        messages = with_images(messages, pictures)
     inline: list[Image] = []
     for m in messages:
         if not isinstance(m, PartsMessage):
@@ -52,7 +48,11 @@ def build_messages(prompt: Prompt, system: str | None, images: Any, client: Any,
         if "file" in kinds and not getattr(client, "reads_files", True):
             raise ConfigurationError(f"the {provider} provider's models read no files; use an "
                                      "OpenAI model that takes PDF input (e.g. gpt-4o-mini)")
-    every = (*pictures, *inline)
+    pictures = load_images(images)  # after the scan: they join a turn's parts, not twice
+    if pictures:
+        _can_see(client, provider)
+        messages = with_images(messages, pictures)
+    every = (*inline, *pictures)
     return messages, every, sum(image_tokens(p) for p in every)
 
 
