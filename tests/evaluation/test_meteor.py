@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nbplayground import NbPlaygroundError
+from nbplayground import NbPlaygroundError, Playground
 from nbplayground import scorers as s
-from nbplayground.evaluation import Answer, metrics, wordnet
+from nbplayground.evaluation import Answer, ScoringPlan, metrics, wordnet
 
 GUIDE = "It is a guide to action which ensures that the military always obeys the commands of " \
         "the party"
@@ -119,3 +119,29 @@ def test_a_meteor_scorer_loads_nothing_until_it_grades() -> None:
             "s.similarity('{capital}', metric='meteor')\n"
             "assert 'nltk' not in sys.modules, 'nltk imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_sweep_grades_meteor_off_the_event_loop_until_wordnet_is_loaded(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    row = {"capital": "Paris"}
+    plan = ScoringPlan([s.similarity("{capital}", metric="meteor")], [row])
+    monkeypatch.setattr(wordnet, "loaded", lambda root=None: False)
+    assert plan.blocking  # the first grade loads WordNet (seconds): on a worker thread
+    monkeypatch.undo()
+    metrics.meteor("a cat", "a cat")
+    assert wordnet.loaded() and not wordnet.loaded(tmp_path)
+    assert not plan.blocking  # loaded: a grade is about a millisecond, inline
+    assert not ScoringPlan([s.similarity("{capital}", metric="bleu")], [row]).blocking
+
+
+def test_meteor_scores_a_sweep_in_the_log(tmp_path: Path) -> None:
+    pg = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                    simulated_latency=0)
+    sw = pg.sweep("Capital of {country}?", vars=[{"country": "France", "capital": "Paris"}],
+                  scorers=[s.similarity("{capital} is the capital of {country}",
+                                        metric="meteor", threshold=0.9)], progress=False)
+    logged = pg.repository.scores(sweep_id=sw.id)
+    assert logged[["scorer", "kind"]].to_dict("records") == [
+        {"scorer": "meteor", "kind": "text_similarity"}]
+    assert logged["score"][0] == pytest.approx(
+        metrics.meteor(sw.results[0].response.strip(), "Paris is the capital of France"))

