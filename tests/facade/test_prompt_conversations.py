@@ -126,3 +126,17 @@ def test_images_given_to_a_run_join_a_turn_made_of_parts(make_pg: Any, stub: Ope
     assert [p.get("image_url", {}).get("url") for p in parts] == [
         None, "https://example.com/a.png", "https://example.com/b.png"]
     assert len(exp.images) == 2  # each image once
+
+
+def test_a_turn_of_parts_reads_back_from_the_log_whole(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0)
+    turn = [{"role": "user", "content": [{"type": "input_text", "text": "Look at {x}"},
+                                         {"type": "input_image",
+                                          "image_url": "https://example.com/{x}.png"}]}]
+    first = pg.sweep([turn], vars=[{"x": "a"}], model="gpt-4o-mini", progress=False)
+    again = pg.sweep([turn], vars=[{"x": "a"}], model="gpt-4o-mini", progress=False)
+    assert again.count("cached") == 1  # the same body: the same cache key
+    (sent,), (read,) = first.experiments, again.experiments
+    assert read.messages == sent.messages
+    assert read.messages[0].wire("chat")["content"][1]["image_url"]["url"] == \
+        "https://example.com/a.png"
