@@ -7,10 +7,8 @@ import functools
 import itertools
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets as t
 
 from nbplayground.domain.parameters import PARAMETER_NAMES
@@ -18,6 +16,7 @@ from nbplayground.errors import InvalidInput
 from nbplayground.ui import state, versions
 from nbplayground.ui.attachments import Attached, attach, described
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
+from nbplayground.ui.panel_traits import PanelTraits
 from nbplayground.ui.presets import PresetStore, preset_action, saved_names
 from nbplayground.ui.scoring import PanelScorer, history_view
 from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, flushed, start
@@ -25,7 +24,6 @@ from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, flushed, start
 if TYPE_CHECKING:
     from nbplayground.ui.ports import Facade
 
-_HERE = Path(__file__).parent
 _CONFIG = ("model", "provider", "system", "messages", "prompt", "params")
 _INITIAL = {"prompt", "model", "provider", "system", "messages", *PARAMETER_NAMES}
 MAX_COLUMNS = 4
@@ -35,43 +33,9 @@ FLUSH_INTERVAL = 0.05  # seconds: at most 20 widget updates per second per panel
 STREAM_BYTES_PER_SECOND = 400_000
 
 
-class PlaygroundPanel(anywidget.AnyWidget):
+class PlaygroundPanel(PanelTraits):
     """Model, system message, conversation, parameters, Run/Stop, streamed answer, metrics,
     history, side-by-side compare and code. Holds no key and no database connection."""
-
-    _esm = _HERE / "panel.js"
-    _css = _HERE / "panel.css"
-
-    # The configuration: edited in the browser (and by load / presets).
-    model = t.Unicode("").tag(sync=True)
-    provider = t.Unicode("").tag(sync=True)
-    system = t.Unicode("").tag(sync=True)
-    messages = t.List(t.Dict()).tag(sync=True)
-    prompt = t.Unicode("").tag(sync=True)
-    params = t.Dict().tag(sync=True)
-    fields = t.List(t.Dict()).tag(sync=True)
-    """The request fields' controls, from the field table: the browser names none itself."""
-    compare_columns = t.List(t.Dict()).tag(sync=True)
-    view = t.Unicode("chat").tag(sync=True)
-    # What the kernel shows.
-    models = t.List(t.Dict()).tag(sync=True)
-    default_provider = t.Unicode("").tag(sync=True)
-    disabled = t.Dict().tag(sync=True)
-    status = t.Unicode("idle").tag(sync=True)
-    answer = t.Unicode("").tag(sync=True)
-    metrics = t.Dict().tag(sync=True)
-    error = t.Dict().tag(sync=True)
-    estimate = t.Dict().tag(sync=True)
-    compare_status = t.Unicode("idle").tag(sync=True)
-    compare_results = t.List(t.Dict()).tag(sync=True)
-    history = t.List(t.Dict()).tag(sync=True)
-    code = t.Dict().tag(sync=True)
-    presets = t.List(t.Unicode()).tag(sync=True)
-    prompt_versions = t.List(t.Dict()).tag(sync=True)  # saved versions: name, version, label
-    attachments = t.List(t.Dict()).tag(sync=True)  # described: the bytes stay in the kernel
-    scorer_names = t.List(t.Unicode()).tag(sync=True)
-    """The names of pg.panel(scorers=[...]): each run's scores show as badges."""
-    notice = t.Dict().tag(sync=True)
 
     def __init__(self, pg: Facade, *, scorers: Any = None, **initial: Any) -> None:
         unknown = sorted(set(initial) - _INITIAL)
