@@ -114,12 +114,12 @@ def _turns(conversation: Any) -> tuple[dict[str, Any], ...]:
 
 
 def panel_initial(initial: dict[str, Any]) -> dict[str, Any]:
-    """pg.panel(prompt=version): the version's template, system, model and fields on screen
-    (what else is given wins), to edit and run."""
+    """pg.panel(prompt=version): the version's model, system and fields as the panel's
+    (what else is given wins); the panel shows its template or turns, to edit and run."""
     source = initial.get("prompt")
     if not isinstance(source, PromptVersion):
         return initial
     given = {k: v for k, v in initial.items() if v is not None and k != "prompt"}
     return {**({"model": source.model} if source.model else {}),
             **({"system": source.system} if source.system is not None else {}),
-            **source.params, "prompt": source.template, **given}
+            **source.params, "prompt": source, **given}

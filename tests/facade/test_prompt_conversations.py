@@ -140,3 +140,21 @@ def test_a_turn_of_parts_reads_back_from_the_log_whole(make_pg: Any) -> None:
     assert read.messages == sent.messages
     assert read.messages[0].wire("chat")["content"][1]["image_url"]["url"] == \
         "https://example.com/a.png"
+
+
+def test_a_turn_of_parts_runs_without_vars_on_both_apis(make_pg: Any, stub: OpenAIStub
+                                                        ) -> None:
+    pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))
+    turns = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."},
+             {"role": "user", "content": [{"type": "text", "text": "What is {this}?"},
+                                          {"type": "image_url", "image_url": {"url": png()}}]}]
+    assert pg.run(turns, model="gpt-4o-mini").ok  # braces are literal with no vars=
+    last = stub.requests[-1].body["messages"][-1]["content"]
+    assert last == [{"type": "text", "text": "What is {this}?"},
+                    {"type": "image_url", "image_url": {"url": png()}}]
+    assert pg.run(turns, model="gpt-4o-mini", api="responses").ok
+    assert stub.requests[-1].body["input"][-1]["content"][1] == {
+        "type": "input_image", "image_url": png(), "detail": "auto"}
+    with pytest.raises(InvalidInput, match=r"messages\[2\]\.content\[1\]: unknown content part"):
+        pg.run([*turns[:2], {"role": "user", "content": ["x", {"type": "video"}]}],
+               model="gpt-4o-mini")

@@ -11,13 +11,15 @@ from typing import Any, get_args
 from nbplayground.domain.content import normalize_part
 from nbplayground.domain.messages import Role
 
-__all__ = ["normalize_turns", "turn_fields", "turn_lines", "turn_texts", "turns_text"]
+__all__ = ["normalize_turns", "turn_content", "turn_fields", "turn_lines", "turn_texts",
+           "turns_text"]
 
 ROLES: tuple[str, ...] = get_args(Role)
 _TEMPLATED = ("text", "url", "data", "file_data", "file_url", "file_id")
 
 
-def _content(raw: Any, where: str, role: str) -> str | list[dict[str, Any]]:
+def turn_content(raw: Any, where: str, role: str) -> str | list[dict[str, Any]]:
+    """A turn's content as text, or its parts in canonical form; ValueError names the part."""
     if isinstance(raw, str):
         return raw
     parts = raw if isinstance(raw, list) else [raw]
@@ -56,7 +58,7 @@ def normalize_turns(raw: Any, where: str = "messages") -> tuple[dict[str, Any], 
             raise ValueError(f"{at}.role must be one of {', '.join(ROLES)}, not {role!r}")
         if "content" not in turn:
             raise ValueError(f"{at}: the turn has no content")
-        out.append({"role": role, "content": _content(turn["content"], f"{at}.content", role)})
+        out.append({"role": role, "content": turn_content(turn["content"], f"{at}.content", role)})
     if not any("placeholder" in t or t["role"] == "user" for t in out):
         raise ValueError(f"{where} has no user turn (nor a placeholder for a conversation)")
     return tuple(out)

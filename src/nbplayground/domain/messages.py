@@ -62,6 +62,25 @@ def as_messages(
     if isinstance(prompt, str):
         out.append(Message(role="user", content=prompt))
     else:
-        for m in prompt:
-            out.append(m if isinstance(m, Message) else Message.model_validate(dict(m)))
+        for i, m in enumerate(prompt):
+            if isinstance(m, Message):
+                out.append(m)
+            elif isinstance(m, Mapping) and isinstance(m.get("content"), list | tuple):
+                out.append(_parts_message(m, f"messages[{i}]"))
+            else:
+                out.append(Message.model_validate(dict(m)))
     return tuple(out)
+
+
+def _parts_message(m: Mapping[str, Any], where: str) -> Message:
+    """A turn whose content is a list of parts (any API's spelling) as its message."""
+    from nbplayground.domain.content import PartsMessage, texts_of
+    from nbplayground.domain.conversation import turn_content
+
+    role = m.get("role")
+    content = turn_content(m["content"], f"{where}.content", str(role))
+    if isinstance(content, str):
+        return Message.model_validate({"role": role, "content": content})
+    parts = tuple(content)
+    return PartsMessage.model_validate({"role": role, "content": texts_of(parts),
+                                        "parts": parts})

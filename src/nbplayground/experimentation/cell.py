@@ -95,6 +95,10 @@ def validate_prompt(prompt: Any) -> None:
         raise InvalidInput(
             f"prompt must be a string or a non-empty list of {{'role', 'content'}} messages, "
             f"not {type(prompt).__name__}")
+    # A list is content parts (text, images, audio, files), read when the messages are built.
+    texts = [t for c in texts for t in ([p.get("text") if isinstance(p, Mapping) else p
+                                         for p in c] if isinstance(c, list | tuple) else [c])
+             if not (isinstance(c, list | tuple) and t is None)]
     for text in texts:
         if not isinstance(text, str):
             raise InvalidInput(f"a message's content must be a string, not {text!r}")

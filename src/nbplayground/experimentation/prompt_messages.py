@@ -27,8 +27,8 @@ def build_messages(prompt: Prompt, system: str | None, images: Any, client: Any,
     try:
         messages = as_messages(prompt, system)
     except (ValueError, TypeError) as e:
-        raise InvalidInput(f"a message must have a role (system, user, assistant) and a "
-                           f"content string: {e}") from None
+        raise InvalidInput(f"a message must have a role (system, developer, user, "
+                           f"assistant) and content (text or a list of parts): {e}") from None
     inline: list[Image] = []
     for m in messages:
         if not isinstance(m, PartsMessage):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import traitlets as t
 
 from nbplayground.domain.parameters import PARAMETER_NAMES
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
 from nbplayground.ui import state, versions
 from nbplayground.ui.attachments import Attached, attach, described
@@ -56,8 +57,11 @@ class PlaygroundPanel(PanelTraits):
         self._history_filter: dict[str, str] = {}
         self._notices = itertools.count(1)
         self._store = PresetStore()
-        self._shown: Any = None  # the prompt version loaded or saved last (runs are tagged)
+        # The prompt version loaded or saved last (runs from it while on screen are tagged).
+        given = initial.get("prompt")
+        self._shown: Any = given if isinstance(given, PromptVersion) else None
         config = state.initial_config(pg.provider, pg.default_model, initial)
+        self._images = config.pop("images")
         self._seeded = state.seed_columns(config)
         super().__init__(**config, compare_columns=self._seeded,
                          models=state.fallback_entries(config["provider"], config["model"]),
@@ -65,7 +69,7 @@ class PlaygroundPanel(PanelTraits):
                          prompt_versions=versions.listed(pg),
                          disabled=state.unsupported(config["model"], config["params"].get("api")),
                          fields=state.controls(),
-                         scorer_names=self._scorer.names)
+                         scorer_names=self._scorer.names, attachments=described(self._images))
         self.on_msg(self.receive)
         current = (config["provider"], config["model"])
         self._slow.submit("models", lambda: self._apply(
@@ -252,8 +256,11 @@ class PlaygroundPanel(PanelTraits):
             values, message = preset_action(self._store, verb, content.get("name"),
                                             self._config())
         else:
-            self._shown, values, message = versions.action(self._pg.prompts, verb, content,
-                                                           self._config())
+            self._shown, values, images, message = versions.action(
+                self._pg.prompts, verb, content, self._config())
+            if images is not None:
+                with self._writing:
+                    self._images = images
         self._apply(**values)
         self._say(message)
 

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 from nbplayground.analytics.format import format_cost, format_cost_range, format_ms
 from nbplayground.configuration import CATALOG, lookup
 from nbplayground.configuration.validation import refusal
+from nbplayground.domain.conversation import normalize_turns
 from nbplayground.domain.fields import FIELDS
+from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
 from nbplayground.ui.namespace import resolve_tools
+from nbplayground.ui.turns import on_screen, request_turns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,17 +117,6 @@ def clean_params(params: dict[str, Any], model: str) -> dict[str, Any]:
     return out
 
 
-def prompt_arg(messages: list[dict[str, str]], prompt: str) -> Any:
-    """A plain prompt string, or the conversation (earlier turns, then the prompt)."""
-    turns = [{"role": str(m.get("role", "user")), "content": str(m.get("content", ""))}
-             for m in messages]
-    if not turns:
-        return prompt
-    if prompt.strip():
-        turns.append({"role": "user", "content": prompt})
-    return turns
-
-
 def request(state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """(prompt, keyword arguments) for pg.preview / pg.submit from a panel configuration."""
     model = state["model"]
@@ -135,7 +127,7 @@ def request(state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     kwargs.update(clean_params(state["params"], model))
     if state.get("images"):
         kwargs["images"] = list(state["images"])
-    return prompt_arg(state["messages"], state["prompt"]), kwargs
+    return request_turns(state["messages"], state["prompt"]), kwargs
 
 
 def params_of(exp: Experiment) -> dict[str, Any]:
@@ -258,9 +250,15 @@ def initial_config(default_provider: str, default_model: Callable[[str], str],
         if value is not None:
             params[f.name] = [value] if f.kind == "strings" and isinstance(value, str) else value
     prompt, messages = initial.get("prompt") or "", list(initial.get("messages") or [])
-    if not isinstance(prompt, str):  # a conversation, as pg.run takes it
-        turns = [dict(m) for m in prompt]
-        prompt = turns.pop()["content"] if turns and turns[-1].get("role") == "user" else ""
-        messages += turns
+    images: list[Any] = []
+    if isinstance(prompt, PromptVersion):  # a saved version: its turns, or its template
+        shown = on_screen(prompt.messages) if prompt.messages else ([], prompt.template, [])
+        messages, prompt, images = [*messages, *shown[0]], shown[1], shown[2]
+    elif not isinstance(prompt, str):  # a conversation, as pg.run takes it
+        try:
+            earlier, prompt, images = on_screen(normalize_turns(list(prompt), "prompt"))
+        except ValueError as e:
+            raise InvalidInput(str(e)) from None
+        messages += earlier
     return {"model": model, "provider": provider, "system": initial.get("system") or "",
-            "messages": messages, "prompt": prompt, "params": params}
+            "messages": messages, "prompt": prompt, "params": params, "images": images}

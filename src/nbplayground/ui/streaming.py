@@ -187,7 +187,9 @@ def start(pg: Facade, slot: Slot, config: dict[str, Any], poke: Callable[[], Non
     try:
         prompt, kwargs = state.request(config)
         # A saved prompt version still on screen runs as itself: its rows carry its name
-        prompt = config.get("version") or prompt
+        if config.get("version") is not None:
+            prompt = config["version"]
+            kwargs.pop("images", None)  # a version's turns carry its images
         slot.future = pg.submit(prompt, on_token=on_token, **kwargs)
     except Exception as e:  # bad input (NbPlaygroundError) or a bug: shown in the slot
         slot.fail(e)
