@@ -692,6 +692,60 @@ def test_a_reasoning_model_shows_its_reasoning_tokens(lab: Lab) -> None:
     d.screenshot(path=str(out / "modern.png"), animations="disabled")
 
 
+def test_a_saved_three_turn_conversation_loads_back_whole_and_runs(lab: Lab) -> None:
+    expect, d = _expect(), lab.panel(3)
+    d.locator('.nbp-tab[data-view="chat"]').click()
+    turns, prompt = d.locator(".nbp-turn"), d.locator("textarea.nbp-prompt")
+    typed_before = prompt.input_value()
+    for said in ("Plan a day in Lisbon.", "Start at Belém, then ride tram 28 up to Alfama."):
+        d.locator(".nbp-add-turn").click()
+        turns.last.locator("textarea").fill(said)
+    expect(turns.locator(".nbp-role")).to_have_text(["user", "assistant"])
+    prompt.fill("Which of these is in the photo?")
+    d.locator("input.nbp-file").set_input_files(
+        files=[{"name": "tram.png", "mimeType": "image/png", "buffer": _png()}])
+    expect(d.locator(".nbp-image-chip")).to_have_count(1)
+    d.locator(".nbp-version-save").click()
+    d.locator(".nbp-version-name").fill("lisbon")
+    d.locator(".nbp-version-do").click()
+    expect(d.locator(".nbp-toast")).to_contain_text("Saved lisbon v1")
+
+    # Clear the screen, then load the version: all three turns and the photo come back.
+    while turns.count():
+        turns.first.locator(".nbp-icon-btn").click()
+    d.locator(".nbp-image-chip .nbp-chip-x").click()
+    prompt.fill("Something else.")
+    expect(d.locator(".nbp-image-chip")).to_have_count(0)
+    picker = d.locator("select.nbp-version-select")
+    picker.focus()
+    picker.select_option(label="lisbon v1")
+    expect(d.locator(".nbp-toast")).to_contain_text("Loaded lisbon v1")
+    expect(turns.locator(".nbp-role")).to_have_text(["user", "assistant"])
+    expect(turns.nth(0).locator("textarea")).to_have_value("Plan a day in Lisbon.")
+    expect(turns.nth(1).locator("textarea")).to_have_value(
+        "Start at Belém, then ride tram 28 up to Alfama.")
+    expect(prompt).to_have_value("Which of these is in the photo?")
+    expect(d.locator(".nbp-image-chip")).to_have_count(1)
+    _run_and_wait(d)
+    sent = lab.modern.requests[-1].body["messages"]
+    assert [m["role"] for m in sent if m["role"] != "system"] == ["user", "assistant", "user"]
+    assert sent[-1]["content"][0] == {"type": "text", "text": "Which of these is in the photo?"}
+    assert sent[-1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    lab.page.set_viewport_size({"width": 1100, "height": 1100})
+    try:
+        lab.page.mouse.move(0, 0)
+        lab.js("() => document.activeElement && document.activeElement.blur()")
+        out = REPO / "test-artifacts"
+        out.mkdir(exist_ok=True)
+        d.screenshot(path=str(out / "conversation.png"), animations="disabled")
+    finally:
+        lab.page.set_viewport_size({"width": 1500, "height": 1100})
+    while turns.count():  # the tests after see the panel as it was
+        turns.first.locator(".nbp-icon-btn").click()
+    d.locator(".nbp-image-chip .nbp-chip-x").click()
+    prompt.fill(typed_before)
+
+
 def test_saved_notebook_holds_widget_state_but_no_key_and_console_is_clean(lab: Lab) -> None:
     path = lab.root / "panel.ipynb"
     before = path.stat().st_mtime_ns

@@ -397,23 +397,40 @@ function render({ model, el }) {
     const msgs = model.get("messages") || [];
     turns.replaceChildren(...msgs.map((m, i) => {
       const ta = h("textarea", { class: "nbp-textarea nbp-turn-text", rows: 1, value: m.content,
-        placeholder: m.role === "user" ? "A user message" : "What the assistant said",
+        placeholder: { user: "A user message", assistant: "What the assistant said" }[m.role] || `A ${m.role} message`,
         oninput: () => {
           const next = model.get("messages").map((x, j) => (j === i ? { ...x, content: ta.value } : x));
           grow(ta);
           put("messages", next, 300);
         } });
       requestAnimationFrame(() => grow(ta));
+      // A saved conversation's system and developer turns keep their role; its media show as chips.
+      const fixed = m.role !== "user" && m.role !== "assistant";
+      const media = (m.parts || []).filter((p) => p.type !== "text");
+      const body = media.length ? h("div", { class: "nbp-turn-body" }, ta,
+        h("div", { class: "nbp-attached nbp-turn-media" }, ...media.map((p) => h("span", {
+          class: "nbp-chip nbp-media-chip", title: p.url && !p.url.startsWith("data:") ? p.url : p.type },
+        mediaLabel(p))))) : ta;
       return h("div", { class: `nbp-turn is-${m.role}` },
-        h("button", { class: "nbp-role", type: "button", title: "Switch between user and assistant",
+        h("button", { class: "nbp-role", type: "button", disabled: fixed,
+          title: fixed ? `A ${m.role} message of the saved conversation` : "Switch between user and assistant",
           onclick: () => {
             put("messages", model.get("messages").map((x, j) => (j === i ? { ...x, role: x.role === "user" ? "assistant" : "user" } : x)));
             showTurns();
           } }, m.role),
-        ta,
+        body,
         h("button", { class: "nbp-icon-btn", type: "button", title: "Remove this message",
           onclick: () => { put("messages", model.get("messages").filter((_, j) => j !== i)); showTurns(); } }, icon("x")));
     }));
+  }
+  function mediaLabel(p) {
+    const mark = { image: "🖼", audio: "🔊", file: "📄" }[p.type] || "·";
+    const src = p.url || p.file_url || p.filename || p.file_id || "";
+    if (src.startsWith("data:") || p.data || p.file_data) {
+      const size = (src || p.data || p.file_data || "").length * 3 / 4 / 1024;
+      return `${mark} ${p.type} · ${size.toFixed(1)} KB`;
+    }
+    return `${mark} ${src.split("/").pop() || p.type}`;
   }
   const addTurn = h("button", { class: "nbp-btn nbp-btn-ghost nbp-add-turn", type: "button",
     title: "Add an earlier turn of the conversation",
