@@ -7,7 +7,7 @@ graders (string_check eq/ne/like/ilike, text_similarity, score_model, label_mode
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -146,23 +146,38 @@ def _need_model(what: str, model: Any) -> None:
 def judge(rubric: str, *, model: str | None = None, range: tuple[float, float] = (0.0, 1.0),
           threshold: float | None = None, system: str | None = None,
           provider: str | None = None, name: str | None = None, weight: float = 1.0,
-          **params: Any) -> Scorer:
+          images: Sequence[str | Mapping[str, Any]] = (), **params: Any) -> Scorer:
     """score_model: `model` reads the rubric (a template) and answers {"score", "reason"};
-    passes at `threshold` (default: the middle of `range`). `params` go to its request."""
+    passes at `threshold` (default: the middle of `range`). `images` are image URL templates
+    ("{image_url}", or {"url", "detail"} each) it sees with the rubric. `params` go to its
+    request."""
     _need_model("judge", model)
     return _make(_j.Judge, "judge", prompt=rubric, model=model, range=tuple(range),
                  threshold=threshold, system=system, provider=provider, params=params,
-                 name=name, weight=weight)
+                 name=name, weight=weight, **_urls(images))
 
 
 def label(prompt: str, *, labels: Sequence[str], passing: Sequence[str],
           model: str | None = None, system: str | None = None, provider: str | None = None,
-          name: str | None = None, weight: float = 1.0, **params: Any) -> Scorer:
-    """label_model: `model` picks one of `labels` ({"label", "reason"}); `passing` ones pass."""
+          name: str | None = None, weight: float = 1.0,
+          images: Sequence[str | Mapping[str, Any]] = (), **params: Any) -> Scorer:
+    """label_model: `model` picks one of `labels` ({"label", "reason"}); `passing` ones pass;
+    `images` as for judge()."""
     _need_model("label", model)
     if isinstance(labels, str) or isinstance(passing, str):
         raise InvalidScorer("labels= and passing= are lists of labels, e.g. "
                             "labels=['polite', 'rude'], passing=['polite']")
     return _make(_j.Label, "label", prompt=prompt, model=model, labels=tuple(labels),
                  passing=tuple(passing), system=system, provider=provider, params=params,
-                 name=name, weight=weight)
+                 name=name, weight=weight, **_urls(images))
+
+
+def _urls(images: Any) -> dict[str, Any]:
+    """images= as the grader's fields: URL templates, or {"url", "detail"} each."""
+    if isinstance(images, str) or not isinstance(images, Sequence):
+        raise InvalidScorer(f"images= is a list of image URL templates, e.g. ['{{image_url}}'], "
+                            f"not {images!r}")
+    urls = [i.get("url") if isinstance(i, Mapping) else i for i in images]
+    details = [i.get("detail") if isinstance(i, Mapping) else None for i in images]
+    return {"images": tuple(urls),
+            "image_detail": tuple(details) if any(d is not None for d in details) else ()}

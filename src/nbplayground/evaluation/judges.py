@@ -20,6 +20,7 @@ from nbplayground.evaluation.templates import Answer, Template
 
 JUDGE_DEFAULTS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 256}
 """A judge's request unless its params say otherwise: repeatable verdicts, a bounded price."""
+PROBE_IMAGE = "https://example.com/judge-input.png"
 
 
 class _Verdict(BaseModel):
@@ -49,7 +50,12 @@ class ModelGrader(Scorer):
     system: str | None = None
     provider: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    images: tuple[str, ...] = ()
+    """Image URL templates ({image_url}, a data or http URL) the judge sees with the rubric."""
+    image_detail: tuple[str | None, ...] = ()
+    """Each image's detail (auto, low, high; None: not sent), when given."""
     _template: Template = PrivateAttr()
+    _images: tuple[Template, ...] = PrivateAttr()
 
     @field_validator("model")
     @classmethod
@@ -60,9 +66,15 @@ class ModelGrader(Scorer):
 
     def model_post_init(self, context: Any) -> None:
         self._template = Template.parse(self.prompt, "the judge's prompt")
+        self._images = tuple(Template.parse(u, f"images[{i}]")
+                             for i, u in enumerate(self.images))
+        bad = [d for d in self.image_detail if d not in (None, "auto", "low", "high")]
+        if bad or len(self.image_detail) > len(self.images):
+            raise InvalidScorer(f"image_detail gives each image's detail (auto, low, high or "
+                                f"None), not {list(self.image_detail)!r}")
 
     def columns(self) -> set[str]:
-        return self._template.columns
+        return self._template.columns.union(*(t.columns for t in self._images))
 
     def answer_schema(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -81,9 +93,30 @@ class ModelGrader(Scorer):
         """Every parameter of the judge's request: the defaults, its params, the schema."""
         return {**JUDGE_DEFAULTS, **self.params, "response_format": self.response_format()}
 
-    def request_prompt(self, answer: Answer) -> str:
-        """The judge's user message for one answer: the rubric filled in, then what to answer."""
-        return f"{self._template.render(answer)}\n\n{self.instruction()}"
+    def request_prompt(self, answer: Answer) -> str | list[dict[str, Any]]:
+        """The judge's user message for one answer: the rubric filled in, then what to answer
+        (with its images filled in after the text, a turn of parts)."""
+        text = f"{self._template.render(answer)}\n\n{self.instruction()}"
+        urls = [t.render(answer) for t in self._images]
+        return self._turn(text, urls, self.image_detail) if urls else text
+
+    def probe_prompt(self) -> str | list[dict[str, Any]]:
+        """The bare rubric (with a stand-in image URL for each image, never fetched): checked
+        before a sweep sends anything, so a judge that cannot see images is refused then."""
+        return self._turn(self.prompt, [PROBE_IMAGE] * len(self.images), self.image_detail) \
+            if self.images else self.prompt
+
+    @staticmethod
+    def _turn(text: str, urls: list[str], details: tuple[str | None, ...]
+              ) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        for i, u in enumerate(urls):
+            if not u.strip():
+                raise ValueError("an image URL of the judge's input is empty for this row")
+            detail = details[i] if i < len(details) else None
+            parts.append({"type": "image_url", "image_url": {
+                "url": u, **({"detail": detail} if detail is not None else {})}})
+        return [{"role": "user", "content": parts}]
 
     def read(self, parsed: Any) -> Grade:
         """The parsed answer of the judge's request (response_format made it JSON of the

@@ -148,7 +148,8 @@ class ScoringPlan:
         except Exception as e:  # one cell's bad data must not stop the sweep
             return Grade(None, False, f"{type(e).__name__}: {e}")
 
-    def judge_prompt(self, judge: ModelGrader, index: int, exp: Experiment) -> str | Grade:
+    def judge_prompt(self, judge: ModelGrader, index: int, exp: Experiment
+                     ) -> str | list[dict[str, Any]] | Grade:
         """The judge's prompt for this cell, or the error score when it cannot be asked."""
         answer = self.answer(index, exp)
         if not answer.ok:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbplayground.domain.money import usd
-from nbplayground.errors import BudgetExceeded
+from nbplayground.errors import BudgetExceeded, NbPlaygroundError
 from nbplayground.evaluation import Answer, Grade, ModelGrader, Score, ScoringPlan
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ async def ascored_log(sweep: Sweep, grade: Grader, wrap: Callable[[Experiment], 
         lambda: [scored_outcome(sweep, grade, i, wrap(r)) for i, r in done])
 
 
-def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: str, user_id: str,
+def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: Any, user_id: str,
                provider: str, index: int) -> Cell:
     """The judge's request for one answer: its model, system message and parameters, and the
     verdict's schema as response_format (the provider holds the answer to it)."""
@@ -83,7 +83,7 @@ def check_judges(service: ExperimentService, plan: ScoringPlan, user_id: str,
     """Prepare one request of each judge (its bare rubric): a bad model or parameter of a
     judge is refused before the sweep sends anything."""
     for judge in plan.judges:
-        judge_cell(service, judge, judge.prompt, user_id, provider, 0)
+        judge_cell(service, judge, judge.probe_prompt(), user_id, provider, 0)
 
 
 def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[Cell],
@@ -99,7 +99,7 @@ def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[C
             try:
                 prompt = judge.request_prompt(Answer("", row or {}))
             except ValueError:  # {answer.field}: the empty answer is not JSON
-                prompt = judge.prompt
+                prompt = judge.probe_prompt()
             jc = judge_cell(service, judge, prompt, cell.user_id, cell.provider, len(extra))
             extra.append(dataclasses.replace(jc, prompt_tokens=jc.prompt_tokens
                                              + cell.max_completion))
@@ -128,8 +128,13 @@ async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
             if isinstance(prompt, Grade):
                 errors.append(plan.judged(judge, exp, prompt, sweep.id))
                 continue
-            cells.append(judge_cell(runner.service, judge, prompt, exp.user_id, exp.provider,
-                                    len(cells)))
+            try:  # this row's filled input may still be refused (an image URL that is no image)
+                cell = judge_cell(runner.service, judge, prompt, exp.user_id, exp.provider,
+                                  len(cells))
+            except NbPlaygroundError as e:
+                errors.append(plan.judged(judge, exp, Grade(None, False, str(e)), sweep.id))
+                continue
+            cells.append(cell)
             asked.append((judge, exp))
     if errors:
         sweep.scored += errors

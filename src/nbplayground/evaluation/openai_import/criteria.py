@@ -16,7 +16,7 @@ from nbplayground.evaluation.openai_import.mustache import (
     Converted,
     check_paths,
     convert,
-    message_text,
+    message_parts,
 )
 from nbplayground.evaluation.openai_import.untrusted import DEFAULT_PASS, UntrustedPython
 from nbplayground.evaluation.score import Grade, InvalidScorer
@@ -62,18 +62,25 @@ def _template(text: str, where: str, items: Sequence[Mapping[str, Any]]) -> Conv
 
 
 def _messages(messages: Sequence[shapes.Message], where: str,
-              items: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
-    """A model grader's input messages as (prompt, system): system and developer messages
-    are the system message; the others, in order, the rubric."""
+              items: Sequence[Mapping[str, Any]]
+              ) -> tuple[str, str | None, list[dict[str, Any]]]:
+    """A model grader's input messages as (prompt, system, image URL templates): system and
+    developer messages are the system message; the others, in order, the rubric, and their
+    input_image parts the images the judge sees with it."""
     system: list[str] = []
     prompt: list[str] = []
+    images: list[dict[str, Any]] = []
     for i, m in enumerate(messages):
-        text = message_text(m.content, f"{where}[{i}].content")
+        text, urls = message_parts(m.content, f"{where}[{i}].content")
+        if urls and m.role in ("system", "developer"):
+            raise InvalidExport("images go in a user message of the grader's input, not a "
+                                f"{m.role} message", where=urls[0][1])
+        images += [{"url": _template(u, at, items).text, "detail": d} for u, at, d in urls]
         conv = _template(text, f"{where}[{i}].content", items).text
         (system if m.role in ("system", "developer") else prompt).append(conv)
     if not prompt:
         raise InvalidExport("a model grader needs a user message (its rubric)", where=where)
-    return "\n\n".join(prompt), "\n\n".join(system) if system else None
+    return "\n\n".join(prompt), "\n\n".join(system) if system else None, images
 
 
 def judge_params(sp: shapes.GraderSampling | None) -> dict[str, Any]:
@@ -129,13 +136,13 @@ def _build(g: shapes.Grader, where: str, items: Sequence[Mapping[str, Any]], tru
         return UntrustedPython(name=g.name, source=g.source, trusted=trusted, runner=runner,
                                threshold=DEFAULT_PASS if g.pass_threshold is None
                                else g.pass_threshold)
-    prompt, system = _messages(g.input, f"{where}.input", items)
+    prompt, system, images = _messages(g.input, f"{where}.input", items)
     if isinstance(g, shapes.ScoreModelGrader):
         return s.judge(prompt, model=g.model, range=g.range or (0.0, 1.0),
-                       threshold=g.pass_threshold, system=system, name=g.name,
+                       threshold=g.pass_threshold, system=system, name=g.name, images=images,
                        **judge_params(g.sampling_params))
     return s.label(prompt, labels=g.labels, passing=g.passing_labels, model=g.model,
-                   system=system, name=g.name)
+                   system=system, name=g.name, images=images)
 
 
 def to_scorers(criteria: Sequence[Any], items: Sequence[Mapping[str, Any]], *,

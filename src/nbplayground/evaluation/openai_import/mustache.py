@@ -81,13 +81,15 @@ def convert(text: str, where: str, *, sample: bool) -> Converted:
     return Converted("".join(out), tuple(paths))
 
 
-def message_text(content: Any, where: str) -> str:
-    """A message's content (text, an input_text/output_text part, or a list of them) as text;
-    images and audio are refused with where they are."""
+def message_parts(content: Any, where: str
+                  ) -> tuple[str, list[tuple[str, str, str | None]]]:
+    """A message's text and its input_image parts' (image_url, where, detail) in order;
+    other parts (audio, files) are refused with where they are."""
     if isinstance(content, str):
-        return content
+        return content, []
     parts = content if isinstance(content, list) else [content]
-    texts = []
+    texts: list[str] = []
+    urls: list[tuple[str, str, str | None]] = []
     for i, part in enumerate(parts):
         at = f"{where}[{i}]" if isinstance(content, list) else where
         if isinstance(part, str):
@@ -95,11 +97,22 @@ def message_text(content: Any, where: str) -> str:
         elif isinstance(part, Mapping) and part.get("type") in ("input_text", "output_text") \
                 and isinstance(part.get("text"), str):
             texts.append(part["text"])
+        elif isinstance(part, Mapping) and part.get("type") == "input_image":
+            url = part.get("image_url")
+            if not isinstance(url, str) or not url.strip():
+                raise InvalidExport("an input_image part needs its image_url (a URL, a data "
+                                    "URL or a template such as {{item.image_url}})",
+                                    where=f"{at}.image_url")
+            detail = part.get("detail")
+            if detail not in (None, "auto", "low", "high"):
+                raise InvalidExport(f"detail must be auto, low or high, not {detail!r}",
+                                    where=f"{at}.detail")
+            urls.append((url, f"{at}.image_url", detail))
         else:
             kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
-            raise InvalidExport(f"content of type {kind!r} is not supported yet (text only: "
-                                "input_text, output_text)", where=at)
-    return "\n".join(texts)
+            raise InvalidExport(f"content of type {kind!r} is not supported in a grader's "
+                                "input (input_text, output_text, input_image)", where=at)
+    return "\n".join(texts), urls
 
 
 def check_paths(conv: Converted, items: Sequence[Mapping[str, Any]], where: str) -> None:
