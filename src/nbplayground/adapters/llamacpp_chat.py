@@ -60,6 +60,7 @@ class LlamaCppChatClient:
     sees_images = False
     hears_audio = False
     reads_files = False
+    reads_tool_turns = False
     """SmolLM2 (and a plain GGUF) reads text only."""
 
     def __init__(self, models: dict[str, str] | None = None, n_ctx: int = 2048,

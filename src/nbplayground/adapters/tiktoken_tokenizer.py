@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbplayground.configuration import lookup
 from nbplayground.domain.messages import Message
@@ -113,11 +113,15 @@ class TiktokenTokenizer:
         enc = self.encoding(model)
         total = REPLY_PRIMING
         for m in messages:
-            fields = m.as_dict() if isinstance(m, Message) else m
+            fields: Mapping[str, Any] = m.as_dict() if isinstance(m, Message) else m
             name = fields.get("name")  # Messages have none; a raw dict may
             total += TOKENS_PER_MESSAGE
             total += len(enc.encode_ordinary(fields["role"]))
             total += len(enc.encode_ordinary(fields["content"]))
+            for call in fields.get("tool_calls") or ():  # a history's calls: name, arguments
+                total += len(enc.encode_ordinary(call["name"] + call["arguments"]))
+            if fields.get("tool_call_id"):
+                total += len(enc.encode_ordinary(fields["tool_call_id"]))
             if name:
                 total += TOKENS_PER_NAME + len(enc.encode_ordinary(name))
         return total

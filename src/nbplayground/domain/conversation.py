@@ -10,6 +10,7 @@ from typing import Any, get_args
 
 from nbplayground.domain.content import normalize_part
 from nbplayground.domain.messages import Role
+from nbplayground.domain.tool_turns import is_tool_turn, merge_calls, tool_turn
 
 __all__ = ["normalize_turns", "turn_content", "turn_fields", "turn_lines", "turn_texts",
            "turns_text"]
@@ -36,8 +37,10 @@ def turn_content(raw: Any, where: str, role: str) -> str | list[dict[str, Any]]:
 
 
 def normalize_turns(raw: Any, where: str = "messages") -> tuple[dict[str, Any], ...]:
-    """Turns as {"role", "content": text | [parts]} or {"placeholder": variable} (the whole
-    conversation in that variable goes there); ValueError names the turn at fault."""
+    """Turns as {"role", "content": text | [parts]}, tool turns ({"role": "assistant",
+    "content", "tool_calls"}, {"role": "tool", "tool_call_id", "content"}) or {"placeholder":
+    variable} (the whole conversation in that variable goes there); ValueError names the turn
+    at fault."""
     if not isinstance(raw, list | tuple) or not raw:
         raise ValueError(f"{where} must be a non-empty list of {{'role', 'content'}} turns")
     out: list[dict[str, Any]] = []
@@ -53,12 +56,16 @@ def normalize_turns(raw: Any, where: str = "messages") -> tuple[dict[str, Any], 
                                  f"conversation, e.g. {{'placeholder': 'history'}}, not {name!r}")
             out.append({"placeholder": name})
             continue
+        if is_tool_turn(turn):  # a call and its result: faithful on both APIs
+            out.append(tool_turn(turn, at))
+            continue
         role = turn.get("role")
         if role not in ROLES:
             raise ValueError(f"{at}.role must be one of {', '.join(ROLES)}, not {role!r}")
         if "content" not in turn:
             raise ValueError(f"{at}: the turn has no content")
         out.append({"role": role, "content": turn_content(turn["content"], f"{at}.content", role)})
+    out = merge_calls(out)
     if not any("placeholder" in t or t["role"] == "user" for t in out):
         raise ValueError(f"{where} has no user turn (nor a placeholder for a conversation)")
     return tuple(out)
@@ -107,7 +114,10 @@ def turn_lines(turns: tuple[dict[str, Any], ...]) -> list[str]:
             continue
         c = t["content"]
         parts = [{"type": "text", "text": c}] if isinstance(c, str) else c
-        lines.append(f"{t['role']}:")
+        lines.append(f"{t['role']}:" if "tool_call_id" not in t else
+                     f"tool ({t['tool_call_id']}):")
+        lines += [f"  [call {k['id']}] {k['name']}({k['arguments']})"
+                  for k in t.get("tool_calls", ())]
         for p in parts:
             if p["type"] == "text":
                 lines += ["  " + line for line in (p["text"].splitlines() or [""])]

@@ -23,13 +23,21 @@ class Message(BaseModel):
         """The message in `api`'s body (text only: the same on both APIs)."""
         return self.as_dict()
 
+    def wire_items(self, api: str) -> list[dict[str, Any]]:
+        """The items of `api`'s body this message is (a Responses function call is several)."""
+        return [self.wire(api)]
+
     @staticmethod
     def of(data: Mapping[str, Any]) -> Message:
-        """A logged message back: with images or content parts when it had them."""
+        """A logged message back: with images, content parts or tool calls when it had them."""
         if "parts" in data:
             from nbplayground.domain.content import PartsMessage
 
             return PartsMessage.model_validate(data)
+        if "tool_calls" in data or data.get("role") == "tool":
+            from nbplayground.domain.tool_turns import tool_message
+
+            return tool_message(data)
         return ImageMessage.model_validate(data) if "images" in data else \
             Message.model_validate(data)
 
@@ -62,14 +70,39 @@ def as_messages(
     if isinstance(prompt, str):
         out.append(Message(role="user", content=prompt))
     else:
+        joinable = False  # the last message is Responses function_call items
         for i, m in enumerate(prompt):
-            if isinstance(m, Message):
+            item = isinstance(m, Mapping) and m.get("type") == "function_call"
+            if isinstance(m, Mapping) and _is_tool(m):
+                said = _tool_message(m, f"messages[{i}]")
+                last = out[-1] if out else None
+                if item and joinable and last is not None:  # one turn's calls, together
+                    calls = (*getattr(last, "tool_calls", ()), *getattr(said, "tool_calls", ()))
+                    out[-1] = last.model_copy(update={"tool_calls": calls})
+                else:
+                    out.append(said)
+            elif isinstance(m, Message):
                 out.append(m)
             elif isinstance(m, Mapping) and isinstance(m.get("content"), list | tuple):
                 out.append(_parts_message(m, f"messages[{i}]"))
             else:
                 out.append(Message.model_validate(dict(m)))
+            joinable = item
     return tuple(out)
+
+
+def _is_tool(m: Mapping[str, Any]) -> bool:
+    from nbplayground.domain.tool_turns import is_tool_turn
+
+    return is_tool_turn(m)
+
+
+def _tool_message(m: Mapping[str, Any], where: str) -> Message:
+    from nbplayground.domain.tool_turns import tool_message, tool_turn
+
+    turn = tool_turn(m, where)
+    turn.pop("_item", None)
+    return tool_message(turn)
 
 
 def _parts_message(m: Mapping[str, Any], where: str) -> Message:

@@ -39,7 +39,8 @@ class ChatRequest(BaseModel):
     def body(self) -> dict[str, Any]:
         """The JSON body of the request, exactly: model, the conversation, then the fields sent
         at the places the field table gives for this API."""
-        turns = [m.wire(self.api) for m in self.messages] + [dict(c) for c in self.continuation]
+        turns = [item for m in self.messages for item in m.wire_items(self.api)] + [
+            dict(c) for c in self.continuation]
         if self.api == "responses":
             out: dict[str, Any] = {"model": self.model, "input": turns}
         else:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from nbplayground.domain import ChatRequest
 from nbplayground.domain.prompts import PromptVersion
+from nbplayground.domain.tool_turns import is_tool_turn
 from nbplayground.errors import InvalidInput
 
 
@@ -89,8 +90,9 @@ def validate_prompt(prompt: Any) -> None:
     if isinstance(prompt, str):
         texts = [prompt]
     elif isinstance(prompt, list | tuple) and prompt:
+        # Tool turns (calls and results, any API's spelling) are read when the messages are.
         texts = [m.get("content") if isinstance(m, Mapping) else getattr(m, "content", None)
-                 for m in prompt]
+                 for m in prompt if not (isinstance(m, Mapping) and is_tool_turn(m))]
     else:
         raise InvalidInput(
             f"prompt must be a string or a non-empty list of {{'role', 'content'}} messages, "

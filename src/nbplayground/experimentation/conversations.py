@@ -11,6 +11,7 @@ from typing import Any
 from nbplayground.domain import Message
 from nbplayground.domain.content import PartsMessage, normalize_part, texts_of
 from nbplayground.domain.conversation import ROLES, turn_fields
+from nbplayground.domain.tool_turns import is_tool_turn, merge_calls, tool_message, tool_turn
 from nbplayground.errors import InvalidInput
 from nbplayground.evaluation.templates import resolve
 
@@ -48,14 +49,23 @@ def conversation_of(value: Any, name: str) -> list[Message]:
     if not isinstance(value, list | tuple) or not value:
         raise InvalidInput(f"{{{name}}} must hold a conversation: a non-empty list of "
                            f"{{'role', 'content'}} messages, not {str(value)[:60]!r}")
-    out = []
+    out: list[Message] = []
+    tools: list[dict[str, Any]] = []  # tool turns in a row, merged before they are messages
     for i, m in enumerate(value):
         at = f"{name}[{i}]"
+        if isinstance(m, Mapping) and is_tool_turn(m):
+            try:
+                tools.append(tool_turn(m, at))
+            except ValueError as e:
+                raise InvalidInput(str(e)) from None
+            continue
+        out += [tool_message(t) for t in merge_calls(tools)]
+        tools = []
         if not isinstance(m, Mapping) or m.get("role") not in ROLES:
             role = m.get("role") if isinstance(m, Mapping) else None
             raise InvalidInput(f"{at}: a message of the conversation needs a role (one of "
-                               f"{', '.join(ROLES)}), not {role!r}; tool messages are not "
-                               "supported yet")
+                               f"{', '.join(ROLES)}, or tool with its tool_call_id), not "
+                               f"{role!r}")
         content = m.get("content")
         if content is None:
             raise InvalidInput(f"{at} has no content")
@@ -65,7 +75,7 @@ def conversation_of(value: Any, name: str) -> list[Message]:
         except (TypeError, ValueError) as e:
             raise InvalidInput(str(e)) from None
         out.append(_message(m["role"], normal))
-    return out
+    return out + [tool_message(t) for t in merge_calls(tools)]
 
 
 def _fill(text: str, row: Mapping[str, Any]) -> str:
@@ -89,6 +99,9 @@ def render_turns(turns: tuple[dict[str, Any], ...], row: Mapping[str, Any] | Non
             out += conversation_of(value, t["placeholder"])
             continue
         content = t["content"]
+        if "tool_calls" in t or "tool_call_id" in t:  # the arguments are JSON, not a template
+            out.append(tool_message({**t, "content": _fill(content, given)}))
+            continue
         if isinstance(content, str):
             out.append(_message(t["role"], _fill(content, given)))
             continue

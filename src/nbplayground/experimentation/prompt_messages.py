@@ -15,6 +15,7 @@ from nbplayground.configuration.images import (
 )
 from nbplayground.domain import Message, as_messages
 from nbplayground.domain.content import PartsMessage
+from nbplayground.domain.tool_turns import ToolCallsMessage, ToolResultMessage
 from nbplayground.errors import ConfigurationError, InvalidInput
 
 Prompt = str | Sequence[Mapping[str, str] | Message]
@@ -30,6 +31,11 @@ def build_messages(prompt: Prompt, system: str | None, images: Any, client: Any,
         raise InvalidInput(f"a message must have a role (system, developer, user, "
                            f"assistant) and content (text or a list of parts): {e}") from None
     inline: list[Image] = []
+    if any(isinstance(m, ToolCallsMessage | ToolResultMessage) for m in messages) and \
+            not getattr(client, "reads_tool_turns", True):
+        raise ConfigurationError(f"the {provider} provider's chat template takes no tool "
+                                 "calls or tool results in the conversation; use an OpenAI "
+                                 "model (or remove the tool turns)")
     for m in messages:
         if not isinstance(m, PartsMessage):
             continue

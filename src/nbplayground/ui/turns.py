@@ -106,6 +106,9 @@ def on_screen(turns: tuple[dict[str, Any], ...]
         raise InvalidInput(f"this version takes a whole conversation from {{{name}}}, which the "
                            f"panel cannot fill; run it with pg.run(version, vars={{{name!r}: "
                            "[...]}})")
+    if any("tool_calls" in t or "tool_call_id" in t for t in turns):
+        raise InvalidInput("this version holds tool calls and their results, which the panel "
+                           "cannot show; run it with pg.run(version)")
     shown = [{"role": t["role"], "content": t["content"]} if isinstance(t["content"], str)
              else {"role": t["role"], "content": texts_of(tuple(t["content"])),
                    "parts": [dict(p) for p in t["content"]]} for t in turns]

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nbplayground.domain.prompts import PromptVersion
+from nbplayground.domain.tool_turns import merge_calls, tool_turn
 from nbplayground.evaluation.openai_import import shapes
 from nbplayground.evaluation.openai_import.errors import InvalidExport
 from nbplayground.evaluation.openai_import.mustache import Converted, check_paths, convert
@@ -131,20 +132,37 @@ def prompt_of(run: shapes.Run, items: Sequence[Mapping[str, Any]], name: str, *,
         return PromptVersion(name=name, template=field, model=model, params=params)
     turns: list[dict[str, Any]] = []
     for i, m in enumerate(im.template):
+        if isinstance(m, dict):  # a tool call or result, sent as it is on either API
+            turns.append(_tool(m, f"{where}.template[{i}]", items))
+            continue
         at = f"{where}.template[{i}].content"
         parts = _parts(m.content, at, items)
         if m.role == "assistant" and any(p["type"] not in _TEXT for p in parts):
             raise InvalidExport("an assistant turn is text only", where=at)
         turns.append({"role": m.role, "content": parts, "text": "\n".join(
             p["text"] for p in parts if p["type"] in _TEXT)})
+    turns = merge_calls(turns)  # Responses' function_call items: one turn of calls
     if not any(t["role"] == "user" for t in turns):
         raise InvalidExport("the template has no user message", where=f"{where}.template")
-    if all(t["role"] != "assistant" and all(p["type"] in _TEXT for p in t["content"])
-           for t in turns):
+    if all(t["role"] in ("system", "developer", "user") and "text" in t
+           and all(p["type"] in _TEXT for p in t["content"]) for t in turns):
         system = [t["text"] for t in turns if t["role"] in ("system", "developer")]
         user = [t["text"] for t in turns if t["role"] == "user"]
         return PromptVersion(name=name, template="\n\n".join(user),
                              system="\n\n".join(system) if system else None, model=model,
                              params=params)
-    return PromptVersion(name=name, messages=[{"role": t["role"], "content": t["content"]}
-                                              for t in turns], model=model, params=params)
+    return PromptVersion(name=name, messages=[t if "text" not in t else {
+        "role": t["role"], "content": t["content"]} for t in turns], model=model, params=params)
+
+
+def _tool(raw: dict[str, Any], where: str, items: Sequence[Mapping[str, Any]]
+          ) -> dict[str, Any]:
+    """A tool turn of the template, its text's {{item.x}} as {x} (the arguments are JSON,
+    sent as they are)."""
+    try:
+        turn = tool_turn(raw, where)
+    except ValueError as e:
+        at, _, says = str(e).partition(": ")
+        raise InvalidExport(says or str(e), where=at if says else where) from None
+    turn["content"] = _templated(turn["content"], f"{where}.content", items)
+    return turn

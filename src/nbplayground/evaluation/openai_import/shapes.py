@@ -6,10 +6,11 @@ not use are ignored, the ones it uses are checked and their path named when they
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
+from nbplayground.domain.tool_turns import is_tool_turn
 from nbplayground.evaluation.metrics import METRICS
 from nbplayground.evaluation.openai_import.errors import InvalidExport
 
@@ -128,9 +129,17 @@ class Source(_Shape):
     id: str | None = None
 
 
+def _turn_kind(value: Any) -> str:
+    return "turn[tool]" if isinstance(value, dict) and is_tool_turn(value) else "turn[message]"
+
+
 class TemplateMessages(_Shape):
     type: Literal["template"]
-    template: list[Message]
+    template: list[Annotated[Annotated[Message, Tag("turn[message]")]
+                             | Annotated[dict[str, Any], Tag("turn[tool]")],
+                             Discriminator(_turn_kind)]]
+    """Messages, and tool turns (an assistant turn's tool_calls, a tool result, or Responses'
+    function_call / function_call_output items) kept as given for domain.tool_turns."""
 
 
 class ItemReference(_Shape):
