@@ -114,6 +114,20 @@ def test_audio_goes_as_chats_input_audio_and_is_refused_where_it_cannot(
         local.run(heard, vars={"clip": WAV})
 
 
+def test_the_estimate_says_it_does_not_count_audio(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0)
+    heard = [{"role": "user", "content": [
+        {"type": "input_text", "text": "Transcribe."},
+        {"type": "input_audio", "input_audio": {"data": "{clip}", "format": "wav"}}]}]
+    est = pg.estimate([heard], vars=[{"clip": WAV}, {"clip": WAV + "AAAA"}],
+                      model="gpt-4o-audio-preview")
+    assert est.audio_clips == 2
+    assert str(est).endswith("; audio not counted: 2 audio clips bill audio tokens on top of "
+                             "this")
+    text_only = pg.estimate("Transcribe.", model="gpt-4o-audio-preview")
+    assert text_only.audio_clips == 0 and "audio" not in str(text_only)
+
+
 def test_images_given_to_a_run_join_a_turn_made_of_parts(make_pg: Any, stub: OpenAIStub
                                                          ) -> None:
     pg = make_pg(provider=Endpoint(base_url=stub.base_url, api_key=TEST_KEY))

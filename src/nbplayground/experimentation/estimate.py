@@ -18,7 +18,8 @@ class Estimate:
     calls: int
     """Requests that would be sent (cached cells excluded)."""
     prompt_tokens: int
-    """Exact, counted with the model's tokenizer."""
+    """Exact, counted with the model's tokenizer (images included; audio is not: see
+    audio_clips)."""
     max_completion_tokens: int
     min_cost: float | None
     """USD if every answer were empty; None when some model has no price."""
@@ -31,6 +32,10 @@ class Estimate:
     """With price_as, what the same calls would cost on that model (its own token counts)."""
     min_cost_as: float | None = None
     max_cost_as: float | None = None
+    audio_clips: int = 0
+    """Audio parts in the calls. Their audio tokens are NOT in prompt_tokens or the costs:
+    OpenAI bills input audio as audio tokens at its audio rate, and how many tokens a clip
+    makes is only known from the answer's usage."""
 
     def __str__(self) -> str:
         extra = f", {self.cached} cached" if self.cached else ""
@@ -38,9 +43,12 @@ class Estimate:
                     if self.unpriced_models else "")
         priced_as = (f"; on {self.price_as}: between {usd(self.min_cost_as)} and "
                      f"{usd(self.max_cost_as)}" if self.price_as else "")
+        audio = (f"; audio not counted: {self.audio_clips} audio clip"
+                 f"{'s' if self.audio_clips != 1 else ''} bill audio tokens on top of this"
+                 if self.audio_clips else "")
         return (f"{self.calls} calls{extra}: {self.prompt_tokens:,} prompt tokens, at most "
                 f"{self.max_completion_tokens:,} completion tokens; cost between "
-                f"{usd(self.min_cost)} and {usd(self.max_cost)}{unpriced}{priced_as}")
+                f"{usd(self.min_cost)} and {usd(self.max_cost)}{unpriced}{priced_as}{audio}")
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -84,7 +92,9 @@ def estimate_cells(cells: Iterable[Cell], costs: CostEstimator,
             pt = costs.tokenizer.count_messages(c.request.messages, price_as)
             lo_as = _add(lo_as, costs.prices.price(price_as, pt, 0))
             hi_as = _add(hi_as, costs.prices.price(price_as, pt, c.max_completion))
-    return Estimate(calls=len(todo), cached=len(all_cells) - len(todo),
+    clips = sum(1 for c in todo for m in c.request.messages
+                for p in getattr(m, "parts", ()) if p["type"] == "audio")
+    return Estimate(calls=len(todo), cached=len(all_cells) - len(todo), audio_clips=clips,
                     prompt_tokens=sum(c.prompt_tokens for c in todo),
                     max_completion_tokens=sum(c.max_completion for c in todo),
                     min_cost=lo_total, max_cost=hi_total,
