@@ -64,30 +64,40 @@ class SweepRunner:
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
-        hold = await self._reserve(sweep, todo, ceilings)
-        await self._run(sweep, todo, ceilings, hold, started, concurrency=concurrency,
-                        rpm=_tighter(rpm, hold.rpm if hold else None), tpm=tpm,
-                        max_cost=max_cost, progress=progress, scored=scored, grade=grade)
+        holds = await self._reserve(sweep, todo, ceilings)
+        await self._run(sweep, todo, ceilings, holds, started, concurrency=concurrency,
+                        rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=scored,
+                        grade=grade)
         if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
             await run_judges(self, sweep, concurrency=concurrency, rpm=rpm, tpm=tpm,
                              max_cost=max_cost, refresh=refresh, progress=progress)
         return sweep
 
     async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
-                       ) -> Hold | None:
-        """Hold the sweep's pre-flight maximum for its whole flight (BudgetExceeded if it does
-        not fit what is left), so a concurrent sweep of the same user sees it as spent."""
+                       ) -> dict[str, Hold]:
+        """Hold each provider's pre-flight maximum for the sweep's whole flight (BudgetExceeded
+        if it does not fit what is left), so a concurrent sweep of the same user sees it as
+        spent. A free provider's hold is empty; one refused releases those already taken."""
         gate = self.service.gate
+        holds: dict[str, Hold] = {}
         if gate is None or not todo:
-            return None
-        cells = [sweep.cells[i] for i in todo]
-        tokens = sum(c.prompt_tokens + c.max_completion for c in cells)
-        return await reserve(gate, cells[0].user_id, sum(ceilings.values()), tokens=tokens,
-                             provider=cells[0].provider,
-                             what=f"this sweep ({len(cells)} calls)")
+            return holds
+        try:
+            for provider, part in by_provider(sweep.cells, todo).items():
+                cells = [sweep.cells[i] for i in part]
+                holds[provider] = await reserve(
+                    gate, cells[0].user_id, sum(ceilings[i] for i in part),
+                    tokens=sum(c.prompt_tokens + c.max_completion for c in cells),
+                    provider=provider, what=f"this sweep ({len(cells)} calls)")
+        except BaseException:
+            for hold in holds.values():
+                hold.release()
+            raise
+        return holds
 
     async def _run(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float],
-                   hold: Hold | None, started: float, *, concurrency: int, rpm: float | None,
+                   holds: dict[str, Hold], started: float, *, concurrency: int,
+                   rpm: float | None,
                    tpm: float | None, max_cost: float | None,
                    progress: ProgressFactory | None, scored: list[Outcome],
                    grade: Grader | None) -> Sweep:
@@ -95,17 +105,26 @@ class SweepRunner:
 
         def record(batch: list[Outcome], row: dict[str, Any]) -> None:
             self.service.record(batch, sweep=row)
-            if hold is not None:  # booked now: hold only what is still to come
+            if holds:  # booked now: hold only what is still to come
                 done = [cell_of[o.experiment.id] for o in batch if o.experiment.id in cell_of]
-                hold.settle(sum(ceilings[i] for i in done),
-                            sum(sweep.cells[i].prompt_tokens + sweep.cells[i].max_completion
-                                for i in done))
+                for provider, part in by_provider(sweep.cells, done).items():
+                    holds[provider].settle(
+                        sum(ceilings[i] for i in part),
+                        sum(sweep.cells[i].prompt_tokens + sweep.cells[i].max_completion
+                            for i in part))
 
-        local = any(sweep.cells[i].provider == "local" for i in todo)
-        workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
-        note = "local model: one cell at a time" if local else f"{workers} at a time"
+        providers = {sweep.cells[i].provider for i in todo}
+        # The local model answers one request at a time (one KV cache): its cells take turns,
+        # while the other providers' cells go on beside them.
+        serial = {p: asyncio.Semaphore(1) for p in providers & {"local"}}
+        workers = 1 if providers == {"local"} else max(1, min(concurrency, len(todo) or 1))
+        note = "local model: one cell at a time" if workers == 1 and serial else \
+            f"{workers} at a time" + (" (the local model one at a time)" if serial else "")
         writer = BatchWriter(record, snapshot=lambda: self._row(sweep))
-        limiter = self.service.limiters.new(rpm, tpm)
+        # Each provider's own buckets: rpm/tpm (and the user's plan rpm, for a billed one)
+        # limit each provider, and one's 429s or headers never slow another.
+        limiters = {p: self.service.limiters.new(
+            _tighter(rpm, holds[p].rpm if p in holds else None), tpm) for p in providers}
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)
@@ -123,7 +142,15 @@ class SweepRunner:
                 i = queue.get_nowait()
                 if queue.empty():
                     writer.ending()
-                outcome: Outcome = await self.service.execute(sweep.cells[i], limiter=limiter)
+                cell = sweep.cells[i]
+                turn = serial.get(cell.provider)
+                if turn is None:
+                    outcome: Outcome = await self.service.execute(
+                        cell, limiter=limiters[cell.provider])
+                else:
+                    async with turn:
+                        outcome = await self.service.execute(cell,
+                                                             limiter=limiters[cell.provider])
                 cell_of[outcome.experiment.id] = i
                 sweep.results[i] = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
@@ -145,7 +172,7 @@ class SweepRunner:
                 raise
             finally:
                 sweep.wall_time_s = time.perf_counter() - started
-                await asyncio.shield(self._finish(sweep, writer, bar, hold))
+                await asyncio.shield(self._finish(sweep, writer, bar, holds))
         if over_budget:
             err = BudgetExceeded(
                 f"max_cost={usd(max_cost)} reached: spent {usd(sweep.spent)}, "
@@ -157,11 +184,11 @@ class SweepRunner:
         return sweep
 
     async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any,
-                      hold: Hold | None = None) -> None:
+                      holds: dict[str, Hold] | None = None) -> None:
         try:
             await writer.close()  # the last cells and the sweep's final row, one transaction
         finally:
-            if hold is not None:  # only now: everything this sweep spent is booked
+            for hold in (holds or {}).values():  # only now: everything spent is booked
                 hold.release()
         self.service.bus.publish(SweepProgressed(
             sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
@@ -175,6 +202,14 @@ class SweepRunner:
         return {"id": sweep.id, "user_id": user, "spec": sweep.spec, "status": sweep.status,
                 "total": len(sweep), "done": sweep.count("ok"), "failed": sweep.count("failed"),
                 "cached": sweep.count("cached"), "spent": sweep.spent, "updated_at": utcnow()}
+
+
+def by_provider(cells: list[Cell], indices: list[int]) -> dict[str, list[int]]:
+    """The cell indices grouped by their cells' provider, in order."""
+    groups: dict[str, list[int]] = {}
+    for i in indices:
+        groups.setdefault(cells[i].provider, []).append(i)
+    return groups
 
 
 def _tighter(a: float | None, b: float | None) -> float | None:

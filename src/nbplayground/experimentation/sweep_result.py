@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from nbplayground.analytics.format import CUT, html_text
 from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.domain.money import usd
+from nbplayground.domain.providers import billed
 from nbplayground.evaluation import Score, ScoringPlan, scores_frame, widen
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.scoring import Grader
@@ -102,9 +103,18 @@ class Sweep:
         return scores_frame(self.scored)
 
     def summary(self) -> str:
+        # What unbilled providers' answers would cost (simulated) is never called spend.
+        unbilled = {r.provider: 0.0 for r in self.experiments
+                    if not r.cached and not billed(r.provider)}
+        for r in self.experiments:
+            if r.provider in unbilled and not r.cached:
+                unbilled[r.provider] += r.metrics.cost_estimate or 0.0
+        would = sum(unbilled.values())
+        spend = f"spent {usd(max(0.0, self.spent - would))}" + (
+            f" (+ {usd(would)} would cost, {', '.join(sorted(unbilled))})" if would else "")
         return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
                 f"{self.count('cached')} cached, {self.count('failed')} failed, "
-                f"{len(self) - self.count('all')} not run · spent {usd(self.spent)} · "
+                f"{len(self) - self.count('all')} not run · {spend} · "
                 f"{self.wall_time_s:.1f} s · {self.status}")
 
     def __repr__(self) -> str:
@@ -112,8 +122,11 @@ class Sweep:
 
     def _repr_html_(self) -> str:
         frame = self.to_pandas().head(10)
-        table = frame[["prompt", "model", "temperature", "repeat", "status",
-                       "completion_tokens", "cost_estimate", "response"]].copy()
+        shown = ["prompt", "model", "temperature", "repeat", "status", "completion_tokens",
+                 "cost_estimate", "response"]
+        if len({c.provider for c in self.cells}) > 1:  # a sweep across providers says whose
+            shown.insert(1, "provider")
+        table = frame[shown].copy()
         for column in ("prompt", "response"):  # to_html has no max_colwidth of its own
             table[column] = [t if not isinstance(t, str) or len(t) <= 60 else t[:59] + "…"
                              for t in table[column]]
