@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
@@ -164,6 +165,32 @@ class Sweeps:
         return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
                                   max_cost=max_cost, refresh=refresh,
                                   progress=SweepProgress if progress else None))
+
+    def submit(self, prompts: Any, model: Any = None, *,
+               on_token: Callable[[int, str], None] | None = None,
+               on_cell: Callable[[int, Any], None] | None = None, concurrency: int = 8,
+               refresh: bool = False, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        """Start a sweep without waiting (the panel's Compare): the same arguments as sweep;
+        on_token(i, piece) streams cell i's answer, on_cell(i, experiment) says it finished.
+        `future.cancel()` stops it: each cell in flight is logged as 'stopped' with its text."""
+        from nbplayground.experimentation.sweep import SweepRunner
+
+        if check_via(kwargs.pop("via", "sync")) != "sync":
+            raise InvalidInput("a submitted sweep sends the calls now; for OpenAI's Batch API "
+                               "use pg.sweep(..., via='batch')")
+        _check_limits(concurrency, None, None, None)
+        sw = self._sweep(prompts, model, refresh=refresh, **kwargs)
+        streams = None if on_token is None else (
+            lambda i: lambda piece: on_token(i, piece))
+
+        def progress(sweep: Any, total: int, note: str) -> Any:
+            if on_cell is None:
+                return None
+            return lambda exp: on_cell(next(i for i, r in enumerate(sweep.results)
+                                            if r is exp), exp)
+
+        return aio.submit(SweepRunner(self.service).run(
+            sw, concurrency=concurrency, refresh=refresh, progress=progress, on_delta=streams))
 
     def score(self, target: Any, scorers: Any = None, *, vars: Any = None,
               concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,

@@ -179,6 +179,11 @@ class Playground:
     async def asweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return await self._sweeps.asweep(prompts, model, **kwargs)
 
+    @like(Sweeps.submit)
+    def submit_sweep(self, prompts: Any, model: Any = None, **kwargs: Any
+                     ) -> concurrent.futures.Future[Any]:
+        return self._sweeps.submit(prompts, model, **kwargs)
+
     @like(Sweeps.score)
     def score(self, target: Any, scorers: Any = None, **kwargs: Any) -> Any:
         return self._sweeps.score(target, scorers, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,9 +15,10 @@ from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.holds import reserve
-from nbplayground.experimentation.ports import Hold
+from nbplayground.experimentation.ports import DeltaCallback, Hold
 from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader, run_judges
 from nbplayground.experimentation.service import ExperimentService, Outcome
+from nbplayground.experimentation.stopping import Partial, stopped
 from nbplayground.experimentation.sweep_result import COLUMNS, Sweep, new_sweep_id, sweep_id_for
 from nbplayground.experimentation.writer import BatchWriter
 from nbplayground.ids import utcnow
@@ -42,7 +44,10 @@ class SweepRunner:
 
     async def run(self, sweep: Sweep, *, concurrency: int = 8, rpm: float | None = None,
                   tpm: float | None = None, max_cost: float | None = None, refresh: bool = False,
-                  progress: ProgressFactory | None = None) -> Sweep:
+                  progress: ProgressFactory | None = None,
+                  on_delta: Callable[[int], DeltaCallback] | None = None) -> Sweep:
+        """Send the cells not in the log; `on_delta(i)` streams cell i's answer (stopped, the
+        text so far of each cell in flight is logged as 'stopped')."""
         started = time.perf_counter()
         hits = {} if refresh else await asyncio.to_thread(self.cached, sweep.cells)
         for i, c in enumerate(sweep.cells if hits else ()):  # no keys hashed for nothing
@@ -67,7 +72,7 @@ class SweepRunner:
         holds = await self._reserve(sweep, todo, ceilings)
         await self._run(sweep, todo, ceilings, holds, started, concurrency=concurrency,
                         rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=scored,
-                        grade=grade)
+                        grade=grade, on_delta=on_delta)
         if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
             await run_judges(self, sweep, concurrency=concurrency, rpm=rpm, tpm=tpm,
                              max_cost=max_cost, refresh=refresh, progress=progress)
@@ -100,7 +105,8 @@ class SweepRunner:
                    rpm: float | None,
                    tpm: float | None, max_cost: float | None,
                    progress: ProgressFactory | None, scored: list[Outcome],
-                   grade: Grader | None) -> Sweep:
+                   grade: Grader | None,
+                   on_delta: Callable[[int], DeltaCallback] | None = None) -> Sweep:
         cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
 
         def record(batch: list[Outcome], row: dict[str, Any]) -> None:
@@ -143,14 +149,16 @@ class SweepRunner:
                 if queue.empty():
                     writer.ending()
                 cell = sweep.cells[i]
-                turn = serial.get(cell.provider)
-                if turn is None:
-                    outcome: Outcome = await self.service.execute(
-                        cell, limiter=limiters[cell.provider])
-                else:
-                    async with turn:
-                        outcome = await self.service.execute(cell,
-                                                             limiter=limiters[cell.provider])
+                partial = None if on_delta is None else Partial(on_delta(i))
+                try:
+                    async with serial.get(cell.provider) or contextlib.nullcontext():
+                        outcome: Outcome = await self.service.execute(
+                            cell, on_delta=partial, limiter=limiters[cell.provider])
+                except asyncio.CancelledError:
+                    if partial is not None:  # Stop: the answer so far is a 'stopped' row
+                        sweep.results[i] = gone = stopped(self.service, cell, partial)
+                        writer.put(Outcome(gone, [], cell.images))
+                    raise
                 cell_of[outcome.experiment.id] = i
                 sweep.results[i] = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0

@@ -1,4 +1,4 @@
-"""The `pg.run(...)` / `pg.sweep(...)` cell that reproduces what the panel shows."""
+"""The `pg.run(...)` / `pg.sweep(...)` cells that reproduce what the panel shows and runs."""
 
 from __future__ import annotations
 
@@ -81,8 +81,6 @@ def sweep_arguments(columns: list[dict[str, Any]], default_provider: str) -> dic
     return kw
 
 
-def compare_cell(var: str, prompt: Any, columns: list[dict[str, Any]],
-                 default_provider: str) -> str:
-    """The one pg.sweep(...) cell that runs the compare columns, whatever their providers."""
-    kw = sweep_arguments(columns, default_provider)
-    return "sw = " + _call(f"{var}.sweep", prompt, kw) + "sw.to_pandas()\n"
+def sweep_cell(var: str, prompt: Any, kwargs: dict[str, Any]) -> str:
+    """The one pg.sweep(...) cell of those arguments (the compare columns' sweep)."""
+    return "sw = " + _call(f"{var}.sweep", prompt, kwargs) + "sw.to_pandas()\n"
