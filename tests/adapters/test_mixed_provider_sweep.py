@@ -71,6 +71,8 @@ def test_estimate_names_each_provider_and_retry_failed_resends_only_the_failed(
     stub.fail_next(400)  # not retryable: the openai cell fails, the simulated one does not
     sw = pg.sweep("Name a colour.", progress=False, **ZIPPED)
     assert list(sw.to_pandas()["status"]) == ["error", "ok"]
+    with pytest.raises(InvalidInput, match="a batch takes one provider"):
+        pg.retry_failed(sw, via="batch", progress=False)
     done = pg.retry_failed(sw, progress=False)
     assert list(done.to_pandas()["status"]) == ["ok", "ok"]
     assert stub.count("/v1/chat/completions") == 2

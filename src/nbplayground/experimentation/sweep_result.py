@@ -109,9 +109,10 @@ class Sweep:
         for r in self.experiments:
             if r.provider in unbilled and not r.cached:
                 unbilled[r.provider] += r.metrics.cost_estimate or 0.0
-        would = sum(unbilled.values())
+        would, whose = sum(unbilled.values()), ", ".join(sorted(p for p, v in unbilled.items()
+                                                               if v))
         spend = f"spent {usd(max(0.0, self.spent - would))}" + (
-            f" (+ {usd(would)} would cost, {', '.join(sorted(unbilled))})" if would else "")
+            f" (+ {usd(would)} would cost, {whose})" if would else "")
         return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
                 f"{self.count('cached')} cached, {self.count('failed')} failed, "
                 f"{len(self) - self.count('all')} not run · {spend} · "
