@@ -60,6 +60,26 @@ def import_time(n: int) -> None:
               f"{took * 1000:.0f} ms")
 
 
+def conversations(n: int) -> None:
+    """A jsonl run of n items carrying their conversations and pre-generated samples: the
+    import, the baseline graded in-kernel (two string checks, one on the tool calls; the
+    judge is not sent), and the conversation template filled for every item."""
+    from nbplayground.experimentation.conversations import render_turns
+
+    base = FIXTURES / "conversations"
+    run = json.loads((base / "run_jsonl.json").read_text())
+    rows = run["data_source"]["source"]["content"]
+    run["data_source"]["source"]["content"] = [rows[i % len(rows)] for i in range(n)]
+    took = best(lambda: import_eval(base / "eval.json", run, sweep=print))
+    print(f"a jsonl run of {n:,} conversations with their samples, imported and its "
+          f"baseline graded: {took * 1000:.0f} ms ({took / n * 1e6:.1f} µs per item)")
+    ev = import_eval(base / "eval.json", base / "run_template.json", sweep=print)
+    assert ev.prompt is not None
+    turns, row = ev.prompt.messages, {str(k): v for k, v in ev.data.iloc[0].items()}
+    took = best(lambda: [render_turns(turns, row) for _ in range(n)])
+    print(f"a 4-turn template with an image filled {n:,} times: {took * 1000:.0f} ms")
+
+
 def per_item(n: int = 2000) -> None:
     samples = [({"output_text": f"It is City {i}.", "output_json": None, "output_tools": [],
                  "choices": []}, {"capital": f"City {i}"}) for i in range(n)]
@@ -93,5 +113,7 @@ def per_item(n: int = 2000) -> None:
 
 
 if __name__ == "__main__":
-    import_time(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    import_time(size)
+    conversations(size)
     per_item()

@@ -95,6 +95,8 @@ def ratio_table(latency: float, runs_at_50: int = 5) -> None:
         # Default settings: a user who chose no plan has no requests-per-minute cap of ours.
         # Steady state: tokenizer, price table and log file are loaded once per kernel.
         pg.sweep(["warm up"] * 1, progress=False, refresh=True)
+        print(f"  floor at C=50 (bare aiohttp, same server): ratio "
+              f"{floor(base_url, latency, 50, 1000):5.3f}")
         ratios: list[float] = []
         for c, n in ((1, 40), (4, 160), (16, 500)) + ((50, 1000),) * runs_at_50:
             t0 = time.perf_counter()

@@ -22,12 +22,19 @@ settings.register_profile("nbplayground", deadline=None,
 settings.load_profile("nbplayground")
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache dir for the session (never the user's): the WordNet copy is made once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache_dir: Path) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "JUPYTERHUB_USER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NBPLAYGROUND_DB", str(tmp_path / "default.duckdb"))
     monkeypatch.setenv("NBPLAYGROUND_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("NBPLAYGROUND_CACHE_DIR", str(cache_dir))
     # No plan, as for a new user: no limits. Tests of plans and budgets set their own.
     monkeypatch.delenv("NBPLAYGROUND_PLAN", raising=False)
     monkeypatch.delenv("NBPLAYGROUND_ADMINS", raising=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
+from nbplayground.experimentation.conversations import render_turns
 from nbplayground.experimentation.prompts import PromptLibrary
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from nbplayground.wiring import Wiring
 
 LIST_COLUMNS = ["name", "latest_version", "versions", "model", "template", "system",
-                "params", "content_hash", "created_at", "author"]
+                "params", "content_hash", "created_at", "author", "messages"]
 
 
 class Prompts:
@@ -42,12 +43,16 @@ class Prompts:
     def __repr__(self) -> str:
         return f"<prompts of {self.user} in {self._w.db}: pg.prompts.list()>"
 
-    def save(self, name: str, template: str, system: str | None = None,
-             model: str | None = None, **params: Any) -> PromptVersion:
+    def save(self, name: str, template: str | None = None, system: str | None = None,
+             model: str | None = None, *, messages: Any = None, **params: Any
+             ) -> PromptVersion:
         """Save a prompt as code: `template` is a str.format template ({country} is filled
-        from vars=), `params` request fields (temperature=0, max_tokens=...). The same content
-        again returns the version that has it; new content is the next version."""
-        return self.library.save(name, template, system, model, **params)
+        from vars=), `params` request fields (temperature=0, max_tokens=...). `messages=`
+        saves a conversation instead: turns {"role", "content"} (system, developer, user,
+        assistant; content a template or parts such as {"type": "input_image", "image_url":
+        "{url}"}) and {"placeholder": "history"} for a conversation held in a variable. The
+        same content again returns the version that has it; new content is the next one."""
+        return self.library.save(name, template, system, model, messages=messages, **params)
 
     def list(self) -> pd.DataFrame:
         """One row per prompt: its newest version (template, system, model, params) and how
@@ -59,7 +64,8 @@ class Prompts:
             row = rows.setdefault(v.name, {"versions": 0})
             row.update(name=v.name, latest_version=v.version, versions=row["versions"] + 1,
                        model=v.model, template=v.template, system=v.system, params=v.params,
-                       content_hash=v.content_hash, created_at=v.created_at, author=v.author)
+                       content_hash=v.content_hash, created_at=v.created_at, author=v.author,
+                       messages=list(v.messages) or None)
         return pd.DataFrame(list(rows.values()), columns=LIST_COLUMNS)
 
     def get(self, name: str, version: int | None = None) -> PromptVersion:
@@ -88,10 +94,23 @@ def unpack(prompt: Any, model: str | None, system: str | None, params: dict[str,
     if not isinstance(prompt, PromptVersion):
         if variables is not None and isinstance(prompt, str):
             prompt = PromptVersion(name="prompt", template=prompt).render(variables)
+        elif variables is not None and isinstance(prompt, list | tuple) and prompt:
+            prompt = render_turns(_turns(prompt), variables)
         return prompt, model, system, params, None
     given = {k: v for k, v in params.items() if v is not None}
-    return (prompt.render(variables), model or prompt.model,
+    filled: Any = render_turns(prompt.messages, variables) if prompt.messages \
+        else prompt.render(variables)
+    return (filled, model or prompt.model,
             prompt.system if system is None else system, {**prompt.params, **given}, prompt)
+
+
+def _turns(conversation: Any) -> tuple[dict[str, Any], ...]:
+    from nbplayground.domain.conversation import normalize_turns
+
+    try:
+        return normalize_turns(list(conversation), "the conversation")
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
 
 
 def panel_initial(initial: dict[str, Any]) -> dict[str, Any]:

@@ -104,8 +104,8 @@ def json_schema(model_or_schema: Any, *, name: str | None = None, weight: float 
 def similarity(reference: str, *, metric: str = "fuzzy_match", threshold: float = 0.5,
                name: str | None = None, weight: float = 1.0) -> Scorer:
     """text_similarity: `metric` (one of METRICS) of answer vs reference, in [0, 1]; passes
-    at `threshold`. meteor needs nltk's WordNet data; cosine embeds with the sweep's provider
-    (vectors cached in the log by text hash, calls priced and booked)."""
+    at `threshold`. meteor reads WordNet 3.0 offline (the `meteor` extra); cosine embeds with
+    the sweep's provider (vectors cached in the log by text hash, calls priced and booked)."""
     return _make(_s.Similarity, str(metric), reference=reference, metric=metric,
                  threshold=threshold, name=name, weight=weight)
 

@@ -50,6 +50,21 @@ def test_a_version_reads_back_whole(store: Any) -> None:
     assert store.versions("alice", "capitals") == [saved]
 
 
+def test_a_conversation_reads_back_whole_and_is_versioned_by_its_turns(store: Any) -> None:
+    turns = [{"role": "developer", "content": "One word."},
+             {"role": "user", "content": "Capital of France?"},
+             {"role": "assistant", "content": "Paris"},
+             {"role": "user", "content": [{"type": "input_text", "text": "And {country}?"},
+                                          {"type": "input_image", "image_url": "{flag}"}]},
+             {"placeholder": "history"}]
+    saved = store.save(draft(template="", system=None, messages=turns))
+    assert saved.messages[3]["content"][1] == {"type": "image", "url": "{flag}"}
+    assert store.versions("alice", "capitals") == [saved]
+    assert store.save(draft(template="", system=None, messages=turns)).version == 1
+    other = store.save(draft(template="", system=None, messages=turns[:4]))
+    assert other.version == 2 and other.params == {"temperature": 0.0}
+
+
 def test_same_content_is_the_same_version_new_content_the_next(store: Any) -> None:
     v1 = store.save(draft())
     again = store.save(draft(created_at=T0 + timedelta(days=1)))

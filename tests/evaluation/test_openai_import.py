@@ -135,8 +135,11 @@ def test_templates_map_onto_scorer_templates() -> None:
                    sample=True).text == "{answer.x.y}|{answer}|{{literal}}"
     with pytest.raises(InvalidExport, match="cannot read the model's answer"):
         convert("{{sample.output_text}}", "run.x", sample=False)
+    assert convert("{{sample.output_tools}} {{sample.choices[0].message.content}}", "g",
+                   sample=True).text == ("{sample.output_tools} "
+                                         "{sample.choices.0.message.content}")
     with pytest.raises(InvalidExport, match="output_tools"):
-        convert("{{sample.output_tools}}", "g", sample=True)
+        convert("{{sample.output_audio}}", "g", sample=True)
     with pytest.raises(InvalidExport, match="item or sample namespace"):
         convert("{{ctx.x}}", "g", sample=True)
 
@@ -254,8 +257,16 @@ def test_a_malformed_eval_is_refused_naming_the_field(doc: dict[str, Any], where
     (broken(["data_source", "type"], "batch", RUN), "run.data_source.type", "completions"),
     (broken(["data_source", "source"], {"type": "file_id", "id": "file-9"}, RUN),
      "run.data_source.source.id", "items="),
-    (broken(["data_source", "input_messages", "template", 0, "role"], "assistant", RUN),
-     "run.data_source.input_messages.template[0].role", "assistant"),
+    (broken(["data_source", "input_messages", "template", 1, "content"],
+            [{"type": "input_text", "text": "Look:"}, {"type": "input_video", "url": "v"}],
+            RUN),
+     "run.data_source.input_messages.template[1].content[1]", "input_video"),
+    (broken(["data_source", "input_messages", "template", 1, "content"],
+            {"type": "input_image", "image_url": "{{item.flag}}"}, RUN),
+     "run.data_source.input_messages.template[1].content.image_url", "item.flag"),
+    (broken(["data_source", "input_messages"],
+            {"type": "item_reference", "item_reference": "item.meta"}, RUN),
+     "run.data_source.input_messages.item_reference", "holds dict"),
     (broken(["data_source", "source", "content", 1, "item", "capital"], 7, RUN),
      "run.data_source.source.content[1]", "not of type 'string'"),
     (broken(["data_source", "sampling_params", "tools"], [{"type": "web_search"}], RUN),

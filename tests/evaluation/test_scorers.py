@@ -126,7 +126,6 @@ def test_python_cost_and_latency() -> None:
     lambda: s.json_schema(42),
     lambda: s.cost(max_usd=0),
     lambda: s.exact("x", weight=-1),
-    lambda: s.similarity("x", metric="meteor"),  # no WordNet data offline
     lambda: ScoringPlan([s.exact("{capitol}")], [ROW]),
     lambda: ScoringPlan([s.exact("{capital}")], []),
     lambda: ScoringPlan([s.exact("a"), s.contains("b", name="exact")], []),

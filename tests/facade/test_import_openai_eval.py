@@ -106,3 +106,38 @@ def test_versions_of_the_imported_prompt_are_compared_on_the_same_items(make_pg:
     assert len(sw.scores()) == 6 * 3
     again = pg.import_openai_eval(doc, run=F / "run.json")
     assert again.prompt.version == 1  # the same content: the same version
+
+
+C = F / "conversations"
+
+
+def test_an_eval_of_conversations_runs_and_is_compared_with_its_logged_answers(
+        make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0)
+    ev = pg.import_openai_eval(C / "eval.json", run=C / "run_item_reference.json")
+    assert ev.prompt is not None and pg.prompts.get("Support agent").messages == (
+        {"placeholder": "conversation"},)
+    sw = ev.run(model="gpt-4o-mini", judge_model="gpt-4o-mini", progress=False)
+    logged = pg.history(sweep=sw.id).sort_values("prompt")
+    sent = [json.loads(m) for m in logged["messages"]]
+    assert sorted(len(m) for m in sent) == [2, 4]  # each item's own conversation
+    assert {m[-1]["content"] for m in sent} == {"It is 17. Where is it?",
+                                               "I want to return order 23."}
+    assert len(sw.scores()) == 2 * 3 and sw.scores()["score"].notna().all()
+    # the same eval's logged answers, graded where they are, beside the new run
+    base = pg.import_openai_eval(C / "eval.json", run=C / "run_jsonl.json")
+    rates = base.pass_rates(sw, by="model")
+    assert rates["model"].tolist() == ["gpt-4o-mini-2024-07-18 (baseline)", "gpt-4o-mini"]
+    assert rates.set_index("model").loc["gpt-4o-mini-2024-07-18 (baseline)",
+                                        "right tool"] == 0.5
+
+
+def test_a_template_with_turns_and_an_image_is_sent_as_those_turns(make_pg: Any) -> None:
+    pg = make_pg(provider="simulated", simulated_latency=0)
+    ev = pg.import_openai_eval(C / "eval.json", run=C / "run_template.json")
+    sw = ev.run(model="gpt-4o-mini", judge_model="gpt-4o-mini", progress=False)
+    sent = [json.loads(m) for m in pg.history(sweep=sw.id)["messages"]]
+    assert {tuple(t["role"] for t in m) for m in sent} == {
+        ("developer", "user", "assistant", "user")}
+    last = {m[-1]["parts"][1]["url"] for m in sent}
+    assert last == {"https://example.com/charts/17.png", "https://example.com/charts/23.png"}

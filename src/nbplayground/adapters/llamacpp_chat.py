@@ -58,6 +58,8 @@ class LlamaCppChatClient:
     serves_responses = False
     """llama.cpp in the kernel speaks Chat Completions only."""
     sees_images = False
+    hears_audio = False
+    reads_files = False
     """SmolLM2 (and a plain GGUF) reads text only."""
 
     def __init__(self, models: dict[str, str] | None = None, n_ctx: int = 2048,

@@ -4,10 +4,12 @@ POST that skips the SDK's per-call pipeline."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 import orjson
 
+from nbplayground.adapters.openai_aiohttp import AiohttpLane
 from nbplayground.adapters.openai_errors import status_error, timed_out
 
 
@@ -33,11 +35,26 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+_LANES: weakref.WeakKeyDictionary[Any, AiohttpLane | None] = weakref.WeakKeyDictionary()
+
+
+def lane_of(http: Any) -> AiohttpLane | None:
+    """The aiohttp lane of an SDK http client (openai_aiohttp.py), found once per client."""
+    try:
+        return _LANES[http]
+    except KeyError:
+        lane = _LANES[http] = AiohttpLane.of(http)
+        return lane
+
+
 async def post(http: Any, url: str, headers: dict[str, str] | None, body: dict[str, Any], *,
                timeout: float | None = None) -> Any:  # noqa: ASYNC109 (the HTTP timeout)
     """POST `body` through the SDK client's own HTTP client, raising the SDK's exceptions as
     its client would (see OpenAIChatClient._post for why); `timeout` overrides the client's
     (a flex request may take 15 minutes)."""
+    lane = lane_of(http)
+    if lane is not None:
+        return await lane.post(url, headers or {}, body, timeout=timeout)
     extra = {} if timeout is None else {"timeout": timeout}
     request = http.build_request("POST", url, content=orjson.dumps(body), headers=headers,
                                  **extra)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbplayground.domain.content import PartsMessage
 from nbplayground.domain.messages import ImageMessage, Message
 from nbplayground.errors import InvalidInput
 
@@ -103,5 +104,11 @@ def with_images(messages: tuple[Message, ...], images: tuple[Image, ...]
     if last is None:
         raise InvalidInput("images go with a user message; the prompt has none")
     m = messages[last]
-    pictured = ImageMessage(role=m.role, content=m.content, images=tuple(p.url for p in images))
+    pictured: Message
+    if isinstance(m, PartsMessage):  # a turn made of parts keeps them, the images after
+        pictured = m.model_copy(update={"parts": (*m.parts, *(
+            {"type": "image", "url": p.url} for p in images))})
+    else:
+        pictured = ImageMessage(role=m.role, content=m.content,
+                                images=tuple(p.url for p in images))
     return (*messages[:last], pictured, *messages[last + 1:])

@@ -163,8 +163,26 @@ def require_known(names: Iterable[str]) -> None:
             parameter=unknown[0])
 
 
+_RESOLVED: dict[tuple[Any, ...], ModelParameters] = {}
+"""resolve_parameters' answers for hashable arguments: a sweep's cells mostly share them (the
+frozen result is shared too). Bounded: cleared when full."""
+
+
 def resolve_parameters(spec: ModelSpec, **given: Any) -> ModelParameters:
     """Validate `given` (None = the model's default) against the model; raise InvalidParameter."""
+    try:
+        key = (spec, *sorted((k, type(v).__name__, v) for k, v in given.items()))  # 1 ≠ True
+        found = _RESOLVED.get(key)
+    except TypeError:  # a list or dict among the values (stop=[...], tools=[...])
+        return _resolve(spec, **given)
+    if found is None:
+        if len(_RESOLVED) >= 1024:
+            _RESOLVED.clear()
+        found = _RESOLVED[key] = _resolve(spec, **given)
+    return found
+
+
+def _resolve(spec: ModelSpec, **given: Any) -> ModelParameters:
     require_known(given)
     accepts = spec.accepts
     if given.get("api") is not None:

@@ -25,7 +25,11 @@ class Message(BaseModel):
 
     @staticmethod
     def of(data: Mapping[str, Any]) -> Message:
-        """A logged message back: with images when it had them."""
+        """A logged message back: with images or content parts when it had them."""
+        if "parts" in data:
+            from nbplayground.domain.content import PartsMessage
+
+            return PartsMessage.model_validate(data)
         return ImageMessage.model_validate(data) if "images" in data else \
             Message.model_validate(data)
 

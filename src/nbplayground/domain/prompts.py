@@ -1,5 +1,5 @@
-"""PromptVersion: one saved version of a named prompt (template, system, model, request fields),
-identified by the hash of its content; and the diff of two versions."""
+"""PromptVersion: one saved version of a named prompt (template or conversation turns, system,
+model, request fields), identified by the hash of its content; and the diff of two versions."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from nbplayground.domain.conversation import (
+    normalize_turns,
+    turn_fields,
+    turn_lines,
+    turn_texts,
+    turns_text,
+)
 from nbplayground.domain.fields import BY_NAME, PARAMETER_NAMES
 from nbplayground.errors import InvalidPrompt
 from nbplayground.ids import utcnow
@@ -35,11 +42,16 @@ def _canonical(value: Any) -> str:
 
 
 def content_hash(template: str, system: str | None = None, model: str | None = None,
-                 params: Mapping[str, Any] | None = None) -> str:
-    """sha256 (hex) of the canonical JSON of template, system, model and params: the same
-    content has the same hash whatever its name, version or author."""
-    blob = _canonical({"template": template, "system": system, "model": model,
-                       "params": dict(params or {})})
+                 params: Mapping[str, Any] | None = None,
+                 messages: Any = ()) -> str:
+    """sha256 (hex) of the canonical JSON of template, system, model, params (and the turns,
+    when the version is a conversation): the same content has the same hash whatever its
+    name, version or author."""
+    content: dict[str, Any] = {"template": template, "system": system, "model": model,
+                               "params": dict(params or {})}
+    if messages:  # versions without turns keep the hashes they were saved with
+        content["messages"] = list(messages)
+    blob = _canonical(content)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -61,11 +73,17 @@ class PromptVersion(BaseModel):
 
     name: str
     version: int = Field(default=1, ge=1)
-    template: str
+    template: str = ""
+    """A str.format template (the user message); for a conversation, its last user turn's
+    text (derived from `messages` when not given)."""
     system: str | None = None
     model: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     """Request fields by their names in the field table (temperature, max_tokens, ...), as JSON."""
+    messages: tuple[dict[str, Any], ...] = ()
+    """A conversation template: turns {"role", "content": template | [parts]} (system,
+    developer, user and assistant turns; image, audio and file parts) and {"placeholder":
+    variable} for a whole conversation held in a variable. Empty: `template` is the prompt."""
     content_hash: str = ""
     """sha256 of the content (content_hash()); computed when not given, checked when given."""
     created_at: datetime = Field(default_factory=utcnow)
@@ -97,19 +115,22 @@ class PromptVersion(BaseModel):
     @field_validator("template")
     @classmethod
     def _template(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the template is empty; give the prompt's text")
         if "\x00" in value:
             raise ValueError("the template contains a NUL byte (\\x00); remove it")
-        try:
-            fields = template_fields(value)
-        except ValueError as e:
-            raise ValueError(f"the template is not a valid format string ({e}); write a "
-                             "literal brace as {{ or }}") from None
-        if any(not f or _root(f).isdigit() for f in fields):
-            raise ValueError("the template has a positional field ({} or {0}); name it, as in "
-                             "{country}, so vars= can fill it")
+        _check_format(value, "the template")
         return value
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _messages(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, list | tuple) and not value):
+            return ()
+        turns = normalize_turns(value)
+        for text in turn_texts(turns):
+            if "\x00" in text:
+                raise ValueError("a turn contains a NUL byte (\\x00); remove it")
+            _check_format(text, "a turn")
+        return json.loads(_canonical(turns))  # stored as read back
 
     @field_validator("model")
     @classmethod
@@ -137,7 +158,12 @@ class PromptVersion(BaseModel):
 
     @model_validator(mode="after")
     def _hash(self) -> PromptVersion:
-        expected = content_hash(self.template, self.system, self.model, self.params)
+        if self.messages and not self.template.strip():
+            object.__setattr__(self, "template", turns_text(self.messages))
+        if not self.template.strip():
+            raise ValueError("the template is empty; give the prompt's text")
+        expected = content_hash(self.template, self.system, self.model, self.params,
+                                self.messages)
         if not self.content_hash:
             object.__setattr__(self, "content_hash", expected)
         elif self.content_hash != expected:
@@ -147,11 +173,14 @@ class PromptVersion(BaseModel):
 
     @property
     def fields(self) -> list[str]:
-        """The names the template fills ({country}): the columns vars= must have."""
-        return list(dict.fromkeys(_root(f) for f in template_fields(self.template)))
+        """The names the template (or the turns) fill ({country}): the columns vars= must
+        have."""
+        names = turn_fields(self.messages) if self.messages else template_fields(self.template)
+        return list(dict.fromkeys(_root(f) for f in names))
 
     def render(self, variables: Mapping[str, Any] | None = None) -> str:
-        """The template filled from `variables` (str.format: {{ is a literal brace)."""
+        """The template filled from `variables` (str.format: {{ is a literal brace); a
+        conversation is filled by experimentation.conversations.render_turns."""
         given = {str(k): v for k, v in (variables or {}).items()}
         missing = [f for f in self.fields if f not in given]
         if missing:
@@ -170,8 +199,23 @@ class PromptVersion(BaseModel):
         return f"{self.name} v{self.version}"
 
 
+def _check_format(value: str, what: str) -> None:
+    try:
+        fields = template_fields(value)
+    except ValueError as e:
+        raise ValueError(f"{what} is not a valid format string ({e}); write a literal brace "
+                         "as {{ or }}") from None
+    if any(not f or _root(f).isdigit() for f in fields):
+        raise ValueError(f"{what} has a positional field ({{}} or {{0}}); name it, as in "
+                         "{country}, so vars= can fill it")
+
+
 def _lines(text: str | None) -> list[str]:
     return [] if text is None else text.splitlines()
+
+
+def _turns(v: PromptVersion) -> list[str]:
+    return turn_lines(v.messages or ({"role": "user", "content": v.template},))
 
 
 def _settings(v: PromptVersion) -> list[str]:
@@ -183,7 +227,11 @@ def diff_versions(a: PromptVersion, b: PromptVersion, *, context: int = 3) -> st
     """A unified diff (difflib) of two versions, section by section: template, system and
     parameters (the model among them). Empty when their content is the same."""
     out: list[str] = []
-    for section, old, new in (("template", _lines(a.template), _lines(b.template)),
+    turns = a.messages or b.messages
+    for section, old, new in (("template", [] if turns else _lines(a.template),
+                               [] if turns else _lines(b.template)),
+                              ("messages", _turns(a) if turns else [],
+                               _turns(b) if turns else []),
                               ("system", _lines(a.system), _lines(b.system)),
                               ("parameters", _settings(a), _settings(b))):
         if old == new:

@@ -1,7 +1,7 @@
 """Text similarity metrics in [0, 1], named as OpenAI's text_similarity grader names them.
 
-Each comes from a maintained library, imported when first used: rapidfuzz (fuzzy_match),
-nltk (bleu, gleu, meteor), Google's rouge-score (rouge_1..rouge_5, rouge_l), numpy (cosine).
+Each comes from a maintained library, imported when first used: rapidfuzz (fuzzy_match), nltk
+(bleu, gleu, meteor), Google's rouge-score (rouge_1..rouge_5, rouge_l), numpy (cosine).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from nbplayground.evaluation import wordnet
 from nbplayground.evaluation.embeddings import CachedEmbedder, cosine_of
 from nbplayground.evaluation.ports import Embedder
 from nbplayground.evaluation.score import MetricUnavailable
@@ -59,27 +60,15 @@ def gleu(answer: str, reference: str) -> float:
 
 
 def meteor(answer: str, reference: str) -> float:
+    """nltk's METEOR (exact, Porter-stem and WordNet-synonym matches; alpha 0.9, beta 3,
+    gamma 0.5) over the same tokens as bleu and gleu, WordNet 3.0 read offline (see
+    evaluation.wordnet; the first call in a process loads it, which takes seconds)."""
     from nltk.translate.meteor_score import meteor_score
 
-    return float(meteor_score([_tokens(reference)], _tokens(answer)))
-
-
-def require_meteor() -> None:
-    """METEOR matches synonyms through WordNet, whose data nltk downloads; offline, without it,
-    the metric cannot be computed, so it is refused before any request."""
-    import nltk
-
-    try:
-        nltk.data.find("corpora/wordnet")
-    except LookupError:
-        try:
-            nltk.data.find("corpora/wordnet.zip")
-        except LookupError:
-            raise MetricUnavailable(
-                "metric='meteor' needs the WordNet data that nltk downloads (it matches "
-                "synonyms through it), and it is not on this machine; run "
-                "nltk.download('wordnet') where the internet is reachable, or use "
-                "metric='bleu', 'gleu' or 'rouge_l'") from None
+    hyp, ref = _tokens(answer), _tokens(reference)
+    if not hyp or not ref:
+        return float(hyp == ref)
+    return float(meteor_score([ref], hyp, wordnet=wordnet.reader()))
 
 
 @functools.cache

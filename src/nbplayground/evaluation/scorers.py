@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from nbplayground.evaluation import metrics
+from nbplayground.evaluation import metrics, wordnet
 from nbplayground.evaluation.ports import Embedder
 from nbplayground.evaluation.score import Grade, InvalidScorer, Score
 from nbplayground.evaluation.templates import Answer, Template
@@ -226,7 +226,7 @@ class Similarity(Scorer):
     def model_post_init(self, context: Any) -> None:
         self._template = Template.parse(self.reference)
         if self.metric == "meteor":
-            metrics.require_meteor()
+            wordnet.require()
 
     def columns(self) -> set[str]:
         return self._template.columns

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from nbplayground.evaluation import wordnet
 from nbplayground.evaluation.embeddings import CachedEmbedder
 from nbplayground.evaluation.judges import ModelGrader
 from nbplayground.evaluation.ports import Embedder
@@ -79,15 +80,18 @@ class ScoringPlan:
 
     @property
     def blocking(self) -> bool:
-        """Grading may wait on an embeddings call: run it off the event loop."""
-        return self.embedder is not None and any(
-            isinstance(s, Similarity) and s.embeds for s in self.deterministic)
+        """Grading may wait on an embeddings call, or on loading WordNet (seconds, once per
+        process) for meteor: run it off the event loop."""
+        similar = [s for s in self.deterministic if isinstance(s, Similarity)]
+        return (self.embedder is not None and any(s.embeds for s in similar)) or (
+            any(s.metric == "meteor" for s in similar) and not wordnet.loaded())
 
     def prefetch(self, cells: Iterable[tuple[int, Experiment]]) -> None:
         """Embed every answer and reference the cosine scorers of these cells need, in one
         call for what the log lacks (rescoring a sweep: not one call per cell)."""
         embedder = self.embedder
-        if not isinstance(embedder, CachedEmbedder) or not self.blocking:
+        if not isinstance(embedder, CachedEmbedder) or not any(
+                isinstance(s, Similarity) and s.embeds for s in self.deterministic):
             return
         texts: list[str] = []
         for i, exp in cells:

@@ -1,5 +1,6 @@
-"""References as templates: {answer}, {answer.field} (of the JSON answer) and {column} of vars
-(nested: {column.field} reads a field of a dict in that column)."""
+"""References as templates: {answer}, {answer.field} (of the JSON answer), {sample.name} (the
+answer as OpenAI's graders see it: output_tools, choices, ...) and {column} of vars (nested:
+{column.field} reads a field of a dict in that column)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 from nbplayground.evaluation.score import InvalidScorer
 
 _UNSET = object()
+SAMPLE_NAMES = ("output_text", "output_json", "output_tools", "choices")
+"""The sample namespace of OpenAI's grader templates, as {sample.<name>}."""
 
 
 @dataclass
@@ -77,7 +80,7 @@ class Template:
     def columns(self) -> set[str]:
         """The vars columns this template reads ({answer...} is not one); {a.b} reads a."""
         return {n.split(".")[0] for n in self.names
-                if n != "answer" and not n.startswith("answer.")}
+                if n != "answer" and not n.startswith(("answer.", "sample."))}
 
     def render(self, answer: Answer) -> str:
         out: list[str] = []
@@ -101,10 +104,34 @@ def _lookup(name: str, answer: Answer) -> Any:
             else:
                 raise ValueError(f"the JSON answer has no field {name[len('answer.'):]!r}")
         return value
+    if name.startswith("sample.") and name.split(".")[1] in SAMPLE_NAMES:
+        # A path the answer lacks (no tool was called) is empty text: the check then fails
+        # with its own reason rather than erring.
+        found, value = resolve(sample_of(answer), name.removeprefix("sample."))
+        return value if found else ""
     found, value = resolve(answer.row, name)
     if not found:
         raise ValueError(f"this cell's vars have no column {name!r}")
     return value
+
+
+def sample_of(answer: Answer) -> dict[str, Any]:
+    """The `sample` namespace of OpenAI's graders for one answer: output_text, output_json
+    (None when the answer is not JSON), output_tools and choices in Chat's shape."""
+    try:
+        output_json: Any = answer.parsed
+    except ValueError:
+        output_json = None
+    tools = [{"id": c.get("id", ""), "type": "function",
+              "function": {"name": c.get("name", ""),
+                           "arguments": json.dumps(c.get("arguments", {}))}}
+             for c in answer.tool_calls]
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text}
+    if tools:
+        message["tool_calls"] = tools
+    return {"output_text": answer.text, "output_json": output_json, "output_tools": tools,
+            "choices": [{"index": 0, "finish_reason": "tool_calls" if tools else "stop",
+                         "message": message}]}
 
 
 def resolve(row: Mapping[str, Any], name: str) -> tuple[bool, Any]:

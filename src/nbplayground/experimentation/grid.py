@@ -11,11 +11,13 @@ from typing import Any, Literal
 
 from nbplayground.configuration import require_known
 from nbplayground.configuration.validation import CELL_OPTIONS
+from nbplayground.domain.conversation import normalize_turns
 from nbplayground.domain.fields import FIELDS
 from nbplayground.domain.parameters import PARAMETER_NAMES
 from nbplayground.domain.prompts import PromptVersion
 from nbplayground.errors import InvalidInput
 from nbplayground.evaluation.templates import resolve
+from nbplayground.experimentation.conversations import Turns, render_turns
 
 Mode = Literal["cross", "zip"]
 
@@ -44,12 +46,19 @@ def _is_conversation(value: Any) -> bool:
 
 def normalize_prompts(prompts: Any) -> list[Any]:
     """A string, a conversation, or a list of either → a list of prompts."""
-    if isinstance(prompts, str) or _is_conversation(prompts):
+    if isinstance(prompts, str | Turns) or _is_conversation(prompts):
         return [prompts]
     if isinstance(prompts, Sequence) and prompts:
         return list(prompts)
     raise InvalidInput("prompts must be a string, a list of strings, or a list of conversations "
                        f"(lists of {{'role', 'content'}}), not {type(prompts).__name__}")
+
+
+def _turns(conversation: Any) -> tuple[dict[str, Any], ...]:
+    try:
+        return normalize_turns(list(conversation), "the conversation")
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
 
 
 def _names(model: Any) -> list[str | None]:
@@ -145,11 +154,17 @@ def expand(prompts: Any, model: str | Sequence[str] | None, *,
     if variables is not None:
         rows = records(variables)
         for p in base:
-            if not isinstance(p, str):
-                raise InvalidInput("vars= fills templates; the prompts must be strings")
-            filled += [(fill(p, r), r) for r in rows]
+            if isinstance(p, str):
+                filled += [(fill(p, r), r) for r in rows]
+            elif isinstance(p, Turns) or _is_conversation(p):
+                turns = p if isinstance(p, Turns) else Turns(_turns(p))
+                filled += [(render_turns(turns.turns, r), r) for r in rows]
+            else:
+                raise InvalidInput("vars= fills templates; the prompts must be strings or "
+                                   "conversations ({'role', 'content'} turns)")
     else:
-        filled = [(p, None) for p in base]
+        filled = [(render_turns(p.turns, None) if isinstance(p, Turns) else p, None)
+                  for p in base]
     models = _names(model)
     providers = providers_of(provider)
     systems: list[Any] = list(system) if isinstance(system, list | tuple) else [system]
@@ -197,7 +212,9 @@ def expand_prompts(prompts: Any, model: str | Sequence[str] | None, *,
                             params=params, mode=mode, variables=variables, provider=provider)
             continue
         given = {k: v for k, v in params.items() if v is not None}
-        text = item.template if variables is not None else item.render()
+        text: Any = item.template if variables is not None else item.render()
+        if item.messages:
+            text = Turns(item.messages)
         specs += [replace(s, source=item) for s in expand(
             text, model or item.model or default_model,
             system=item.system if system is None else system, repeats=repeats,

@@ -59,8 +59,14 @@ class PromptLibrary:
         self.repository = repository
         self.user = user
 
-    def save(self, name: str, template: str, system: str | None = None,
-             model: str | None = None, **params: Any) -> PromptVersion:
+    def save(self, name: str, template: str | None = None, system: str | None = None,
+             model: str | None = None, *, messages: Any = None, **params: Any
+             ) -> PromptVersion:
+        if template is None and messages:
+            template = ""  # the version shows its last user turn
+        if messages is not None and not isinstance(messages, list | tuple):
+            raise InvalidInput(f"messages must be a list of {{'role', 'content'}} turns, not "
+                               f"{type(messages).__name__}")
         if not isinstance(template, str):
             raise InvalidInput(f"template must be a string (a str.format template such as "
                                f"'Capital of {{country}}?'), not {type(template).__name__}")
@@ -68,7 +74,8 @@ class PromptLibrary:
             if value is not None and not isinstance(value, str):
                 raise InvalidInput(f"{what} must be a string or None, not {value!r}")
         draft = PromptVersion(name=_name(name), template=template, system=system, model=model,
-                              params=check_params(model, params), author=self.user)
+                              messages=messages or (), params=check_params(model, params),
+                              author=self.user)
         return self.repository.save(draft)
 
     def versions(self, name: str) -> list[PromptVersion]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nbplayground.accounts import ledger_rows
 from nbplayground.analytics import CostEstimator, Tokenizer
 from nbplayground.configuration import lookup, resolve_parameters
-from nbplayground.configuration.images import Image, image_tokens, load_images, with_images
+from nbplayground.configuration.images import Image
 from nbplayground.configuration.structured import python_objects, tool_rounds
 from nbplayground.domain import (
     APIRequest,
@@ -21,7 +21,6 @@ from nbplayground.domain import (
     Message,
     ResponseMetrics,
     ToolCall,
-    as_messages,
 )
 from nbplayground.domain.wire import tool_round
 from nbplayground.errors import (
@@ -52,6 +51,7 @@ from nbplayground.experimentation.ports import (
     Gate,
     Throttle,
 )
+from nbplayground.experimentation.prompt_messages import Prompt, build_messages
 from nbplayground.experimentation.retry import RetryPolicy
 from nbplayground.experimentation.sending import send
 from nbplayground.experimentation.stopping import Partial, log_stopped
@@ -59,8 +59,6 @@ from nbplayground.experimentation.throttle import Limiters
 from nbplayground.experimentation.tool_rounds import call_tools, sent_back
 from nbplayground.experimentation.usage import usage_of
 from nbplayground.ids import new_id, utcnow
-
-Prompt = str | Sequence[Mapping[str, str] | Message]
 
 
 @dataclass
@@ -114,19 +112,9 @@ class ExperimentService:
                                      "use api='chat'")
         parse_as, functions = python_objects(params)
         rounds = tool_rounds(run_tools, max_tool_rounds, functions)
-        try:
-            messages = as_messages(prompt, system)
-        except (ValueError, TypeError) as e:
-            raise InvalidInput(f"a message must have a role (system, user, assistant) and a "
-                               f"content string: {e}") from None
-        pictures = load_images(images)
-        if pictures:
-            if not getattr(client, "sees_images", True):
-                raise ConfigurationError(f"the {provider} provider's models read no images; "
-                                         "use an OpenAI vision model (e.g. gpt-4o-mini)")
-            messages = with_images(messages, pictures)
-        prompt_tokens = self.count_prompt(client, model, messages) + sum(
-            image_tokens(p) for p in pictures)
+        messages, pictures, picture_tokens = build_messages(
+            prompt, system, images, client, provider, parameters.api or "chat")
+        prompt_tokens = self.count_prompt(client, model, messages) + picture_tokens
         wanted = parameters.max_tokens or 0
         if prompt_tokens + wanted > spec.context_window:
             raise ContextWindowExceeded(

@@ -21,17 +21,24 @@ PROMPT_COLUMNS: Columns = (
 PROMPTS = ", ".join(names(PROMPT_COLUMNS))
 
 
+TURNS = "messages"
+"""The key of a conversation's turns in the params JSON (no request field has that name)."""
+
+
 def prompt_row(v: PromptVersion) -> dict[str, Any]:
-    """A version as the prompts table's row (params as JSON text, the author as user_id)."""
+    """A version as the prompts table's row (params as JSON text, with a conversation's turns
+    under "messages"; the author as user_id)."""
+    params = {**v.params, TURNS: list(v.messages)} if v.messages else v.params
     return {"user_id": v.author, "name": v.name, "version": v.version, "template": v.template,
-            "system": v.system, "model": v.model, "params": dumps(v.params),
+            "system": v.system, "model": v.model, "params": dumps(params),
             "content_hash": v.content_hash, "created_at": as_utc(v.created_at)}
 
 
 def prompt_from_row(row: Mapping[str, Any]) -> PromptVersion:
+    params = json.loads(row["params"] or "{}")
     return PromptVersion(name=row["name"], version=row["version"], template=row["template"],
                          system=row["system"], model=row["model"],
-                         params=json.loads(row["params"] or "{}"),
+                         messages=params.pop(TURNS, ()), params=params,
                          content_hash=row["content_hash"], created_at=as_utc(row["created_at"]),
                          author=row["user_id"])
 

@@ -14,27 +14,38 @@ from nbplayground.evaluation.openai_import import shapes
 from nbplayground.evaluation.openai_import.criteria import to_scorers
 from nbplayground.evaluation.openai_import.errors import InvalidExport
 from nbplayground.evaluation.openai_import.imported import ImportedEval
-from nbplayground.evaluation.openai_import.mustache import check_paths, convert, message_text
-from nbplayground.evaluation.openai_import.reading import baseline_frame, load_items, load_json
+from nbplayground.evaluation.openai_import.prompt import prompt_of
+from nbplayground.evaluation.openai_import.reading import baseline_frame, load_json, load_rows
+from nbplayground.evaluation.openai_import.samples import samples_baseline
 
 _SOURCE = "run.data_source.source"
 
 
-def _items(run: shapes.Run | None, items: Any) -> tuple[list[dict[str, Any]], str]:
-    """The items and where they came from (for error messages)."""
+def _rows(run: shapes.Run | None, items: Any) -> tuple[list[tuple[dict[str, Any], Any]], str]:
+    """The items (each with its pre-generated sample, or None) and where they came from."""
     if items is not None:
-        return load_items(items), "items"
+        return load_rows(items), "items"
     if run is None:
         return [], "items"
     src = run.data_source.source
     if src.type == "file_content":
-        return [dict(row.item) for row in src.content or []], f"{_SOURCE}.content"
+        return [(dict(row.item), row.sample) for row in src.content or []], \
+            f"{_SOURCE}.content"
     if src.type == "file_id":
         raise InvalidExport(f"the items are in OpenAI file {src.id!r}, which the export does "
                             "not hold; download it (a JSONL of {\"item\": ...} lines) and "
                             "pass items='that.jsonl'", where=f"{_SOURCE}.id")
     raise InvalidExport(f"a {src.type} source queries logs kept by OpenAI; export them as "
                         "JSONL of {\"item\": ...} lines and pass items=", where=f"{_SOURCE}.type")
+
+
+def _pregenerated(run: shapes.Run | None, rows: list[tuple[dict[str, Any], Any]]) -> bool:
+    """A run whose items carry their samples and that generates none: type jsonl, or a
+    completions run with no model and no input messages."""
+    if run is None or not rows or any(sample is None for _, sample in rows):
+        return False
+    ds = run.data_source
+    return ds.type == "jsonl" or (ds.input_messages is None and not (ds.model or run.model))
 
 
 def _skeleton(schema: Any) -> Any:
@@ -64,78 +75,6 @@ def _check_schema(schema: dict[str, Any] | None, items: Sequence[Mapping[str, An
                                 "item schema)", where=f"{where}[{i}]")
 
 
-def _response_format(sp: shapes.SamplingParams, api: str) -> Any:
-    fmt = sp.response_format if api == "chat" else (sp.text.format if sp.text else None)
-    fmt = fmt or sp.response_format or (sp.text.format if sp.text else None)
-    if not fmt or fmt.get("type") == "text":
-        return None
-    if fmt.get("type") == "json_object":
-        return "json_object"
-    inner = fmt.get("json_schema", fmt)  # chat nests it; Responses does not
-    return {"type": "json_schema", "name": inner.get("name") or "answer",
-            "schema": inner.get("schema"), "strict": bool(inner.get("strict", False))}
-
-
-def _tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    for i, t in enumerate(tools or []):
-        if t.get("type", "function") != "function":
-            raise InvalidExport(f"built-in tool {t.get('type')!r} is not supported; only "
-                                "function tools", where=f"run.data_source.sampling_params."
-                                                        f"tools[{i}].type")
-    return list(tools) if tools else None
-
-
-def params_of(ds: shapes.DataSource) -> dict[str, Any]:
-    """The run's sampling_params as request fields (api from the data source type)."""
-    api = "responses" if ds.type == "responses" else "chat"
-    sp = ds.sampling_params or shapes.SamplingParams()
-    out = {"api": api, "temperature": sp.temperature, "top_p": sp.top_p, "seed": sp.seed,
-           "max_tokens": sp.max_completion_tokens or sp.max_completions_tokens,
-           "reasoning_effort": sp.reasoning_effort,
-           "response_format": _response_format(sp, api), "tools": _tools(sp.tools)}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def prompt_of(run: shapes.Run, items: Sequence[Mapping[str, Any]], name: str
-              ) -> PromptVersion | None:
-    """The run's input_messages as a PromptVersion ({{item.x}} -> {x})."""
-    ds = run.data_source
-    where = "run.data_source.input_messages"
-    im = ds.input_messages
-    if im is None:
-        if ds.type == "jsonl":
-            return None  # the samples were given, not generated: nothing to re-run
-        raise InvalidExport(f"a {ds.type} run needs input_messages (a template)", where=where)
-    system: list[str] = []
-    user: list[str] = []
-    if isinstance(im, shapes.ItemReference):
-        ref = im.item_reference.strip().removeprefix("{{").removesuffix("}}").strip()
-        conv = convert("{{" + ref + "}}", f"{where}.item_reference", sample=False)
-        check_paths(conv, items, f"{where}.item_reference")
-        value = next((it.get(conv.item_paths[0]) for it in items), "")
-        if not isinstance(value, str):
-            raise InvalidExport(f"{ref} holds {type(value).__name__}; only a reference to a "
-                                "text field (the user message) is supported yet",
-                                where=f"{where}.item_reference")
-        user.append(conv.text)
-    else:
-        for i, m in enumerate(im.template):
-            at = f"{where}.template[{i}]"
-            if m.role == "assistant":
-                raise InvalidExport("assistant turns in the template (few-shot examples) "
-                                    "are not supported yet: a prompt is a system and a user "
-                                    "message", where=f"{at}.role")
-            conv = convert(message_text(m.content, f"{at}.content"), f"{at}.content",
-                           sample=False)
-            check_paths(conv, items, f"{at}.content")
-            (system if m.role in ("system", "developer") else user).append(conv.text)
-        if not user:
-            raise InvalidExport("the template has no user message", where=f"{where}.template")
-    return PromptVersion(name=name, template="\n\n".join(user),
-                         system="\n\n".join(system) if system else None,
-                         model=ds.model or run.model, params=params_of(ds))
-
-
 def import_eval(eval_json: Any, run: Any = None, items: Any = None, *,
                 output_items: Any = None, trust_python: bool = False, runner: Any = None,
                 sweep: Callable[..., Any],
@@ -151,17 +90,26 @@ def import_eval(eval_json: Any, run: Any = None, items: Any = None, *,
                             "GET /v1/evals/{id}", where="testing_criteria")
     ev = shapes.parse(shapes.Eval, data, "")
     r = shapes.parse(shapes.Run, load_json(run, "run"), "run") if run is not None else None
-    rows, source = _items(r, items)
+    pairs, source = _rows(r, items)
+    rows = [item for item, _ in pairs]
+    given = _pregenerated(r, pairs)
     _check_schema(ev.data_source_config.items_schema(), rows, source)
     checked = rows or [_skeleton(ev.data_source_config.items_schema())]
     scorers = to_scorers(ev.testing_criteria, checked, trusted=trust_python, runner=runner)
     name = (ev.name or ev.id or "imported eval").strip() or "imported eval"
-    prompt = prompt_of(r, checked, name) if r is not None else None
+    prompt = prompt_of(r, checked, name, pregenerated=given) if r is not None else None
     if prompt is not None and save is not None:
-        prompt = save(prompt.name, prompt.template, prompt.system, prompt.model,
-                      **prompt.params)
+        prompt = save(prompt.name, None if prompt.messages else prompt.template,
+                      prompt.system, prompt.model,
+                      messages=list(prompt.messages) or None, **prompt.params)
     baseline, passed = (baseline_frame(output_items, [sc.name for sc in scorers])
                         if output_items is not None else (None, None))
+    if baseline is None and given:
+        try:
+            baseline, passed = samples_baseline(pairs, scorers, source)
+        finally:
+            if runner is not None:
+                runner.close()  # a worker per sweep: the first ev.run starts its own
     return ImportedEval(name=name, eval_id=ev.id, run_id=r.id if r else None,
                         data=pd.DataFrame.from_records(rows) if rows else pd.DataFrame(),
                         prompt=prompt, scorers=scorers, baseline=baseline,

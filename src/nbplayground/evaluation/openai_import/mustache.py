@@ -1,8 +1,9 @@
 """OpenAI's {{item.x}} / {{sample.output_text}} templates as nbplayground's {x} / {answer}.
 
 {{item.a.b}} -> {a.b} (a nested field, JSON-path-like [0] indexes too), {{sample.output_text}}
-and {{sample.output_json}} -> {answer}, {{sample.output_json.f}} -> {answer.f}; literal braces
-are doubled so the result is a format-string template.
+and {{sample.output_json}} -> {answer}, {{sample.output_json.f}} -> {answer.f},
+{{sample.output_tools}} / {{sample.choices}} (and paths into them) -> {sample.output_tools...};
+literal braces are doubled so the result is a format-string template.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbplayground.evaluation.openai_import.errors import InvalidExport
-from nbplayground.evaluation.templates import resolve
+from nbplayground.evaluation.templates import SAMPLE_NAMES, resolve
 
 _TAG = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _INDEX = re.compile(r"\[\s*(?:(\d+)|'([^']*)'|\"([^\"]*)\")\s*\]")
@@ -64,11 +65,14 @@ def convert(text: str, where: str, *, sample: bool) -> Converted:
                 out.append("{answer}")
             elif rest.startswith("output_json."):
                 out.append("{answer." + rest.removeprefix("output_json.") + "}")
+            elif rest.split(".")[0] in SAMPLE_NAMES:  # read off the sample itself
+                out.append("{sample." + rest + "}")
             else:
                 raise InvalidExport(
-                    f"{{{{{ref}}}}} is not supported; a grader here reads "
-                    "{{sample.output_text}}, {{sample.output_json}} or "
-                    "{{sample.output_json.<field>}}", where=where)
+                    f"{{{{{ref}}}}} is not supported; a grader reads "
+                    "{{sample.output_text}}, {{sample.output_json}}, "
+                    "{{sample.output_json.<field>}}, {{sample.output_tools}} or "
+                    "{{sample.choices}} (nested paths too)", where=where)
         else:
             raise InvalidExport(f"{{{{{ref}}}}}: a template reads the item or sample "
                                 "namespace, e.g. {{item.question}} or {{sample.output_text}}",

@@ -64,18 +64,23 @@ def load_lines(value: Any, what: str) -> list[Any]:
     return out
 
 
-def load_items(value: Any, what: str = "items") -> list[dict[str, Any]]:
-    """The data source's items: lines of {"item": {...}} (a "sample" beside it is ignored);
-    plain item dicts are accepted too."""
-    items = []
+def load_rows(value: Any, what: str = "items") -> list[tuple[dict[str, Any], Any]]:
+    """The data source's rows: lines of {"item": {...}} with the "sample" beside it when
+    there is one (a jsonl run's pre-generated answer); plain item dicts are accepted too."""
+    rows: list[tuple[dict[str, Any], Any]] = []
     for n, row in enumerate(load_lines(value, what), start=1):
         if isinstance(row, Mapping) and isinstance(row.get("item"), Mapping):
-            items.append(dict(row["item"]))
+            rows.append((dict(row["item"]), row.get("sample")))
         elif isinstance(row, Mapping) and "item" not in row:
-            items.append(dict(row))
+            rows.append((dict(row), None))
         else:
             raise InvalidExport('each line is {"item": {...}}', where=f"{what} line {n}")
-    return items
+    return rows
+
+
+def load_items(value: Any, what: str = "items") -> list[dict[str, Any]]:
+    """The data source's items (load_rows without the samples)."""
+    return [item for item, _ in load_rows(value, what)]
 
 
 def _named(result: str, graders: Sequence[str]) -> str:

@@ -7,7 +7,6 @@ output_tools, choices) and the item; a hang, an exception or a non-number scores
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
@@ -16,7 +15,7 @@ from pydantic import Field
 
 from nbplayground.evaluation.score import Grade
 from nbplayground.evaluation.scorers import Scorer
-from nbplayground.evaluation.templates import Answer
+from nbplayground.evaluation.templates import Answer, sample_of
 
 DEFAULT_PASS = 0.5
 """A python grader's pass_threshold when the export has none (like s.python's threshold)."""
@@ -31,24 +30,6 @@ class CodeRunner(Protocol):
               ) -> tuple[float | None, str | None]: ...
 
     def close(self) -> None: ...
-
-
-def sample_of(answer: Answer) -> dict[str, Any]:
-    """The `sample` namespace of OpenAI's graders for one answer."""
-    try:
-        output_json: Any = answer.parsed
-    except ValueError:
-        output_json = None
-    tools = [{"id": c.get("id", ""), "type": "function",
-              "function": {"name": c.get("name", ""),
-                           "arguments": json.dumps(c.get("arguments", {}))}}
-             for c in answer.tool_calls]
-    message: dict[str, Any] = {"role": "assistant", "content": answer.text}
-    if tools:
-        message["tool_calls"] = tools
-    return {"output_text": answer.text, "output_json": output_json, "output_tools": tools,
-            "choices": [{"index": 0, "finish_reason": "tool_calls" if tools else "stop",
-                         "message": message}]}
 
 
 def item_of(row: Mapping[str, Any]) -> dict[str, Any]:
