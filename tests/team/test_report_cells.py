@@ -148,3 +148,29 @@ def test_an_owner_that_is_no_superuser_keeps_the_cells(postgres_cluster: Any) ->
     kept, fresh = kept_and_recomputed(owner)
     assert int(kept["calls"].sum()) == 4
     pd.testing.assert_frame_equal(kept, fresh)
+
+
+def test_the_file_logs_view_has_the_team_logs_columns_and_sums(team: Team, tmp_path: Any
+                                                               ) -> None:
+    from nbplayground.adapters.duckdb import DuckDBExperimentRepository
+
+    log = repeated_log()
+    local = DuckDBExperimentRepository(tmp_path / "log.duckdb")
+    local.add(log)
+    owner = PostgresExperimentRepository(team.owner)
+    owner.add(log)
+    owner.close()
+    sums = "sum(calls) AS calls, sum(ok) AS ok, sum(answer_words_s1) AS words, " \
+           "sum(cost_estimate_all) AS cost, count(*) AS cells"
+    mine = local.query(f"SELECT {sums} FROM report_cells GROUP BY user_id ORDER BY user_id",
+                       [])
+    with psycopg.connect(team.owner) as conn:
+        theirs = table(conn, f"SELECT {sums} FROM report_cells GROUP BY user_id "
+                             "ORDER BY user_id")
+        names = [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = "
+            "'report_cells' ORDER BY ordinal_position")]
+    assert names == list(COLUMNS)
+    assert list(local.query("SELECT * FROM report_cells LIMIT 0", []).columns) == [
+        c for c in COLUMNS if c != "cell"]
+    pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
