@@ -1,4 +1,4 @@
-"""The team log's report cells (migration 11): what the trigger sums as batches are written is
+"""The team log's report cells (migration 10): what the trigger sums as batches are written is
 what the rows say, whatever the batches; rows logged before the migration are summed by it; a
 user reads only their own cells and writes none; an owner that is no superuser keeps them too."""
 
@@ -13,9 +13,9 @@ import pytest
 from nbplayground import Playground
 from nbplayground import team as team_log
 from nbplayground.adapters.postgres import PostgresExperimentRepository, migrations
-from nbplayground.adapters.postgres.m011_report_cells import (
+from nbplayground.adapters.postgres.m010_report_cells import (
     COLUMNS,
-    m011_report_cells,
+    m010_report_cells,
     summed,
 )
 from nbplayground.analytics import reports
@@ -99,7 +99,7 @@ def test_whole_log_reports_over_cells_summed_batch_by_batch_are_the_file_logs(
 
 def test_the_migration_sums_the_rows_logged_before_it(team_db: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    [at] = [i for i, fn in enumerate(migrations.MIGRATIONS) if fn is m011_report_cells]
+    [at] = [i for i, fn in enumerate(migrations.MIGRATIONS) if fn is m010_report_cells]
     before = migrations.MIGRATIONS[:at]
     with monkeypatch.context() as m:
         m.setattr(migrations, "MIGRATIONS", before)

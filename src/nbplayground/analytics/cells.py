@@ -1,7 +1,7 @@
 """The log's report cells: experiments summed per (user, sweep, day, every axis), what the
 reports pivot, compare, length, cost and distinct aggregate instead of every row.
 
-The team log keeps them in a table, `report_cells`, summed as rows are written (migration 11's
+The team log keeps them in a table, `report_cells`, summed as rows are written (migration 10's
 trigger, in the batch's transaction). The file log reads each experiment as a cell of its own
 (DuckDB scans a million rows faster than it could keep a table). A report always re-groups cells
 by the axes it shows, so cells with equal keys (written by two batches) add up as one.

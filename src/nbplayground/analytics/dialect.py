@@ -147,7 +147,7 @@ class Postgres(DuckDB):
         return f"CAST(json_agg(DISTINCT {q(column)} ORDER BY {q(column)}) AS TEXT)"
 
     def word_list(self) -> str:
-        # migration 11's generated column: split at write time, not per report
+        # migration 10's generated column: split at write time, not per report
         return "string_to_array(response_words, ' ')"
 
     def words(self) -> str:
@@ -189,7 +189,7 @@ class Postgres(DuckDB):
 
 WORDS_OF = (f"trim(regexp_replace(lower(coalesce(response, '')), '[^{WORD[1:-1]}]+', ' ', "
             "'g'))")
-"""The team log's response_words (migration 11): the answer's words joined by one space."""
+"""The team log's response_words (migration 10): the answer's words joined by one space."""
 
 DIALECTS = {d.name: d for d in (DuckDB(), Postgres())}
 

@@ -266,5 +266,5 @@ from nbplayground.adapters.duckdb import (  # noqa: E402, F401
     m007_batches,
     m008_embeddings,
     m009_stopped,
-    m011_report_cells,
+    m010_report_cells,
 )

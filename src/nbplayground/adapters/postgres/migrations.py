@@ -259,5 +259,5 @@ migration(m007_report_indexes)  # migration 7: the report indexes (registered he
 from nbplayground.adapters.postgres import (  # noqa: E402, F401
     m008_embeddings,
     m009_stopped,
-    m011_report_cells,
+    m010_report_cells,
 )

@@ -136,7 +136,7 @@ def _secure(conn: Conn, logins: list[str]) -> None:
         if table == "users":
             conn.execute(sql.SQL("CREATE POLICY admin_writes ON {} FOR ALL TO {} USING (true) "
                                  "WITH CHECK (true)").format(t, ident(ADMIN_ROLE)))
-        if table == "report_cells":  # written by the owner's trigger only (migration 11)
+        if table == "report_cells":  # written by the owner's trigger only (migration 10)
             conn.execute(sql.SQL("CREATE POLICY summed_by_owner ON {} FOR ALL TO CURRENT_USER "
                                  "USING (true) WITH CHECK (true)").format(t))
 

@@ -1,4 +1,4 @@
-"""Migration 11 of the file log: `report_cells`, the experiments summed per cell, as a view.
+"""Migration 10 of the file log: `report_cells`, the experiments summed per cell, as a view.
 
 The team log keeps the same relation in a table its trigger fills (analytics/cells.py); DuckDB
 sums a million rows as it reads them faster than it could keep a table, so here it is a view
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @migration
-def m011_report_cells(conn: DuckDBPyConnection) -> None:
+def m010_report_cells(conn: DuckDBPyConnection) -> None:
     """report_cells: one row per user, sweep, day and request (every axis), its repeats
     counted and summed, with the team log's columns."""
     conn.execute(f"CREATE VIEW report_cells AS {cells.aggregate(DIALECTS['duckdb'])}")

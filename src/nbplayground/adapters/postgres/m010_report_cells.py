@@ -1,4 +1,4 @@
-"""Migration 11 of the team log: what reports recompute per row, worked out as rows are written.
+"""Migration 10 of the team log: what reports recompute per row, worked out as rows are written.
 
 `response_words` holds each answer's words (a generated column: lower-cased, split at anything
 but [0-9a-z_], joined by single spaces); `report_cells` the experiments summed per cell
@@ -40,7 +40,7 @@ def _added(column: str, kind: str) -> str:
 
 
 @migration
-def m011_report_cells(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+def m010_report_cells(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     """Answers' words and the report cells: whole-log reports read a user's cells (a row per
     sweep, day and request: the repeats summed) rather than every experiment and its answer.
     The trigger runs as the table's owner (users may only read their cells, so none can change
