@@ -4,8 +4,9 @@
 
 Starts a private PostgreSQL cluster (tests/support/postgres.py), sets a team up (users alice
 and bob, admin carol), COPYs `rows` synthetic experiments (bench/analytics.py's, a third of the
-sweeps each user's) and a usage row per experiment in as the owner, then times every report
-and chart kind of facade_analytics (REPORTS, CHARTS), history(), usage() and compare() through
+sweeps each user's; the COPY fires migration 10's report-cells trigger, as every write does)
+and a usage row per experiment in as the owner, then times every report and chart kind of
+facade_analytics (REPORTS, CHARTS), history(), usage() and compare() through
 a Playground on the team log, as alice (row security shows her a third) and as carol (an admin:
 every row; her reports are her own third, her history and usage cover all users). Prints the
 median ms and the ratio to the 300 ms target.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import TYPE_CHECKING, Any
 
 from nbplayground import aio
@@ -40,22 +41,23 @@ class Sweeps:
             else None
 
     def _cells(self, prompts: Any, model: Any, system: Any, repeats: int, mode: str,
-               vars: Any, provider: str | None, price_as: str | None,
+               vars: Any, provider: Any, price_as: str | None,
                params: dict[str, Any], rows: list[Any] | None = None) -> list[Any]:
-        from nbplayground.experimentation.grid import expand_prompts
+        from nbplayground.experimentation.grid import expand_prompts, providers_of
 
-        prov = self._provider_for(provider)
-        specs = expand_prompts(prompts, model, default_model=self._w.default_model(prov),
-                               system=system, repeats=repeats, params=params,
-                               mode=mode, variables=vars)  # type: ignore[arg-type]
+        # provider= is an axis like model=: each cell is prepared for its own provider (its
+        # client, default model, tokenizer and prices); None is the Playground's own.
+        providers = [self._provider_for(p) for p in providers_of(provider)]
+        specs = expand_prompts(prompts, model, system=system, repeats=repeats, params=params,
+                               mode=mode, variables=vars, provider=providers)  # type: ignore[arg-type]
         if rows is not None:  # each cell's vars row, for its scorers
             rows.extend(s.variables for s in specs)
-        return [self.prepare(s.prompt, s.model, system=s.system, provider=prov,
+        return [self.prepare(s.prompt, s.model, system=s.system, provider=s.provider,
                              price_as=price_as, repeat=s.repeat, index=i, **s.params
                              ).from_prompt(s.source) for i, s in enumerate(specs)]
 
     def _sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
-               mode: str = "cross", vars: Any = None, provider: str | None = None,
+               mode: str = "cross", vars: Any = None, provider: Any = None,
                price_as: str | None = None, refresh: bool = False, scorers: Any = None,
                via: str = "sync", **params: Any) -> Any:
         from nbplayground.evaluation import ScoringPlan
@@ -65,9 +67,16 @@ class Sweeps:
         rows: list[Any] = []
         cells = self._cells(prompts, model, system, repeats, mode, vars, provider, price_as,
                             params, rows)
-        prov = self._provider_for(provider)
+        providers = sorted({c.provider for c in cells}) or [self._provider_for(None)]
+        if via == "batch":  # a batch takes one provider (OpenAI's): refused before any upload
+            from nbplayground.experimentation.batch_files import check_batchable
+
+            check_batchable(cells)
+        # One embedder for cosine scorers: the sweep's provider (mixed: the Playground's own).
+        prov = providers[0] if len(providers) == 1 else self._provider_for(None)
         plan = ScoringPlan(scorers, rows, embedder=self.embedder(scorers, prov))  # vars checked
-        check_judges(self.service, plan, self.user, prov)
+        for p in providers:  # a judge with no provider of its own runs on its cell's
+            check_judges(self.service, plan, self.user, p)
         # A batch sweep of the same call is a sweep of its own (its batches are found by it).
         sid = new_sweep_id() if refresh else sweep_id_for(
             self.user if via == "sync" else f"{self.user}\x00{via}", cells)
@@ -76,7 +85,8 @@ class Sweeps:
                 "prompts": sorted({f"{c.prompt_name} v{c.prompt_version}" for c in cells
                                    if c.prompt_name is not None}),
                 "mode": mode, "parameters": {k: v for k, v in params.items() if v is not None},
-                "provider": cells[0].provider if cells else None, "price_as": price_as}
+                "provider": providers[0] if len(providers) == 1 else providers,
+                "price_as": price_as}
         if via == "batch" and plan.scorers:
             raise InvalidInput("scorers are not run on batch sweeps yet; score the finished "
                                "sweep's frame, or use via='sync'")
@@ -84,7 +94,7 @@ class Sweeps:
 
     def estimate(self, prompts: Any, model: Any = None, *, system: Any = None,
                  repeats: int = 1, mode: str = "cross", vars: Any = None,
-                 provider: str | None = None, price_as: str | None = None,
+                 provider: str | list[str] | None = None, price_as: str | None = None,
                  refresh: bool = False, scorers: Any = None, via: str = "sync",
                  **params: Any) -> Any:
         """What `sweep` with the same arguments would send and cost (judges' calls included;
@@ -106,7 +116,7 @@ class Sweeps:
                      repeats: int = 1, concurrency: int = 8, rpm: float | None = None,
                      tpm: float | None = None, max_cost: float | None = None,
                      refresh: bool = False, mode: str = "cross", vars: Any = None,
-                     provider: str | None = None, price_as: str | None = None,
+                     provider: str | list[str] | None = None, price_as: str | None = None,
                      progress: bool = True, scorers: Any = None, **params: Any) -> Any:
         """`await pg.asweep(...)`: the same as sweep, for async code (synchronous calls)."""
         from nbplayground.experimentation.sweep import SweepRunner
@@ -127,12 +137,15 @@ class Sweeps:
     def sweep(self, prompts: Any, model: Any = None, *, system: Any = None, repeats: int = 1,
               concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,
               max_cost: float | None = None, refresh: bool = False, mode: str = "cross",
-              vars: Any = None, provider: str | None = None, price_as: str | None = None,
-              progress: bool = True, scorers: Any = None, via: str = "sync",
-              **params: Any) -> Any:
-        """Run prompts × models × parameter lists × repeats concurrently; returns a Sweep.
+              vars: Any = None, provider: str | list[str] | None = None,
+              price_as: str | None = None, progress: bool = True, scorers: Any = None,
+              via: str = "sync", **params: Any) -> Any:
+        """Run prompts × providers × models × parameter lists × repeats concurrently; returns a
+        Sweep.
 
-        Lists are crossed (mode="zip" pairs them). Identical cells already logged as ok come
+        Lists are crossed (mode="zip" pairs them): provider=["local", "simulated"],
+        model=["smollm2", "gpt-4o"], mode="zip" is two cells, each on its own provider's client,
+        rate limits and prices. Identical cells already logged as ok come
         from the log (refresh=True sends them again), so re-running a call resumes it.
         `scorers=[s.exact("{capital}"), ...]` scores each cell as it finishes (judges after).
         via="batch": the cells go to OpenAI's Batch API (half price, within 24 h); returns at
@@ -152,6 +165,32 @@ class Sweeps:
         return aio.run(runner.run(sw, concurrency=concurrency, rpm=rpm, tpm=tpm,
                                   max_cost=max_cost, refresh=refresh,
                                   progress=SweepProgress if progress else None))
+
+    def submit(self, prompts: Any, model: Any = None, *,
+               on_token: Callable[[int, str], None] | None = None,
+               on_cell: Callable[[int, Any], None] | None = None, concurrency: int = 8,
+               refresh: bool = False, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        """Start a sweep without waiting (the panel's Compare): the same arguments as sweep;
+        on_token(i, piece) streams cell i's answer, on_cell(i, experiment) says it finished.
+        `future.cancel()` stops it: each cell in flight is logged as 'stopped' with its text."""
+        from nbplayground.experimentation.sweep import SweepRunner
+
+        if check_via(kwargs.pop("via", "sync")) != "sync":
+            raise InvalidInput("a submitted sweep sends the calls now; for OpenAI's Batch API "
+                               "use pg.sweep(..., via='batch')")
+        _check_limits(concurrency, None, None, None)
+        sw = self._sweep(prompts, model, refresh=refresh, **kwargs)
+        streams = None if on_token is None else (
+            lambda i: lambda piece: on_token(i, piece))
+
+        def progress(sweep: Any, total: int, note: str) -> Any:
+            if on_cell is None:
+                return None
+            return lambda exp: on_cell(next(i for i, r in enumerate(sweep.results)
+                                            if r is exp), exp)
+
+        return aio.submit(SweepRunner(self.service).run(
+            sw, concurrency=concurrency, refresh=refresh, progress=progress, on_delta=streams))
 
     def score(self, target: Any, scorers: Any = None, *, vars: Any = None,
               concurrency: int = 8, rpm: float | None = None, tpm: float | None = None,

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import atexit
 import concurrent.futures
-import contextlib
 import os
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
-
-from nbplayground import aio, facade_prompts, facade_providers
-from nbplayground.accounts import current_user
+from nbplayground import aio, facade_prompts, facade_providers, facade_setup
 from nbplayground.adapters import log_location
 from nbplayground.configuration import Endpoint
 from nbplayground.domain.prompts import PromptVersion
-from nbplayground.domain.providers import PROVIDERS
-from nbplayground.errors import InvalidInput, MissingApiKey
+from nbplayground.errors import InvalidInput
 from nbplayground.events import EventBus
 from nbplayground.experimentation import ExperimentService
-from nbplayground.facade_accounts import Accounts, no_key_message
+from nbplayground.facade_accounts import Accounts
 from nbplayground.facade_analytics import Reports
 from nbplayground.facade_sweeps import Sweeps
 from nbplayground.results import Experiment, view
-from nbplayground.settings import Settings, check_log_path
 from nbplayground.signatures import like, with_fields
 from nbplayground.wiring import Wiring
 
@@ -42,34 +34,21 @@ class Playground:
     def __init__(self, db: str | os.PathLike[str] | None = None, user: str | None = None,
                  provider: str | Endpoint | None = None, *, api_key: str | None = None,
                  base_url: str | None = None, simulated_latency: float = 0.01) -> None:
-        if db is not None and not isinstance(db, str | os.PathLike):
-            raise InvalidInput(f"db must be a file path (str or Path), not {type(db).__name__}")
-        try:
-            settings = Settings(
-                db=log_location.location(
-                    db or os.environ.get("NBPLAYGROUND_DB") or "nbplayground.duckdb"),
-                user=current_user(user), provider=provider, base_url=base_url,
-                simulated_latency=simulated_latency)
-        except ValidationError as e:
-            raise InvalidInput("; ".join(err["msg"] for err in e.errors())) from None
-        check_log_path(settings.db)
+        settings = facade_setup.settings_for(db, user, provider, base_url, simulated_latency)
         self._w = w = Wiring(settings, api_key)
         self.db = log_location.shown(settings.db)  # never a password
         # On a team log the database login is the identity, whatever user= says.
         self.user = log_location.identity(w.repository, settings.user) \
             if log_location.is_url(settings.db) else settings.user
         self.provider = facade_providers.choose_provider(w, settings.provider)
-        if self.provider == "openai" and PROVIDERS["openai"].needs_key and \
-                settings.base_url_for_openai() is None and not w.has_key():
-            # OpenAI's public API refuses every request without a key: say so now, send nothing
-            raise MissingApiKey(no_key_message(w))
+        facade_setup.check_openai_key(w, self.provider)
         self._accounts = Accounts(w, self.user)
         self._sweeps = Sweeps(w, self.user, self.prepare, self._provider_for)
         self._reports = Reports(w, self.user)
         self.prompts = facade_prompts.Prompts(w, self.user)
         """Saved prompt versions: pg.prompts.save(name, template, ...), list, get, diff."""
         w.warm(self.provider, self.user)
-        _OPEN.add(self)
+        facade_setup.opened(self)
 
     @property
     def bus(self) -> EventBus:
@@ -200,6 +179,11 @@ class Playground:
     async def asweep(self, prompts: Any, model: Any = None, **kwargs: Any) -> Any:
         return await self._sweeps.asweep(prompts, model, **kwargs)
 
+    @like(Sweeps.submit)
+    def submit_sweep(self, prompts: Any, model: Any = None, **kwargs: Any
+                     ) -> concurrent.futures.Future[Any]:
+        return self._sweeps.submit(prompts, model, **kwargs)
+
     @like(Sweeps.score)
     def score(self, target: Any, scorers: Any = None, **kwargs: Any) -> Any:
         return self._sweeps.score(target, scorers, **kwargs)
@@ -279,14 +263,3 @@ class Playground:
 
 
 with_fields(Playground.run)
-
-_OPEN: weakref.WeakSet[Playground] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    # A notebook never calls close(): say goodbye to the servers before the interpreter goes,
-    # not in a garbage collector's warning at exit.
-    for pg in list(_OPEN):
-        with contextlib.suppress(Exception):
-            pg.close()

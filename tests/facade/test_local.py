@@ -90,3 +90,19 @@ def test_the_local_model_is_chat_completions_only(make_pg: Any) -> None:
 
     with pytest.raises(NbPlaygroundError, match="use api='chat'"):
         make_pg().submit("hi", api="responses")
+
+
+def test_one_sweep_runs_the_local_model_beside_simulated_gpt_4o(
+        make_pg: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    pg = make_pg()
+    sw = pg.sweep("Say yes.", provider=["local", "simulated"], model=["smollm2", "gpt-4o"],
+                  mode="zip", max_tokens=6, seed=1)
+    df = sw.to_pandas()
+    assert list(zip(df["provider"], df["model"], df["status"], strict=True)) == [
+        ("local", "smollm2", "ok"), ("simulated", "gpt-4o", "ok")]
+    assert df["cost_estimate"][0] == 0 and df["cost_estimate"][1] > 0
+    assert "the local model one at a time" in capsys.readouterr().err
+    assert "would cost, simulated" in sw.summary()
+    # No model named: each provider's own default.
+    est = pg.estimate("Say no.", provider=["local", "simulated"], max_tokens=6)
+    assert set(est.by_model) == {"smollm2 (local)", "gpt-4o-mini (simulated)"}

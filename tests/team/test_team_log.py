@@ -97,8 +97,8 @@ def test_team_init_from_the_shell_is_idempotent(team_db: str,
                               "ORDER BY relname").fetchall()
     assert rows == [("dave", "user"), ("erin", "user"), ("frank", "admin")]
     assert [r[0] for r in forced] == ["api_requests", "attachments", "batches", "embeddings",
-                                      "experiments", "holds", "prompts", "scores", "sweeps",
-                                      "usage", "users"]
+                                      "experiments", "holds", "prompts", "report_cells",
+                                      "scores", "sweeps", "usage", "users"]
     assert main(["team", "init", "not-a-url"]) == 1
 
 

@@ -746,6 +746,38 @@ def test_a_saved_three_turn_conversation_loads_back_whole_and_runs(lab: Lab) -> 
     prompt.fill(typed_before)
 
 
+def test_a_two_provider_compare_is_one_sweep_cell_and_runs_as_one(lab: Lab) -> None:
+    expect, b = _expect(), lab.panel(1)  # an Endpoint (the stub) beside the simulated provider
+    b.scroll_into_view_if_needed()
+    b.locator('.nbp-tab[data-view="compare"]').click()
+    columns = b.locator(".nbp-cmp-col")
+    expect(columns).to_have_count(2)
+    columns.nth(1).locator("select.nbp-cmp-model").select_option("simulated:gpt-4o")
+    cells = "() => window.jupyterapp.shell.currentWidget.content.model.cells.length"
+    before = lab.js(cells)
+    b.locator(".nbp-compare .nbp-actions button", has_text="Send to notebook").click()
+    lab.page.wait_for_function(f"() => ({cells})() === {before + 1}")
+    below = 1 + int(lab.js(  # the cell below this panel's own
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
+        ".findIndex(c => c.getSource().includes('shot = Playground('))"))
+    inserted = _inserted(lab, below)
+    assert inserted.startswith("sw = shot.sweep(") and inserted.count(".sweep(") == 1
+    assert ".run(" not in inserted
+    assert "provider=['openai', 'simulated']" in inserted and "mode='zip'" in inserted
+    b.locator(".nbp-cmp-run").click()
+    for i in range(2):
+        expect(columns.nth(i).locator(".nbp-metric")).to_have_count(4)
+    expect(b.locator(".nbp-cmp-run")).to_contain_text("Run all")
+    expect(columns.nth(1)).to_contain_text("simulated")
+    lab.page.mouse.move(0, 0)
+    out = REPO / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    b.screenshot(path=str(out / "compare-two-providers.png"), animations="disabled")
+    b.locator('.nbp-tab[data-view="history"]').click()
+    expect(b.locator(".nbp-h-row")).to_have_count(5)  # three before, and this sweep's two
+    b.locator('.nbp-tab[data-view="chat"]').click()
+
+
 def test_saved_notebook_holds_widget_state_but_no_key_and_console_is_clean(lab: Lab) -> None:
     path = lab.root / "panel.ipynb"
     before = path.stat().st_mtime_ns

@@ -103,16 +103,19 @@ def profile(query: Query, user_id: str | None, sweep_id: SweepScope, among: Sequ
     """distinct() in one scan, optionally of the `newest` rows only, or of failed rows too
     (ok=False), plus the values `values_of` takes, sorted."""
     dialect = dialect_of(query)
-    where, params = scope(user_id, sweep_id, ok=ok, dialect=dialect)
+    summed = newest is None and dialect.summed(sweep_id)
+    where, params = scope(user_id, sweep_id, ok=ok and not summed, dialect=dialect)
+    rows = f"report_cells {where}{' AND ok > 0' if ok else ''}" if summed else \
+        f"experiments {where}"
     if newest is not None:
         clause, more = newest_filter(user_id, sweep_id, newest, dialect)
-        where, params = f"{where} AND {clause}", params + more
+        rows, params = f"{rows} AND {clause}", params + more
     counts = [f"count(DISTINCT {q(a)}) + CAST({dialect.has_null(a)} AS INTEGER) AS {q(a)}"
               for a in among]
     if values_of:
         counts.append(f"{dialect.values_json(values_of)} AS _values")
     cols = list(dict.fromkeys([*among, *([values_of] if values_of else [])]))
-    row = query(f"SELECT {', '.join(counts)} FROM {dialect.distinct_rows(cols, where)}", params)
+    row = query(f"SELECT {', '.join(counts)} FROM {dialect.distinct_rows(cols, rows)}", params)
     values: list[Any] = [0] * len(among) if row.empty else row.iloc[0].tolist()
     listed = json.loads(values.pop() or "[]") if values_of and not row.empty else []
     if TYPES.get(values_of or "") == "DOUBLE":  # JSON may write a whole double as 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.analytics import cells
 from nbplayground.analytics.dialect import dialect_of, q
 from nbplayground.analytics.log_sql import (
     ALIASES,
@@ -22,7 +23,6 @@ from nbplayground.analytics.log_sql import (
     axes,
     distinct,
     metric,
-    metric_sql,
     positive,
     scope,
     unit,
@@ -64,18 +64,18 @@ def pivot(query: Query, user_id: str | None, sweep_id: SweepScope = None,
     """One row per cell (axes `by`, default the ones that vary): mean and spread over repeats;
     `cut` counts the answers that stopped at max_tokens (their length measures the cap)."""
     cols = axes(by, AXES, "by") if by is not None else varying(query, user_id, sweep_id)
-    where, params = scope(user_id, sweep_id, ok=False, dialect=dialect_of(query))
-    ok, keys = "FILTER (WHERE status = 'ok')", ", ".join(map(q, cols))
-    sql = (f"SELECT {keys + ', ' if keys else ''}count(*) {ok} AS n, "
-           "CAST(count(*) FILTER (WHERE status = 'error') AS BIGINT) AS errors, "
-           "CAST(count(*) FILTER (WHERE status = 'ok' AND finish_reason = 'length') AS BIGINT) "
-           "AS cut, "
-           f"avg(completion_tokens) {ok} AS completion_tokens_mean, "
-           f"stddev_samp(completion_tokens) {ok} AS completion_tokens_std, "
-           f"avg(cost_estimate) {ok} AS cost_mean, stddev_samp(cost_estimate) {ok} AS cost_std, "
-           f"avg(generation_time_ms) {ok} AS latency_ms_mean, "
-           f"stddev_samp(generation_time_ms) {ok} AS latency_ms_std "
-           f"FROM experiments {where}{' GROUP BY ' + keys + ' ORDER BY ' + keys if keys else ''}")
+    d = dialect_of(query)
+    where, params = scope(user_id, sweep_id, ok=False, dialect=d)
+    keys = ", ".join(map(q, cols))
+    stats = "".join(f", {cells.mean(m + '_s1', m + '_k')} AS {name}_mean, "
+                    f"{cells.std(m + '_s1', m + '_s2', m + '_k')} AS {name}_std"
+                    for m, name in (("completion_tokens", "completion_tokens"),
+                                    ("cost_estimate", "cost"),
+                                    ("generation_time_ms", "latency_ms")))
+    sql = (f"SELECT {keys + ', ' if keys else ''}{cells.total('ok')} AS n, "
+           f"{cells.total('errors')} AS errors, {cells.total('cut')} AS cut{stats} "
+           f"FROM {cells.source(d, where, d.summed(sweep_id), ok=False)}"
+           f"{' GROUP BY ' + keys + ' ORDER BY ' + keys if keys else ''}")
     df = query(sql, params)
     return df.set_index(cols) if cols else df
 
@@ -95,14 +95,18 @@ def compare(query: Query, user_id: str | None, sweep_id: SweepScope, x: str, y: 
     y, (expr, extra) = (y, value) if value else (metric(y), (METRICS[metric(y)][0], []))
     others = [a for a in AXES if a not in keys]
     d = dialect_of(query)
-    where, params = scope(user_id, sweep_id, dialect=d)
-    params = extra + params  # `value` (e.g. a scorer's score, a subquery) is a SQL expression
-    if not value:
-        expr = metric_sql(y, d)
     cols = ", ".join(map(q, AXES))
-    cells = (f"SELECT {cols}, count(*) AS n, count(v) AS k, sum(v) AS s1, sum(v * v) AS s2 "
-             f"FROM (SELECT {cols}, CAST({expr} AS DOUBLE PRECISION) AS v "
-             f"FROM experiments {where}) AS picked GROUP BY {cols}")
+    if value:  # `value` (e.g. a scorer's score, a subquery) is a SQL expression of each row
+        where, params = scope(user_id, sweep_id, dialect=d)
+        params = extra + params
+        summed = (f"SELECT {cols}, count(*) AS n, count(v) AS k, sum(v) AS s1, "
+                  f"sum(v * v) AS s2 FROM (SELECT {cols}, CAST({expr} AS DOUBLE PRECISION) "
+                  f"AS v FROM experiments {where}) AS picked GROUP BY {cols}")
+    else:
+        where, params = scope(user_id, sweep_id, ok=False, dialect=d)
+        summed = (f"SELECT {cols}, sum(ok) AS n, sum({y}_k) AS k, sum({y}_s1) AS s1, "
+                  f"sum({y}_s2) AS s2 FROM {cells.source(d, where, d.summed(sweep_id), ok=True)}"
+                  f" GROUP BY {cols}")
     counts = ", ".join(f"count(DISTINCT {q(a)}) + CAST(count({q(a)}) < count(*) AS INTEGER) "
                        f"AS {q('c_' + a)}" for a in AXES)
     lines = " * ".join(f"CAST(greatest({q('c_' + a)}, 1) AS DOUBLE PRECISION)"
@@ -119,17 +123,17 @@ def compare(query: Query, user_id: str | None, sweep_id: SweepScope, x: str, y: 
                    f"ELSE {d.text(d.least(p), p)} || ' … ' || {d.text(d.most(p), p)}"
                    f" END AS {q(p)}" for p in PARAMETERS if p not in keys)
     series = f"nullif(min(concat_ws(' · ', {', '.join(labels)})), '')"
-    std = "sqrt(greatest(sum(s2) - sum(s1) ^ 2 / sum(k), 0) / nullif(sum(k) - 1, 0))"
+    std = cells.std("s1", "s2", "k")
     prompts = ("CASE WHEN count(DISTINCT prompt) <= 1 THEN min(left(prompt, 80)) ELSE "
                "count(DISTINCT prompt) || ' prompts, e.g. ' || min(left(prompt, 60)) END")
     group = ", ".join([*map(q, keys), *split])
     order = ", ".join([*(f"{q(a)} NULLS FIRST" for a in keys[1:]),
                        *(f"{d.least(a, e)} NULLS FIRST" for a, e in zip(others, split,
                                                                         strict=True)), q(x)])
-    sql = (f"WITH cells AS ({cells}), counts AS (SELECT {counts} FROM cells), marked AS "
+    sql = (f"WITH cells AS ({summed}), counts AS (SELECT {counts} FROM cells), marked AS "
            f"(SELECT cells.*, {flags} FROM cells, counts) "
            f"SELECT {', '.join(map(q, keys))}, {series} AS series, CAST(sum(n) AS BIGINT) AS n, "
-           f"CAST(sum(s1) / sum(k) AS DOUBLE PRECISION) AS {y}_mean, {std} AS {y}_std, "
+           f"{cells.mean('s1', 'k')} AS {y}_mean, {std} AS {y}_std, "
            f"{prompts} AS prompts{info} "
            f"FROM marked GROUP BY {group} ORDER BY {order}")
     return query(sql, params)
@@ -144,20 +148,22 @@ def cost(query: Query, user_id: str | None, sweep_id: SweepScope = None,
     keys = axes(by, tuple(GROUPS), "by")
     if not keys:
         raise InvalidInput(f"by must name at least one of {', '.join(GROUPS)}")
-    where, params = scope(user_id, sweep_id, ok=False, dialect=dialect_of(query))
+    d = dialect_of(query)
+    where, params = scope(user_id, sweep_id, ok=False, dialect=d)
     billed = sql_billed("provider")
     names = ", ".join(map(q, keys))
     order = names + ", cost DESC" if "day" in keys else "cost DESC, " + names
-    sql = (f"SELECT {', '.join(f'{GROUPS[k]} AS {q(k)}' for k in keys)}, count(*) AS calls, "
-           "CAST(count(*) FILTER (WHERE status = 'error') AS BIGINT) AS errors, "
-           "CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, "
-           "CAST(coalesce(sum(completion_tokens), 0) AS BIGINT) AS completion_tokens, "
-           "CAST(coalesce(sum(token_count), 0) AS BIGINT) AS tokens, "
-           f"coalesce(sum(cost_estimate) FILTER (WHERE {billed}), 0.0) AS cost, "
-           f"sum(cost_estimate) FILTER (WHERE NOT {billed}) AS would_cost, "
-           "CAST(count(*) FILTER (WHERE status = 'ok' AND cost_estimate IS NULL) AS BIGINT) "
-           f"AS unpriced, sum(cost_as) AS cost_as FROM experiments {where} "
-           f"GROUP BY {', '.join(map(str, range(1, len(keys) + 1)))} ORDER BY {order}")
+    group = ", ".join(map(str, range(1, len(keys) + 1)))
+    sql = (f"SELECT {', '.join(f'{cells.GROUPS.get(k, GROUPS[k])} AS {q(k)}' for k in keys)}, "
+           f"{cells.total('calls')} AS calls, {cells.total('errors')} AS errors, "
+           f"{cells.total('prompt_tokens_all')} AS prompt_tokens, "
+           f"{cells.total('completion_tokens_all')} AS completion_tokens, "
+           f"{cells.total('token_count_all')} AS tokens, "
+           f"coalesce(sum(cost_estimate_all) FILTER (WHERE {billed}), 0.0) AS cost, "
+           f"sum(cost_estimate_all) FILTER (WHERE NOT {billed}) AS would_cost, "
+           f"{cells.total('unpriced')} AS unpriced, sum(cost_as_all) AS cost_as "
+           f"FROM {cells.source(d, where, d.summed(sweep_id), ok=False)} "
+           f"GROUP BY {group} ORDER BY {order}")
     return query(sql, params)
 
 
@@ -190,15 +196,15 @@ def length(query: Query, user_id: str | None, sweep_id: SweepScope = None,
     if not cols:
         cols = ["model"]
     d = dialect_of(query)
-    where, args = scope(user_id, sweep_id, dialect=d)
     raw = ", ".join(map(q, cols))
     as_text = ", ".join(f"coalesce({d.text(q(c), c)}, 'default') AS {q(c)}" for c in cols)
     # Sums per combination first; only those few rows are unpivoted and combined.
-    cells = (f"SELECT {as_text}, count(*) AS n, sum(chars) AS c1, sum(chars * chars) AS c2, "
-             f"sum(tokens) AS t1, sum(tokens * tokens) AS t2 FROM (SELECT {raw}, "
-             "CAST(length(coalesce(response, '')) AS DOUBLE PRECISION) AS chars, "
-             f"CAST(completion_tokens AS DOUBLE PRECISION) AS tokens FROM experiments {where}) "
-             f"AS picked GROUP BY {raw}")
+    where, args = scope(user_id, sweep_id, ok=False, dialect=d)
+    # Sums per combination first; only those few rows are unpivoted and combined.
+    summed = (f"SELECT {as_text}, sum(ok) AS n, sum(answer_chars_s1) AS c1, "
+              "sum(answer_chars_s2) AS c2, sum(completion_tokens_s1) AS t1, "
+              "sum(completion_tokens_s2) AS t2 "
+              f"FROM {cells.source(d, where, d.summed(sweep_id), ok=True)} GROUP BY {raw}")
 
     def std(s1: str, s2: str) -> str:
         return f"sqrt(greatest(sum({s2}) - sum({s1}) ^ 2 / sum(n), 0) / nullif(sum(n) - 1, 0))"
@@ -209,7 +215,7 @@ def length(query: Query, user_id: str | None, sweep_id: SweepScope = None,
     sql = (f"SELECT parameter, value, {d.try_double('value')} AS numeric, "
            f"CAST(sum(n) AS BIGINT) AS n, {mean('c1')} AS answer_chars_mean, "
            f"{std('c1', 'c2')} AS answer_chars_std, {mean('t1')} AS completion_tokens_mean, "
-           f"{std('t1', 't2')} AS completion_tokens_std FROM {d.unpivot(cells, cols)} "
+           f"{std('t1', 't2')} AS completion_tokens_std FROM {d.unpivot(summed, cols)} "
            "GROUP BY parameter, value ORDER BY parameter, numeric NULLS LAST, value")
     return query(sql, args)
 

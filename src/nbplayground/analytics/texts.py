@@ -43,7 +43,7 @@ def variety(query: Query, user_id: str | None, sweep_id: SweepScope = None,
     where, params = scope(user_id, sweep_id, dialect=d)
     recent, more = newest_filter(user_id, sweep_id, rows, d)
     keys = ", ".join(map(q, cols))
-    picked = (f"SELECT {keys + ', ' if keys else ''}response "
+    picked = (f"SELECT {keys + ', ' if keys else ''}response, {d.words_read()} AS w "
               f"FROM experiments {where} AND {recent}")
     sql = ("SELECT *, CAST(distinct_ngrams AS DOUBLE PRECISION) / nullif(ngrams, 0) "
            f"AS distinct_ratio FROM ({d.grams(cols, picked, n)}) AS cells"

@@ -48,10 +48,15 @@ def line_of(cell: Cell) -> bytes:
 
 def check_batchable(cells: Iterable[Cell]) -> None:
     """What a batch cannot do, refused before anything is written or sent."""
+    cells = list(cells)
+    others = sorted({c.provider for c in cells} - {"openai"})
+    if others:
+        mixed = "" if len({c.provider for c in cells}) == 1 else \
+            " (a batch takes one provider; a sweep with via='sync' may mix them)"
+        raise InvalidInput(f"via='batch' runs on the OpenAI Batch API; the "
+                           f"{' and '.join(others)} provider has none{mixed}: use "
+                           "provider='openai' or via='sync'")
     for c in cells:
-        if c.provider != "openai":
-            raise InvalidInput(f"via='batch' runs on the OpenAI Batch API; the {c.provider} "
-                               "provider has none: use provider='openai' or via='sync'")
         if c.max_tool_rounds:
             raise InvalidInput("via='batch' sends each request once, so your functions cannot "
                                "be called between rounds; pass run_tools=False (the calls are "

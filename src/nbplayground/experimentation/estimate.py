@@ -28,6 +28,7 @@ class Estimate:
     cached: int = 0
     unpriced_models: tuple[str, ...] = ()
     by_model: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    """Calls, prompt tokens and cost range per model ("model (provider)" when several)."""
     price_as: str | None = None
     """With price_as, what the same calls would cost on that model (its own token counts)."""
     min_cost_as: float | None = None
@@ -76,11 +77,13 @@ def estimate_cells(cells: Iterable[Cell], costs: CostEstimator,
     price_as = next((c.price_as for c in todo if c.price_as), None)
     lo_as: float | None = 0.0 if price_as else None
     hi_as: float | None = 0.0 if price_as else None
+    mixed = len({c.provider for c in todo}) > 1  # then a row per model and provider
     for c in todo:
         lo, hi = costs.bounds(c.provider, c.request.model, c.prompt_tokens, c.max_completion,
                               c.tier)
-        m = by_model.setdefault(c.request.model, {"calls": 0, "prompt_tokens": 0,
-                                                  "min_cost": 0.0, "max_cost": 0.0})
+        name = f"{c.request.model} ({c.provider})" if mixed else c.request.model
+        m = by_model.setdefault(name, {"calls": 0, "prompt_tokens": 0,
+                                       "min_cost": 0.0, "max_cost": 0.0})
         m["calls"] += 1
         m["prompt_tokens"] += c.prompt_tokens
         m["min_cost"], m["max_cost"] = _add(m["min_cost"], lo), _add(m["max_cost"], hi)

@@ -1,4 +1,5 @@
-"""The sweep grid: prompts × models × parameter values × repeats, crossed (or zipped)."""
+"""The sweep grid: prompts × providers × models × parameter values × repeats, crossed (or
+zipped)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,16 @@ class CellSpec:
     """One point of the grid, before validation."""
 
     prompt: Any
-    model: str
+    model: str | None
+    """None: the provider's default model."""
     system: str | None
     repeat: int
     params: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] | None = None
     source: PromptVersion | None = None
     """The saved prompt version the cell's prompt was filled from."""
+    provider: str | None = None
+    """None: the Playground's own provider."""
 
 
 def _is_conversation(value: Any) -> bool:
@@ -57,12 +61,25 @@ def _turns(conversation: Any) -> tuple[dict[str, Any], ...]:
         raise InvalidInput(str(e)) from None
 
 
-def _names(model: Any) -> list[str]:
+def _names(model: Any) -> list[str | None]:
+    if model is None:
+        return [None]
     models = [model] if isinstance(model, str) else model
     if not isinstance(models, list | tuple) or not models or not all(
             isinstance(m, str) and m.strip() for m in models):
         raise InvalidInput(f"model must be a model name or a list of them, not {model!r}")
     return list(models)
+
+
+def providers_of(provider: Any) -> list[str | None]:
+    """provider= as an axis: None (the Playground's own), a name, or a list of names."""
+    if provider is None or isinstance(provider, str):
+        return [provider]
+    if not isinstance(provider, list | tuple) or not provider or not all(
+            isinstance(p, str) for p in provider):
+        raise InvalidInput(f"provider must be a provider name or a list of them to sweep over "
+                           f"(e.g. ['local', 'simulated']), not {provider!r}")
+    return list(provider)
 
 
 LISTS = frozenset({*(f.name for f in FIELDS if f.kind == "strings" or f.shape == "tools"),
@@ -122,9 +139,10 @@ def records(variables: Any) -> list[dict[str, Any]]:
     raise InvalidInput("vars must be a list of dicts or a pandas DataFrame")
 
 
-def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[Any] | None,
-           repeats: int, params: Mapping[str, Any], mode: Mode = "cross",
-           variables: Any = None) -> list[CellSpec]:
+def expand(prompts: Any, model: str | Sequence[str] | None, *,
+           system: str | Sequence[Any] | None, repeats: int, params: Mapping[str, Any],
+           mode: Mode = "cross", variables: Any = None,
+           provider: str | Sequence[str] | None = None) -> list[CellSpec]:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidInput(f"repeats must be a whole number ≥ 1, not {repeats!r}")
     if mode not in ("cross", "zip"):
@@ -148,45 +166,50 @@ def expand(prompts: Any, model: str | Sequence[str], *, system: str | Sequence[A
         filled = [(render_turns(p.turns, None) if isinstance(p, Turns) else p, None)
                   for p in base]
     models = _names(model)
+    providers = providers_of(provider)
     systems: list[Any] = list(system) if isinstance(system, list | tuple) else [system]
     if not systems or not all(v is None or isinstance(v, str) for v in systems):
         raise InvalidInput("system must be a string, None, or a list of them to sweep over")
     names = [n for n in (*PARAMETER_NAMES, *CELL_OPTIONS) if n in params]
     axes = [_axis(n, params[n]) for n in names]
     if mode == "zip":
-        axes_and_lists: list[list[Any]] = [models, systems, *axes]
+        axes_and_lists: list[list[Any]] = [providers, models, systems, *axes]
         lengths = {len(a) for a in axes_and_lists if len(a) > 1}
         if len(lengths) > 1:
             raise InvalidInput(f"mode='zip' needs every list to have the same length, got "
                                f"{sorted(lengths)}")
         n = lengths.pop() if lengths else 1
-        combos = [(models[i % len(models)], systems[i % len(systems)],
-                   tuple(a[i % len(a)] for a in axes)) for i in range(n)]
+        combos = [(providers[i % len(providers)], models[i % len(models)],
+                   systems[i % len(systems)], tuple(a[i % len(a)] for a in axes))
+                  for i in range(n)]
     else:
-        combos = [(m, s, vals) for m in models for s in systems
+        combos = [(pr, m, s, vals) for pr in providers for m in models for s in systems
                   for vals in itertools.product(*axes)]
-    return [CellSpec(prompt=p, model=m, system=s, repeat=r,
+    return [CellSpec(prompt=p, model=m, system=s, repeat=r, provider=pr,
                      params=dict(zip(names, vals, strict=True)), variables=v)
-            for (p, v) in filled for (m, s, vals) in combos for r in range(repeats)]
+            for (p, v) in filled for (pr, m, s, vals) in combos for r in range(repeats)]
 
 
-def expand_prompts(prompts: Any, model: str | Sequence[str] | None, *, default_model: str,
-                   system: str | Sequence[Any] | None, repeats: int, params: Mapping[str, Any],
-                   mode: Mode = "cross", variables: Any = None) -> list[CellSpec]:
+def expand_prompts(prompts: Any, model: str | Sequence[str] | None, *,
+                   default_model: str | None = None, system: str | Sequence[Any] | None,
+                   repeats: int, params: Mapping[str, Any], mode: Mode = "cross",
+                   variables: Any = None, provider: str | Sequence[str] | None = None
+                   ) -> list[CellSpec]:
     """expand(), where prompts may be saved versions (one, or a list: an axis): a version's
-    model, system and request fields are its cells' defaults, which the arguments override."""
+    model, system and request fields are its cells' defaults, which the arguments override.
+    No model and no default: each cell's model is None (its provider's default)."""
     items = [prompts] if isinstance(prompts, PromptVersion) else prompts
     if not isinstance(items, list | tuple) or not any(isinstance(p, PromptVersion)
                                                        for p in items):
         return expand(prompts, model or default_model, system=system, repeats=repeats,
-                      params=params, mode=mode, variables=variables)
+                      params=params, mode=mode, variables=variables, provider=provider)
     if not items:
         raise InvalidInput("prompts is an empty list; give at least one prompt")
     specs: list[CellSpec] = []
     for item in items:
         if not isinstance(item, PromptVersion):
             specs += expand(item, model or default_model, system=system, repeats=repeats,
-                            params=params, mode=mode, variables=variables)
+                            params=params, mode=mode, variables=variables, provider=provider)
             continue
         given = {k: v for k, v in params.items() if v is not None}
         text: Any = item.template if variables is not None else item.render()
@@ -195,5 +218,6 @@ def expand_prompts(prompts: Any, model: str | Sequence[str] | None, *, default_m
         specs += [replace(s, source=item) for s in expand(
             text, model or item.model or default_model,
             system=item.system if system is None else system, repeats=repeats,
-            params={**item.params, **given}, mode=mode, variables=variables)]
+            params={**item.params, **given}, mode=mode, variables=variables,
+            provider=provider)]
     return specs

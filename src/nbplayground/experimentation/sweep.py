@@ -3,137 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbplayground.analytics.format import CUT, html_text
-from nbplayground.domain.fields import PARAMETER_NAMES
 from nbplayground.domain.money import usd
 from nbplayground.errors import BudgetExceeded
-from nbplayground.evaluation import Score, ScoringPlan, scores_frame, widen
 from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.holds import reserve
-from nbplayground.experimentation.ports import Hold
+from nbplayground.experimentation.ports import DeltaCallback, Hold
 from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader, run_judges
 from nbplayground.experimentation.service import ExperimentService, Outcome
+from nbplayground.experimentation.stopping import Partial, stopped
+from nbplayground.experimentation.sweep_result import COLUMNS, Sweep, new_sweep_id, sweep_id_for
 from nbplayground.experimentation.writer import BatchWriter
-from nbplayground.ids import new_id, utcnow
+from nbplayground.ids import utcnow
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from nbplayground.domain import Experiment
 
-COLUMNS = ["cell", "prompt_name", "prompt_version", "prompt", "system", "model", "provider",
-           *PARAMETER_NAMES, "repeat",
-           "response", "status", "error", "cached", "finish_reason", "prompt_tokens",
-           "completion_tokens", "token_count", "generation_time_ms", "cost_estimate",
-           "usage_estimated", "cost_as", "experiment_id", "via"]
-"""The sweep frame's columns; the request fields come from the field table."""
-
-
-def sweep_id_for(user_id: str, cells: list[Cell]) -> str:
-    """The same call by the same user is the same sweep: re-running it resumes it."""
-    h = hashlib.sha256(user_id.encode())
-    for c in cells:
-        h.update(c.cache_key.encode())
-    return "sw-" + h.hexdigest()[:16]
-
-
-@dataclass
-class Sweep:
-    id: str
-    cells: list[Cell]
-    spec: dict[str, Any] = field(default_factory=dict)
-    results: list[Experiment | None] = field(default_factory=list)
-    status: str = "pending"
-    spent: float = 0.0
-    wall_time_s: float = 0.0
-    plan: ScoringPlan | None = None
-    """Its scorers, bound to each cell's vars row."""
-    grade: Grader | None = field(default=None, repr=False)
-    """Scores a finished cell (index, experiment); by default the plan's deterministic ones."""
-    scored: list[Score] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.results:
-            self.results = [None] * len(self.cells)
-
-    def __len__(self) -> int:
-        return len(self.cells)
-
-    def count(self, what: str) -> int:
-        rs = [r for r in self.results if r is not None]
-        if what == "cached":
-            return sum(r.cached for r in rs)
-        if what == "failed":
-            return sum(r.status == "error" for r in rs)
-        return sum(r.status == "ok" and not r.cached for r in rs) if what == "ok" else len(rs)
-
-    @property
-    def experiments(self) -> list[Experiment]:
-        return [r for r in self.results if r is not None]
-
-    def to_pandas(self) -> pd.DataFrame:
-        import pandas as pd
-
-        rows = []
-        for i, (cell, exp) in enumerate(zip(self.cells, self.results, strict=True)):
-            p = cell.request.parameters
-            row: dict[str, Any] = {
-                "cell": i, **cell.prompt_tags, "prompt": cell.request.messages[-1].content,
-                "system": next((m.content for m in cell.request.messages
-                                if m.role in ("system", "developer")), None),
-                "model": cell.request.model, "provider": cell.provider,
-                **{k: list(v) if isinstance(v, tuple) else v for k, v in p.model_dump().items()},
-                "repeat": cell.request.repeat, "status": "missing"}
-            if exp is not None:
-                m = exp.metrics
-                row.update(response=exp.response, status=exp.status, error=exp.error,
-                           cached=exp.cached, finish_reason=exp.finish_reason,
-                           prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens,
-                           token_count=m.token_count, generation_time_ms=m.generation_time_ms,
-                           cost_estimate=m.cost_estimate, usage_estimated=m.usage_estimated,
-                           cost_as=m.cost_as, experiment_id=exp.id, via=exp.via)
-            rows.append(row)
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        if not self.plan:
-            return frame
-        return widen(frame, self.scores(), self.plan.names,
-                     {sc.name: sc.weight for sc in self.plan.scorers})
-
-    def scores(self) -> pd.DataFrame:
-        """One row per (experiment, scorer): score, passed, reason, the judge's experiment."""
-        return scores_frame(self.scored)
-
-    def summary(self) -> str:
-        return (f"Sweep {self.id}: {len(self)} cells, {self.count('ok')} ok, "
-                f"{self.count('cached')} cached, {self.count('failed')} failed, "
-                f"{len(self) - self.count('all')} not run · spent {usd(self.spent)} · "
-                f"{self.wall_time_s:.1f} s · {self.status}")
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        frame = self.to_pandas().head(10)
-        table = frame[["prompt", "model", "temperature", "repeat", "status",
-                       "completion_tokens", "cost_estimate", "response"]].copy()
-        for column in ("prompt", "response"):  # to_html has no max_colwidth of its own
-            table[column] = [t if not isinstance(t, str) or len(t) <= 60 else t[:59] + "…"
-                             for t in table[column]]
-        table["response"] = [f"{t} {CUT}" if f == "length" else t
-                             for t, f in zip(table["response"], frame["finish_reason"],
-                                             strict=True)]
-        return (f"<p><b>{html_text(self.summary())}</b></p>"
-                f"{table.to_html().replace('$', '<span>$</span>')}")  # see html_text
-
+__all__ = ["COLUMNS", "ProgressFactory", "Sweep", "SweepRunner", "new_sweep_id", "sweep_id_for"]
 
 ProgressFactory = Callable[[Sweep, int, str], Any]
 
@@ -151,7 +44,10 @@ class SweepRunner:
 
     async def run(self, sweep: Sweep, *, concurrency: int = 8, rpm: float | None = None,
                   tpm: float | None = None, max_cost: float | None = None, refresh: bool = False,
-                  progress: ProgressFactory | None = None) -> Sweep:
+                  progress: ProgressFactory | None = None,
+                  on_delta: Callable[[int], DeltaCallback] | None = None) -> Sweep:
+        """Send the cells not in the log; `on_delta(i)` streams cell i's answer (stopped, the
+        text so far of each cell in flight is logged as 'stopped')."""
         started = time.perf_counter()
         hits = {} if refresh else await asyncio.to_thread(self.cached, sweep.cells)
         for i, c in enumerate(sweep.cells if hits else ()):  # no keys hashed for nothing
@@ -173,48 +69,68 @@ class SweepRunner:
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
-        hold = await self._reserve(sweep, todo, ceilings)
-        await self._run(sweep, todo, ceilings, hold, started, concurrency=concurrency,
-                        rpm=_tighter(rpm, hold.rpm if hold else None), tpm=tpm,
-                        max_cost=max_cost, progress=progress, scored=scored, grade=grade)
+        holds = await self._reserve(sweep, todo, ceilings)
+        await self._run(sweep, todo, ceilings, holds, started, concurrency=concurrency,
+                        rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=scored,
+                        grade=grade, on_delta=on_delta)
         if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
             await run_judges(self, sweep, concurrency=concurrency, rpm=rpm, tpm=tpm,
                              max_cost=max_cost, refresh=refresh, progress=progress)
         return sweep
 
     async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
-                       ) -> Hold | None:
-        """Hold the sweep's pre-flight maximum for its whole flight (BudgetExceeded if it does
-        not fit what is left), so a concurrent sweep of the same user sees it as spent."""
+                       ) -> dict[str, Hold]:
+        """Hold each provider's pre-flight maximum for the sweep's whole flight (BudgetExceeded
+        if it does not fit what is left), so a concurrent sweep of the same user sees it as
+        spent. A free provider's hold is empty; one refused releases those already taken."""
         gate = self.service.gate
+        holds: dict[str, Hold] = {}
         if gate is None or not todo:
-            return None
-        cells = [sweep.cells[i] for i in todo]
-        tokens = sum(c.prompt_tokens + c.max_completion for c in cells)
-        return await reserve(gate, cells[0].user_id, sum(ceilings.values()), tokens=tokens,
-                             provider=cells[0].provider,
-                             what=f"this sweep ({len(cells)} calls)")
+            return holds
+        try:
+            for provider, part in by_provider(sweep.cells, todo).items():
+                cells = [sweep.cells[i] for i in part]
+                holds[provider] = await reserve(
+                    gate, cells[0].user_id, sum(ceilings[i] for i in part),
+                    tokens=sum(c.prompt_tokens + c.max_completion for c in cells),
+                    provider=provider, what=f"this sweep ({len(cells)} calls)")
+        except BaseException:
+            for hold in holds.values():
+                hold.release()
+            raise
+        return holds
 
     async def _run(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float],
-                   hold: Hold | None, started: float, *, concurrency: int, rpm: float | None,
+                   holds: dict[str, Hold], started: float, *, concurrency: int,
+                   rpm: float | None,
                    tpm: float | None, max_cost: float | None,
                    progress: ProgressFactory | None, scored: list[Outcome],
-                   grade: Grader | None) -> Sweep:
+                   grade: Grader | None,
+                   on_delta: Callable[[int], DeltaCallback] | None = None) -> Sweep:
         cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
 
         def record(batch: list[Outcome], row: dict[str, Any]) -> None:
             self.service.record(batch, sweep=row)
-            if hold is not None:  # booked now: hold only what is still to come
+            if holds:  # booked now: hold only what is still to come
                 done = [cell_of[o.experiment.id] for o in batch if o.experiment.id in cell_of]
-                hold.settle(sum(ceilings[i] for i in done),
-                            sum(sweep.cells[i].prompt_tokens + sweep.cells[i].max_completion
-                                for i in done))
+                for provider, part in by_provider(sweep.cells, done).items():
+                    holds[provider].settle(
+                        sum(ceilings[i] for i in part),
+                        sum(sweep.cells[i].prompt_tokens + sweep.cells[i].max_completion
+                            for i in part))
 
-        local = any(sweep.cells[i].provider == "local" for i in todo)
-        workers = 1 if local else max(1, min(concurrency, len(todo) or 1))
-        note = "local model: one cell at a time" if local else f"{workers} at a time"
+        providers = {sweep.cells[i].provider for i in todo}
+        # The local model answers one request at a time (one KV cache): its cells take turns,
+        # while the other providers' cells go on beside them.
+        serial = {p: asyncio.Semaphore(1) for p in providers & {"local"}}
+        workers = 1 if providers == {"local"} else max(1, min(concurrency, len(todo) or 1))
+        note = "local model: one cell at a time" if workers == 1 and serial else \
+            f"{workers} at a time" + (" (the local model one at a time)" if serial else "")
         writer = BatchWriter(record, snapshot=lambda: self._row(sweep))
-        limiter = self.service.limiters.new(rpm, tpm)
+        # Each provider's own buckets: rpm/tpm (and the user's plan rpm, for a billed one)
+        # limit each provider, and one's 429s or headers never slow another.
+        limiters = {p: self.service.limiters.new(
+            _tighter(rpm, holds[p].rpm if p in holds else None), tpm) for p in providers}
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)
@@ -232,7 +148,17 @@ class SweepRunner:
                 i = queue.get_nowait()
                 if queue.empty():
                     writer.ending()
-                outcome: Outcome = await self.service.execute(sweep.cells[i], limiter=limiter)
+                cell = sweep.cells[i]
+                partial = None if on_delta is None else Partial(on_delta(i))
+                try:
+                    async with serial.get(cell.provider) or contextlib.nullcontext():
+                        outcome: Outcome = await self.service.execute(
+                            cell, on_delta=partial, limiter=limiters[cell.provider])
+                except asyncio.CancelledError:
+                    if partial is not None:  # Stop: the answer so far is a 'stopped' row
+                        sweep.results[i] = gone = stopped(self.service, cell, partial)
+                        writer.put(Outcome(gone, [], cell.images))
+                    raise
                 cell_of[outcome.experiment.id] = i
                 sweep.results[i] = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
@@ -254,7 +180,7 @@ class SweepRunner:
                 raise
             finally:
                 sweep.wall_time_s = time.perf_counter() - started
-                await asyncio.shield(self._finish(sweep, writer, bar, hold))
+                await asyncio.shield(self._finish(sweep, writer, bar, holds))
         if over_budget:
             err = BudgetExceeded(
                 f"max_cost={usd(max_cost)} reached: spent {usd(sweep.spent)}, "
@@ -266,11 +192,11 @@ class SweepRunner:
         return sweep
 
     async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any,
-                      hold: Hold | None = None) -> None:
+                      holds: dict[str, Hold] | None = None) -> None:
         try:
             await writer.close()  # the last cells and the sweep's final row, one transaction
         finally:
-            if hold is not None:  # only now: everything this sweep spent is booked
+            for hold in (holds or {}).values():  # only now: everything spent is booked
                 hold.release()
         self.service.bus.publish(SweepProgressed(
             sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
@@ -286,9 +212,14 @@ class SweepRunner:
                 "cached": sweep.count("cached"), "spent": sweep.spent, "updated_at": utcnow()}
 
 
+def by_provider(cells: list[Cell], indices: list[int]) -> dict[str, list[int]]:
+    """The cell indices grouped by their cells' provider, in order."""
+    groups: dict[str, list[int]] = {}
+    for i in indices:
+        groups.setdefault(cells[i].provider, []).append(i)
+    return groups
+
+
 def _tighter(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
-
-def new_sweep_id() -> str:
-    return "sw-" + new_id().replace("-", "")[:16]

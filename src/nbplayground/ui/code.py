@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from nbplayground.ui import state
-from nbplayground.ui.snippet import compare_cell, run_cell, variable_name
+from nbplayground.ui.compare import compare_request
+from nbplayground.ui.snippet import run_cell, sweep_cell, variable_name
 
 if TYPE_CHECKING:
     from nbplayground.ui.ports import Facade
@@ -36,10 +37,9 @@ def code_for(pg: Facade, config: dict[str, Any]) -> dict[str, str]:
 
 
 def compare_code(pg: Facade, base: dict[str, Any], columns: list[dict[str, Any]]) -> str:
-    """The pg.sweep(...) (or pg.run per column) cell that runs the compare columns."""
-    prompt = state.request(base)[0]
-    runs = [state.request(state.column_config(base, c))[1] for c in columns]
-    return compare_cell(variable_name(pg), prompt, runs, pg.provider)
+    """The one pg.sweep(...) cell that runs the compare columns: the sweep Compare's Run
+    sends, whatever the columns' providers."""
+    return sweep_cell(variable_name(pg), *compare_request(base, columns, pg.provider))
 
 
 def code_bundle(pg: Facade, config: dict[str, Any], columns: list[dict[str, Any]]

@@ -17,9 +17,10 @@ from nbplayground.errors import InvalidInput
 from nbplayground.ui import state, versions
 from nbplayground.ui.attachments import Attached, attach, described
 from nbplayground.ui.code import code_bundle, estimate_for, notebook_cell
+from nbplayground.ui.compare import start_columns
 from nbplayground.ui.panel_traits import PanelTraits
 from nbplayground.ui.presets import PresetStore, preset_action, saved_names
-from nbplayground.ui.scoring import PanelScorer, history_view
+from nbplayground.ui.scoring import PanelScorer, history_job
 from nbplayground.ui.streaming import LatestOnly, Slot, Throttle, flushed, start
 
 if TYPE_CHECKING:
@@ -195,9 +196,8 @@ class PlaygroundPanel(PanelTraits):
             self._idle.clear()
             self._columns = slots
             self._apply(compare_status="running", compare_results=[s.view() for s in slots])
-        for slot, column in zip(slots, columns, strict=True):
-            start(self._pg, slot, state.column_config(base, column), self._throttle.poke,
-                  self._scorer.then(slot, self._flush))
+        start_columns(self._pg, slots, base, columns, self._throttle.poke,
+                      lambda slot: self._scorer.then(slot, self._flush))
         self._throttle.poke()
 
     def _stop(self) -> None:
@@ -220,17 +220,10 @@ class PlaygroundPanel(PanelTraits):
     def _history(self, wanted: dict[str, str] | None = None) -> None:
         if wanted is not None:
             self._history_filter = wanted
-        shown = dict(self._history_filter)
-
-        def job() -> None:
-            try:
-                rows = history_view(self._pg, self._scorer, shown)
-            except Exception as e:
-                self._say(state.error_of(e)["detail"], "error")
-                return
-            self._apply(history=rows)
-
-        self._jobs.submit("history", job)
+        self._jobs.submit("history", history_job(
+            self._pg, self._scorer, dict(self._history_filter),
+            lambda rows: self._apply(history=rows),
+            lambda e: self._say(state.error_of(e)["detail"], "error")))
 
     def _load(self, experiment_id: str) -> None:
         if self._busy():

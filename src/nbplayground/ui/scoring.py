@@ -127,3 +127,18 @@ def history_view(pg: Facade, scorer: PanelScorer, wanted: dict[str, str]) -> lis
     if verdict in ("passed", "failed"):
         rows = [r for r in rows if r["passed"] is (verdict == "passed")]
     return rows[:HISTORY_ROWS]
+
+
+def history_job(pg: Facade, scorer: PanelScorer, wanted: dict[str, str],
+                show: Callable[[list[dict[str, Any]]], None],
+                fail: Callable[[Exception], None]) -> Callable[[], None]:
+    """The background job that reads the History table and shows it (or says what failed)."""
+    def job() -> None:
+        try:
+            rows = history_view(pg, scorer, wanted)
+        except Exception as e:
+            fail(e)
+            return
+        show(rows)
+
+    return job

@@ -1,4 +1,4 @@
-"""The `pg.run(...)` / `pg.sweep(...)` cell that reproduces what the panel shows."""
+"""The `pg.run(...)` / `pg.sweep(...)` cells that reproduce what the panel shows and runs."""
 
 from __future__ import annotations
 
@@ -60,23 +60,27 @@ def run_cell(var: str, prompt: Any, kwargs: dict[str, Any], default_provider: st
     return "exp = " + _call(f"{var}.run", prompt, kw) + "exp\n"
 
 
-def compare_cell(var: str, prompt: Any, columns: list[dict[str, Any]],
-                 default_provider: str) -> str:
-    """One zipped sweep when the columns share a provider, else one pg.run per column."""
-    providers = {c.get("provider") for c in columns}
-    if len(providers) != 1 or len(columns) < 2:
-        return "\n".join(run_cell(var, prompt, c, default_provider).replace(
-            "exp = ", f"exp{i + 1} = ", 1).replace("exp\n", f"exp{i + 1}\n")
-            for i, c in enumerate(columns))
-    names = ["system", *PARAMETER_NAMES]
-    kw: dict[str, Any] = {"model": [c["model"] for c in columns]}
+def sweep_arguments(columns: list[dict[str, Any]], default_provider: str) -> dict[str, Any]:
+    """pg.sweep's keyword arguments that run the compare columns (each pg.run's arguments) as
+    one zipped sweep: a value every column shares is given once, one that differs as a list,
+    the provider too (a sweep may mix providers); the model is always a list, one per column."""
+    names = list(dict.fromkeys(["model", "provider", "system", *PARAMETER_NAMES,
+                                *(k for c in columns for k in c)]))
+    kw: dict[str, Any] = {}
     for name in names:
         values = [c.get(name) for c in columns]
+        if name == "provider":
+            values = [v or default_provider for v in values]
+            if all(v == default_provider for v in values):
+                continue
         if all(v is None for v in values):
             continue
-        kw[name] = values[0] if all(v == values[0] for v in values) else values
-    provider = providers.pop()
-    if provider != default_provider:
-        kw["provider"] = provider
+        same = name != "model" and all(v == values[0] for v in values)
+        kw[name] = values[0] if same else values
     kw["mode"] = "zip"
-    return "sw = " + _call(f"{var}.sweep", prompt, kw) + "sw.to_pandas()\n"
+    return kw
+
+
+def sweep_cell(var: str, prompt: Any, kwargs: dict[str, Any]) -> str:
+    """The one pg.sweep(...) cell of those arguments (the compare columns' sweep)."""
+    return "sw = " + _call(f"{var}.sweep", prompt, kwargs) + "sw.to_pandas()\n"

@@ -146,13 +146,20 @@ class Slot:
         elif (exc := future.exception()) is not None:
             self.status, self.error = "error", state.error_of(exc)
         else:
-            exp = future.result()
-            self.final = exp.response
-            if exp.ok:
-                self.status, self.metrics = "done", state.metrics_of(exp)
-            else:
-                self.status = "error"
-                self.error = state.error_of(kind=exp.error_type, text=exp.error)
+            self.ended(future.result())
+            return
+        self.done = True
+
+    def ended(self, exp: Experiment) -> None:
+        """The run finished as `exp`: its final text, and its metrics or its error."""
+        self.final = exp.response
+        if exp.ok:
+            self.status, self.metrics = "done", state.metrics_of(exp)
+        elif exp.status == "stopped":
+            self.status = "stopped"
+        else:
+            self.status = "error"
+            self.error = state.error_of(kind=exp.error_type, text=exp.error)
         self.done = True
 
     def fail(self, error: BaseException) -> None:

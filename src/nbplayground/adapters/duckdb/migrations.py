@@ -266,4 +266,5 @@ from nbplayground.adapters.duckdb import (  # noqa: E402, F401
     m007_batches,
     m008_embeddings,
     m009_stopped,
+    m010_report_cells,
 )

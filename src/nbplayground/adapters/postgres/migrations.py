@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Migration = Callable[["psycopg.Connection[tuple[Any, ...]]"], None]
 MIGRATIONS: list[Migration] = []
 USER_TABLES = ("experiments", "api_requests", "sweeps", "usage", "users", "holds", "attachments",
-               "scores", "prompts", "batches", "embeddings")
+               "scores", "prompts", "batches", "embeddings", "report_cells")
 """Every table that holds a user's data; `users` is keyed by id, the rest by user_id."""
 
 
@@ -256,4 +256,8 @@ from nbplayground.adapters.postgres import m005_prompts, m006_batches  # noqa: E
 from nbplayground.adapters.postgres.migrations_reports import m007_report_indexes  # noqa: E402
 
 migration(m007_report_indexes)  # migration 7: the report indexes (registered here, not decorated)
-from nbplayground.adapters.postgres import m008_embeddings, m009_stopped  # noqa: E402, F401
+from nbplayground.adapters.postgres import (  # noqa: E402, F401
+    m008_embeddings,
+    m009_stopped,
+    m010_report_cells,
+)

@@ -28,7 +28,8 @@ _WRITES = {"experiments": "SELECT, INSERT", "api_requests": "SELECT, INSERT",
            "usage": "SELECT, INSERT", "sweeps": "SELECT, INSERT, UPDATE",
            "holds": "SELECT, INSERT, UPDATE, DELETE", "attachments": "SELECT, INSERT",
            "scores": "SELECT, INSERT, DELETE", "prompts": "SELECT, INSERT",
-           "batches": "SELECT, INSERT, UPDATE", "embeddings": "SELECT, INSERT"}
+           "batches": "SELECT, INSERT, UPDATE", "embeddings": "SELECT, INSERT",
+           "report_cells": "SELECT"}
 _USER_INSERT = "id, email, token_usage, api_key_ref, api_key_fingerprint, created_at"
 _USER_UPDATE = "email, token_usage, api_key_ref, api_key_fingerprint"
 """What a login may write in its own users row: never its plan, limits or role."""
@@ -120,7 +121,7 @@ def _secure(conn: Conn, logins: list[str]) -> None:
         t = ident(table)
         conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t))
         conn.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(t))
-        for policy in ("own_rows", "admin_reads", "admin_writes"):
+        for policy in ("own_rows", "admin_reads", "admin_writes", "summed_by_owner"):
             conn.execute(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(ident(policy), t))
         conn.execute(sql.SQL("CREATE POLICY own_rows ON {} TO PUBLIC USING ({} = current_user) "
                              "WITH CHECK ({} = current_user)").format(t, ident(key), ident(key)))
@@ -135,6 +136,9 @@ def _secure(conn: Conn, logins: list[str]) -> None:
         if table == "users":
             conn.execute(sql.SQL("CREATE POLICY admin_writes ON {} FOR ALL TO {} USING (true) "
                                  "WITH CHECK (true)").format(t, ident(ADMIN_ROLE)))
+        if table == "report_cells":  # written by the owner's trigger only (migration 10)
+            conn.execute(sql.SQL("CREATE POLICY summed_by_owner ON {} FOR ALL TO CURRENT_USER "
+                                 "USING (true) WITH CHECK (true)").format(t))
 
 
 def _user_rows(conn: Conn, logins: Mapping[str, str | None], admins: set[str],
