@@ -161,3 +161,26 @@ def test_a_version_filled_from_a_conversation_variable_is_refused_in_words(pg: A
     act(panel, "load_version", name="support", version=1)
     assert panel.notice["level"] == "error" and "{history}" in panel.notice["text"]
     assert (panel.prompt, panel.messages) == ("Hi", [])
+
+
+def test_a_logged_run_with_tool_turns_loads_from_history_and_runs_again(pg: Any) -> None:
+    exp = pg.run([{"role": "user", "content": "Weather in Oslo?"},
+                  {"role": "assistant", "content": None, "tool_calls": [
+                      {"id": "c1", "type": "function",
+                       "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}]},
+                  {"role": "tool", "tool_call_id": "c1", "content": "snow"},
+                  {"role": "user", "content": "A coat?"}], model="gpt-4o-mini")
+    panel = panel_of(pg)
+    act(panel, "load", id=exp.id)
+    assert [m["role"] for m in panel.messages] == ["user", "assistant", "tool"]
+    act(panel, "run")
+    again = pg.get(panel.metrics["id"])
+    assert again.messages == exp.messages  # the calls and the result, sent as they were
+    act(panel, "save_version", name="oslo")  # a version with its tool turns, loaded back
+    assert [t.get("role") for t in pg.prompts.get("oslo").messages] == [
+        "user", "assistant", "tool", "user"]
+    other = panel_of(pg)
+    act(other, "load_version", name="oslo", version=1)
+    assert other.messages == panel.messages and other.prompt == "A coat?"
+    act(other, "run")
+    assert pg.get(other.metrics["id"]).messages == exp.messages

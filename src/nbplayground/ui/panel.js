@@ -397,7 +397,7 @@ function render({ model, el }) {
     const msgs = model.get("messages") || [];
     turns.replaceChildren(...msgs.map((m, i) => {
       const ta = h("textarea", { class: "nbp-textarea nbp-turn-text", rows: 1, value: m.content,
-        placeholder: { user: "A user message", assistant: "What the assistant said" }[m.role] || `A ${m.role} message`,
+        placeholder: m.tool_calls ? "(calls only)" : { user: "A user message", assistant: "What the assistant said" }[m.role] || `A ${m.role} message`,
         oninput: () => {
           const next = model.get("messages").map((x, j) => (j === i ? { ...x, content: ta.value } : x));
           grow(ta);
@@ -405,15 +405,16 @@ function render({ model, el }) {
         } });
       requestAnimationFrame(() => grow(ta));
       // A saved conversation's system and developer turns keep their role; its media show as chips.
-      const fixed = m.role !== "user" && m.role !== "assistant";
-      const media = (m.parts || []).filter((p) => p.type !== "text");
+      const fixed = (m.role !== "user" && m.role !== "assistant") || !!m.tool_calls;
+      const media = [...(m.parts || []).filter((p) => p.type !== "text"),
+        ...(m.tool_calls || []).map((c) => ({ type: "call", label: `${c.name}(${c.arguments})` }))];
       const body = media.length ? h("div", { class: "nbp-turn-body" }, ta,
         h("div", { class: "nbp-attached nbp-turn-media" }, ...media.map((p) => h("span", {
           class: "nbp-chip nbp-media-chip", title: p.url && !p.url.startsWith("data:") ? p.url : p.type },
         mediaLabel(p))))) : ta;
       return h("div", { class: `nbp-turn is-${m.role}` },
         h("button", { class: "nbp-role", type: "button", disabled: fixed,
-          title: fixed ? `A ${m.role} message of the saved conversation` : "Switch between user and assistant",
+          title: fixed ? `A ${m.tool_calls ? "tool-calling " : ""}${m.role} turn of the conversation` : "Switch between user and assistant",
           onclick: () => {
             put("messages", model.get("messages").map((x, j) => (j === i ? { ...x, role: x.role === "user" ? "assistant" : "user" } : x)));
             showTurns();
@@ -424,6 +425,7 @@ function render({ model, el }) {
     }));
   }
   function mediaLabel(p) {
+    if (p.type === "call") return `ƒ ${p.label.length > 80 ? `${p.label.slice(0, 79)}…` : p.label}`;
     const mark = { image: "🖼", audio: "🔊", file: "📄" }[p.type] || "·";
     const src = p.url || p.file_url || p.filename || p.file_id || "";
     if (src.startsWith("data:") || p.data || p.file_data) {

@@ -10,6 +10,7 @@ from typing import Any
 from nbplayground.configuration.images import load_image
 from nbplayground.domain.content import part_wire, texts_of
 from nbplayground.domain.conversation import ROLES, normalize_turns
+from nbplayground.domain.tool_turns import is_tool_turn
 from nbplayground.errors import InvalidInput
 from nbplayground.ui.attachments import Attached
 
@@ -46,6 +47,9 @@ def request_turns(messages: list[dict[str, Any]], prompt: str) -> Any:
     it: a turn with media as a list of parts in Chat's spelling."""
     turns: list[dict[str, Any]] = []
     for m in messages:
+        if is_tool_turn(m):  # a logged run's tool calls and results, loaded from History
+            turns.append(dict(m))
+            continue
         role, parts = _role(m), parts_of(m)
         content: Any = str(m.get("content", "")) if parts is None else \
             [part_wire(p, "chat", role) for p in parts]
@@ -65,8 +69,9 @@ def _data_url(image: bytes) -> str:
 def saved_turns(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What is on screen as a version's turns: the earlier turns, then the prompt with the
     attached images (as data URLs) as the last user turn."""
-    turns = [{"role": _role(m), "content": str(m.get("content", "")) if (p := parts_of(m))
-              is None else p} for m in config["messages"]]
+    turns = [dict(m) if is_tool_turn(m) else {
+        "role": _role(m), "content": str(m.get("content", "")) if (p := parts_of(m)) is None
+        else p} for m in config["messages"]]
     images = [{"type": "image", "url": _data_url(i)} for i in config.get("images") or ()]
     if images:
         text = [{"type": "text", "text": config["prompt"]}] if config["prompt"].strip() else []
@@ -106,10 +111,8 @@ def on_screen(turns: tuple[dict[str, Any], ...]
         raise InvalidInput(f"this version takes a whole conversation from {{{name}}}, which the "
                            f"panel cannot fill; run it with pg.run(version, vars={{{name!r}: "
                            "[...]}})")
-    if any("tool_calls" in t or "tool_call_id" in t for t in turns):
-        raise InvalidInput("this version holds tool calls and their results, which the panel "
-                           "cannot show; run it with pg.run(version)")
-    shown = [{"role": t["role"], "content": t["content"]} if isinstance(t["content"], str)
+    shown = [dict(t) if is_tool_turn(t) else  # calls and results: shown, sent as they are
+             {"role": t["role"], "content": t["content"]} if isinstance(t["content"], str)
              else {"role": t["role"], "content": texts_of(tuple(t["content"])),
                    "parts": [dict(p) for p in t["content"]]} for t in turns]
     last = turns[-1] if turns else None
