@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,14 @@ class Template:
         """The vars columns this template reads ({answer...} is not one); {a.b} reads a."""
         return {n.split(".")[0] for n in self.names
                 if n != "answer" and not n.startswith("answer.")}
+
+    def renderer(self) -> Callable[[Answer], str]:
+        """`render` as a function; a template that is one name alone (the usual "{capital}")
+        looks it up without joining pieces."""
+        if len(self.parts) == 1 and self.parts[0][0] == "" and self.parts[0][1] is not None:
+            name = self.parts[0][1]
+            return lambda answer: _text(_lookup(name, answer))
+        return self.render
 
     def render(self, answer: Answer) -> str:
         out: list[str] = []
