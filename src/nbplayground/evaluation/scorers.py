@@ -165,11 +165,8 @@ class JsonValid(Scorer):
     kind: ClassVar[str] = "json"
 
     def grade(self, answer: Answer) -> Grade:
-        try:
-            answer.parsed  # noqa: B018 - parsing is the check
-        except ValueError as e:
-            return Grade(0.0, False, str(e))
-        return Grade(1.0, True)
+        why = answer.not_json()  # parsing is the check
+        return Grade(1.0, True) if why is None else Grade(0.0, False, why)
 
 
 class JsonSchema(Scorer):

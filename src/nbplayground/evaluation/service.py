@@ -116,8 +116,9 @@ class ScoringPlan:
     def answer(self, index: int, exp: Experiment) -> Answer:
         row = self.rows[index] if index < len(self.rows) else None
         m = exp.metrics
+        made = getattr(exp, "tool_calls", ())
         calls = tuple({"id": c.id, "name": c.name, "arguments": c.arguments}
-                      for c in getattr(exp, "tool_calls", ()))
+                      for c in made) if made else ()
         return Answer(exp.response, row or {}, cost=m.cost_estimate,
                       latency_ms=m.generation_time_ms, ok=exp.status == "ok", error=exp.error,
                       tool_calls=calls)

@@ -14,7 +14,7 @@ from nbplayground.evaluation.score import InvalidScorer
 _UNSET = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """What scorers read of one experiment; the JSON parse is done once, when first asked."""
 
@@ -31,6 +31,13 @@ class Answer:
     @property
     def parsed(self) -> Any:
         """The answer as JSON; raises ValueError when it is not JSON."""
+        why = self.not_json()
+        if why is not None:
+            raise ValueError(why)
+        return self._parsed
+
+    def not_json(self) -> str | None:
+        """Why the answer is not JSON (None: it is), without raising."""
         if self._parsed is _UNSET:
             try:
                 self._parsed = json.loads(self.text)
@@ -40,8 +47,8 @@ class Answer:
                 # per answer that is not JSON; a 10,000-cell sweep's collection took 0.4 s).
                 self._parsed = ValueError(str(e))
         if isinstance(self._parsed, ValueError):
-            raise ValueError(f"the answer is not JSON ({self._parsed})")
-        return self._parsed
+            return f"the answer is not JSON ({self._parsed})"
+        return None
 
 
 @dataclass(frozen=True)
