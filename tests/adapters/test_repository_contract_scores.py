@@ -55,3 +55,25 @@ def test_a_newer_score_replaces_the_one_of_the_same_sweep_and_scorer(repo: Repo 
     assert repo.scores(sweep_id="s1")[["score", "reason"]].values.tolist() == [[0.9, "b"]]
     assert len(repo.scores(experiment_ids=[cell.id])) == 2
     assert repo.get(cell.id) == cell  # scoring does not touch the cell
+
+
+def test_a_large_batch_keeps_its_order_and_a_later_one_replaces_only_its_own_keys(
+        repo: Repo) -> None:  # noqa: F811
+    cells = [make_experiment() for _ in range(300)]
+    judge = make_experiment(sweep_id="s1-judges")
+    repo.add([*cells, judge])  # the judge's call logged before its verdict (a cached one)
+    names = ["exact", "regex", "fuzzy"]
+    first = [Score(c.id, n, "string_check", float(i % 2), bool(i % 2), None, None, sweep)
+             for i, c in enumerate(reversed(cells)) for n in names for sweep in ("s1", None)]
+    repo.add([], scores=first)
+    assert repo.scores(sweep_id="s1")[["experiment_id", "scorer"]].values.tolist() == [
+        [sc.experiment_id, sc.scorer] for sc in first if sc.sweep_id == "s1"]
+    again = [Score(cells[0].id, "regex", "regex", 0.5, True, "again", None, None),
+             Score(cells[1].id, "judge", "score_model", 0.8, True, "ok", judge.id, "s1")]
+    repo.add([], scores=again)
+    mine = repo.scores(experiment_ids=[cells[0].id])
+    assert len(mine) == 6  # the sweep-less regex score replaced, the rest kept
+    kept = mine[mine["sweep_id"].isna() & (mine["scorer"] == "regex")]
+    assert kept["reason"].tolist() == ["again"]
+    assert len(repo.scores(sweep_id="s1")) == 3 * 300 + 1
+    assert judged_by(repo) == {judge.id: cells[1].id}

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 # No hex runs: an 8-character piece of a key must not match an id by chance.
 CANARY = "sk-proj-CANARYbrowserQWRTYUPKJH"
-CANARY_ARG = "sk-CANARYqzjxwvkZXVNMQWRTYU"  # no English word: a key piece, not code, must be what trips
+CANARY_ARG = "sk-CANARYqzjxwvkZXVNMQWRTYU"  # no English word in it
 SHOT_PROMPT = "Explain what a context window is to a new engineer, in three sentences."
 SHOT_ANSWER = (
     "A context window is the amount of text a model can read at once, counted in tokens: the "

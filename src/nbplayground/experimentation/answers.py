@@ -53,12 +53,32 @@ def _validator(schema_json: str) -> Any:
     return cls(schema)
 
 
+_BY_ID: dict[int, tuple[dict[str, Any], Any]] = {}
+"""The validator of a schema object seen before (the judge cells of a sweep share theirs): no
+JSON text of the schema made per answer to find it. The schema is kept, so its id stays its."""
+
+
+def schema_validator(schema: dict[str, Any]) -> Any:
+    """The (cached) validator of `schema`; the first one of a process imports jsonschema,
+    which takes seconds: call it before a sweep sends, not while its requests are in flight."""
+    hit = _BY_ID.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if len(_BY_ID) >= 64:
+        _BY_ID.clear()
+    _BY_ID[id(schema)] = (schema, validator)
+    return validator
+
+
 def _check_schema(value: Any, schema: dict[str, Any]) -> None:
     import jsonschema
 
+    validator = schema_validator(schema)
+    if next(iter(validator.iter_errors(value)), None) is None:  # valid: no best match to rank
+        return
     try:
-        error = jsonschema.exceptions.best_match(
-            _validator(json.dumps(schema, sort_keys=True)).iter_errors(value))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             raise error
     except jsonschema.ValidationError as e:

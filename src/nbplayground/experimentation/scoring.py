@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nbplayground.domain.money import usd
 from nbplayground.errors import BudgetExceeded, NbPlaygroundError
 from nbplayground.evaluation import Answer, Grade, ModelGrader, Score, ScoringPlan
+from nbplayground.experimentation.answers import schema_validator
+from nbplayground.experimentation.judge_cells import JudgeCells, judge_cell
 
 if TYPE_CHECKING:
     from nbplayground.domain import Experiment
@@ -69,21 +71,14 @@ async def ascored_log(sweep: Sweep, grade: Grader, wrap: Callable[[Experiment], 
         lambda: [scored_outcome(sweep, grade, i, wrap(r)) for i, r in done])
 
 
-def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: Any, user_id: str,
-               provider: str, index: int) -> Cell:
-    """The judge's request for one answer: its model, system message and parameters, and the
-    verdict's schema as response_format (the provider holds the answer to it)."""
-    return service.prepare(user_id=user_id, prompt=prompt, model=judge.model,
-                           provider=judge.provider or provider, system=judge.system,
-                           index=index, **judge.request_params())
-
-
 def check_judges(service: ExperimentService, plan: ScoringPlan, user_id: str,
                  provider: str) -> None:
     """Prepare one request of each judge (its bare rubric): a bad model or parameter of a
-    judge is refused before the sweep sends anything."""
+    judge is refused before the sweep sends anything (and its verdict's validator is made
+    then, not on the event loop while the cells' requests wait)."""
     for judge in plan.judges:
         judge_cell(service, judge, judge.probe_prompt(), user_id, provider, 0)
+        schema_validator(judge.response_format()["schema"])  # jsonschema imported now
 
 
 def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[Cell],
@@ -93,6 +88,7 @@ def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[C
     from nbplayground.experimentation.estimate import estimate_cells
 
     extra: list[Cell] = []
+    made = JudgeCells(service)
     for i, cell in enumerate(cells):
         row = plan.rows[i] if i < len(plan.rows) else None
         for judge in plan.judges:
@@ -100,7 +96,7 @@ def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[C
                 prompt = judge.request_prompt(Answer("", row or {}))
             except ValueError:  # {answer.field}: the empty answer is not JSON
                 prompt = judge.probe_prompt()
-            jc = judge_cell(service, judge, prompt, cell.user_id, cell.provider, len(extra))
+            jc = made.cell(judge, prompt, cell.user_id, cell.provider, len(extra))
             extra.append(dataclasses.replace(jc, prompt_tokens=jc.prompt_tokens
                                              + cell.max_completion))
     return estimate_cells(cells + extra, service.costs, cached)
@@ -120,6 +116,7 @@ async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
     cells: list[Cell] = []
     asked: list[tuple[ModelGrader, Experiment]] = []
     errors: list[Score] = []
+    made = JudgeCells(runner.service)
     for i, exp in enumerate(sweep.results):
         if exp is None:
             continue
@@ -129,8 +126,7 @@ async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
                 errors.append(plan.judged(judge, exp, prompt, sweep.id))
                 continue
             try:  # this row's filled input may still be refused (an image URL that is no image)
-                cell = judge_cell(runner.service, judge, prompt, exp.user_id, exp.provider,
-                                  len(cells))
+                cell = made.cell(judge, prompt, exp.user_id, exp.provider, len(cells))
             except NbPlaygroundError as e:
                 errors.append(plan.judged(judge, exp, Grade(None, False, str(e)), sweep.id))
                 continue

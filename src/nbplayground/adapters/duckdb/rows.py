@@ -295,5 +295,6 @@ def _day(day: Any, created: datetime) -> str:
 def score_rows(scores: Sequence[Score]) -> pd.DataFrame:
     """Scores as the scores table's rows, stamped now."""
     df = scores_frame(scores)
-    df["created_at"] = pd.Series([utcnow()] * len(df), dtype="datetime64[us, UTC]")
+    df["created_at"] = pd.Series(pd.Timestamp(utcnow()), index=df.index,
+                                 dtype="datetime64[us, UTC]")
     return df

@@ -15,7 +15,7 @@ from nbplayground.adapters.postgres import frames
 from nbplayground.adapters.postgres.connection import Conn
 
 _SWEEP = file_frames.names(rows.SWEEP_COLUMNS)
-_PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer",
+PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision", "INTEGER": "integer",
              "BIGINT": "bigint", "BOOLEAN": "boolean", "TIMESTAMPTZ": "timestamptz",
              "DATE": "date"}
 
@@ -36,7 +36,7 @@ def copy_in(conn: Conn, table: str, names: Sequence[str], records: Sequence[tupl
     """COPY into a session temp table, then one INSERT ... ON CONFLICT DO NOTHING: COPY cannot
     write through row security itself, and rows logged before (a retried batch) are skipped."""
     stage = f"_stage_{table}"
-    columns = ", ".join(f'"{n}" {_PG_TYPES[t]}' for n, t in frames.TABLES[table])
+    columns = ", ".join(f'"{n}" {PG_TYPES[t]}' for n, t in frames.TABLES[table])
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({columns}) ON COMMIT DELETE ROWS")
     with conn.cursor().copy(f"COPY {stage} ({cols(names)}) FROM STDIN") as copy:
         for record in records:

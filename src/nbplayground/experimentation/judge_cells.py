@@ -1,0 +1,62 @@
+"""Judge requests: each judge's request prepared (checked, planned, priced) once, then one cell
+per judged answer in which only the user message and its token count are new."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from nbplayground.configuration import lookup
+from nbplayground.domain import as_messages
+from nbplayground.errors import InvalidInput
+from nbplayground.experimentation.cell import Cell, validate_prompt
+
+if TYPE_CHECKING:
+    from nbplayground.evaluation import ModelGrader
+    from nbplayground.experimentation.service import ExperimentService
+
+
+def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: Any, user_id: str,
+               provider: str, index: int) -> Cell:
+    """The judge's request for one answer: its model, system message and parameters, and the
+    verdict's schema as response_format (the provider holds the answer to it)."""
+    return service.prepare(user_id=user_id, prompt=prompt, model=judge.model,
+                           provider=judge.provider or provider, system=judge.system,
+                           index=index, **judge.request_params())
+
+
+class JudgeCells:
+    """The cells of many judge calls. `service.prepare` runs once per (judge, user, provider),
+    on the bare rubric; each answer's cell is that one with its own message, counted the same
+    way and held to the same context window (a prompt that does not fit goes through the
+    whole preparation, which says why)."""
+
+    def __init__(self, service: ExperimentService) -> None:
+        self.service = service
+        self._made: dict[tuple[int, str, str], Cell] = {}
+
+    def cell(self, judge: ModelGrader, prompt: Any, user_id: str, provider: str,
+             index: int) -> Cell:
+        if not isinstance(prompt, str):  # a turn of parts (a judge that sees images): its
+            return judge_cell(self.service, judge, prompt, user_id, provider, index)  # images
+        key = (id(judge), user_id, provider)
+        template = self._made.get(key)
+        if template is None:
+            template = self._made[key] = judge_cell(self.service, judge, judge.prompt,
+                                                    user_id, provider, 0)
+        try:
+            validate_prompt(prompt)
+            messages = as_messages(prompt, judge.system)
+        except (InvalidInput, ValueError, TypeError):  # the whole preparation says why
+            return judge_cell(self.service, judge, prompt, user_id, provider, index)
+        request = template.request
+        tokens = self.service.count_prompt(self.service.clients(template.provider),
+                                           request.model, messages)
+        spec = lookup(request.model)
+        wanted = request.parameters.max_tokens
+        if tokens + (wanted or 0) > spec.context_window:
+            return judge_cell(self.service, judge, prompt, user_id, provider, index)
+        return dataclasses.replace(
+            template, request=request.model_copy(update={"messages": messages}),
+            prompt_tokens=tokens, index=index,
+            max_completion=wanted or min(spec.max_output_tokens, spec.context_window - tokens))
