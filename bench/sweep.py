@@ -84,12 +84,13 @@ def high_tier(latency: float = 1.0, concurrency: int = 256, cells: int = 2560) -
     return wall / ideal
 
 
-def ratio_table(latency: float, runs_at_50: int = 5) -> None:
+def ratio_table(latency: float, runs_at_50: int = 5, *, fast: bool = False) -> None:
     from nbplayground import Playground
     from nbplayground.configuration import Endpoint
 
-    print(f"sweep wall time ÷ (N·L/C), L = {latency} s (target ≤ 1.15)")
-    with stub_process(latency) as base_url, tempfile.TemporaryDirectory() as tmp:
+    server = "bench/fast_stub.py" if fast else "the tests' threaded stub"
+    print(f"sweep wall time ÷ (N·L/C), L = {latency} s, against {server} (target ≤ 1.15)")
+    with stub_process(latency, fast=fast) as base_url, tempfile.TemporaryDirectory() as tmp:
         pg = Playground(db=Path(tmp) / "bench.duckdb", user="bench",
                         provider=Endpoint(base_url=base_url, api_key="sk-bench"))
         # Default settings: a user who chose no plan has no requests-per-minute cap of ours.
@@ -170,6 +171,8 @@ def main() -> None:
     parser.add_argument("--skip-table", action="store_true")
     parser.add_argument("--high-tier", action="store_true",
                         help="only the C=256, L=1.0 s, N=2560 row")
+    parser.add_argument("--fast-stub", action="store_true",
+                        help="the ratio table against bench/fast_stub.py (one event loop)")
     parser.add_argument("--runs-at-50", type=int, default=5,
                         help="C=50 sweeps to run (the machine is shared: their median counts)")
     args = parser.parse_args()
@@ -177,7 +180,7 @@ def main() -> None:
         high_tier()
         return
     if not args.skip_table:
-        ratio_table(args.latency, args.runs_at_50)
+        ratio_table(args.latency, args.runs_at_50, fast=args.fast_stub)
     ours = whole_process(args.latency, args.calls)
     if args.promptfoo:
         theirs = promptfoo(args.promptfoo, args.latency, args.calls)
