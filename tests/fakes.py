@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from nbplayground.adapters.duckdb import batch_rows, rows
+from nbplayground.adapters.duckdb.score_rows import score_rows
 from nbplayground.domain import APIRequest, Experiment
 from nbplayground.domain.batch import BatchRecord
 from nbplayground.evaluation.ports import Embedded
@@ -123,7 +124,7 @@ class FakeExperimentRepository:
                   and (ids is None or sc.experiment_id in ids)
                   and sc.experiment_id in self.experiments
                   and (user_id is None or self.experiments[sc.experiment_id].user_id == user_id)]
-        return rows.score_rows(chosen)
+        return score_rows(chosen)
 
     # -- helpers --
 

@@ -17,6 +17,7 @@ from nbplayground.evaluation import call_checks as _c
 from nbplayground.evaluation import judges as _j
 from nbplayground.evaluation import scorers as _s
 from nbplayground.evaluation.metrics import METRICS
+from nbplayground.evaluation.python_check import Python
 
 __all__ = ["METRICS", "Grade", "InvalidScorer", "MetricUnavailable", "Score", "Scorer",
            "contains", "cost", "exact", "icontains", "ilike", "json_schema", "json_valid",
@@ -116,7 +117,7 @@ def python(fn: Callable[..., Any], *, threshold: float = 0.5, name: str | None =
     if not callable(fn):
         raise InvalidScorer(f"python() takes a function fn(answer, row), not "
                             f"{type(fn).__name__}")
-    return _make(_s.Python, getattr(fn, "__name__", "python"), fn=fn, threshold=threshold,
+    return _make(Python, getattr(fn, "__name__", "python"), fn=fn, threshold=threshold,
                  name=name, weight=weight)
 
 

@@ -1,4 +1,5 @@
-"""The deterministic scorers: string checks, regex, JSON, text similarity, python, cost, latency.
+"""The deterministic scorers: string checks, regex, JSON, text similarity, and their base class
+(python functions are in python_check.py, cost and latency in call_checks.py).
 
 Each is a frozen, validated value object; `grade(answer)` is pure and runs inline as cells finish.
 String checks follow OpenAI's string_check (eq, ne, like = contains, ilike = case-insensitive).
@@ -6,7 +7,6 @@ String checks follow OpenAI's string_check (eq, ne, like = contains, ilike = cas
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from nbplayground.evaluation import metrics, wordnet
 from nbplayground.evaluation.ports import Embedder
-from nbplayground.evaluation.score import Grade, InvalidScorer, Score
+from nbplayground.evaluation.score import Grade, InvalidScorer
 from nbplayground.evaluation.templates import Answer, Template
 
 Operation = Literal["eq", "ne", "like", "ilike"]
@@ -285,27 +285,3 @@ class Similarity(Scorer):
                                        f"against {_clip(ref)}")
 
         return grade
-
-
-class Python(Scorer):
-    """fn(answer, row) -> bool | number | Score | Grade; a number passes at `threshold`."""
-
-    kind: ClassVar[str] = "python"
-    fn: Callable[..., Any]
-    threshold: float = 0.5
-
-    def grade(self, answer: Answer) -> Grade:
-        out = self.fn(answer.text, dict(answer.row))
-        if isinstance(out, bool):
-            return Grade(float(out), out, None if out else f"{self.name} returned False")
-        if isinstance(out, int | float) and math.isfinite(out):
-            ok = out >= self.threshold
-            return Grade(float(out), ok, None if ok else f"{out:g} < {self.threshold:g}")
-        if isinstance(out, Grade | Score):
-            return Grade(out.score, out.passed, out.reason)
-        raise TypeError(f"{self.name} returned {type(out).__name__}; return a bool, a number "
-                        "or a Score")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)

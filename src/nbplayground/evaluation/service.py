@@ -13,8 +13,9 @@ from nbplayground.evaluation import wordnet
 from nbplayground.evaluation.embeddings import CachedEmbedder
 from nbplayground.evaluation.judges import ModelGrader
 from nbplayground.evaluation.ports import Embedder
+from nbplayground.evaluation.python_check import Python
 from nbplayground.evaluation.score import Grade, InvalidScorer, Score
-from nbplayground.evaluation.scorers import Python, Scorer, Similarity
+from nbplayground.evaluation.scorers import Scorer, Similarity
 from nbplayground.evaluation.templates import Answer
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ import pandas as pd
 from nbplayground.adapters.duckdb import rows, writes
 from nbplayground.adapters.duckdb.batches import DuckDBBatches
 from nbplayground.adapters.duckdb.logfile import LogFile
+from nbplayground.adapters.duckdb.score_rows import score_rows
 from nbplayground.adapters.duckdb.sql import EXPERIMENTS, REQUESTS, Conn, dicts, insert_or_replace
 from nbplayground.domain import APIRequest, Experiment, User
 from nbplayground.errors import InvalidInput
@@ -71,7 +72,7 @@ class DuckDBExperimentRepository(DuckDBBatches):
         sweep_update = None if sweep is None else (
             rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
         usage_df = rows.usage_frame(usage) if usage else None
-        scores_df = rows.score_rows(scores) if scores else None
+        scores_df = score_rows(scores) if scores else None
         if not batch and not requests and usage_df is None and sweep is None \
                 and scores_df is None:
             return

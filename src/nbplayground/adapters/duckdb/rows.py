@@ -41,7 +41,6 @@ from nbplayground.domain import (
 )
 from nbplayground.domain.fields import FIELDS, PARAMETER_NAMES, RequestField
 from nbplayground.errors import InvalidInput
-from nbplayground.evaluation import Score, scores_frame
 from nbplayground.experimentation.collector import automatic_collection_paused
 from nbplayground.ids import new_id, utcnow
 
@@ -288,13 +287,3 @@ def _day(day: Any, created: datetime) -> str:
     if isinstance(day, datetime):
         day = as_utc(day).date()
     return day.isoformat() if isinstance(day, date) else str(day)
-
-
-# -- scores --
-
-def score_rows(scores: Sequence[Score]) -> pd.DataFrame:
-    """Scores as the scores table's rows, stamped now."""
-    df = scores_frame(scores)
-    df["created_at"] = pd.Series(pd.Timestamp(utcnow()), index=df.index,
-                                 dtype="datetime64[us, UTC]")
-    return df

@@ -16,6 +16,7 @@ import pandas as pd
 
 from nbplayground.adapters.duckdb import frames as file_frames
 from nbplayground.adapters.duckdb import rows
+from nbplayground.adapters.duckdb.score_rows import score_rows as file_score_rows
 from nbplayground.adapters.postgres import attachments, batches, frames
 from nbplayground.adapters.postgres import scores as score_rows
 from nbplayground.adapters.postgres.connection import Conn, Pool, is_url, redact
@@ -113,7 +114,7 @@ class PostgresExperimentRepository(batches.PostgresBatches):
         sweep_update = None if sweep is None else (
             rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
         usage_df = rows.usage_frame(usage) if usage else None
-        scores_df = rows.score_rows(scores) if scores else None
+        scores_df = file_score_rows(scores) if scores else None
         if not batch and not requests and usage_df is None and sweep is None \
                 and scores_df is None:
             return
