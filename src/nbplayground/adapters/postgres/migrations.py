@@ -260,4 +260,5 @@ from nbplayground.adapters.postgres import (  # noqa: E402, F401
     m008_embeddings,
     m009_stopped,
     m010_report_cells,
+    m011_latency_index,
 )
