@@ -179,21 +179,45 @@ def latency_distribution(df: pd.DataFrame, by: str = "model") -> go.Figure:
 
 
 def tokens_vs_cost(df: pd.DataFrame, cost: str = "cost_estimate") -> go.Figure:
-    """One point per experiment: tokens against USD, a colour per model."""
+    """One point per experiment: tokens against USD, a colour per model. Thousands of points:
+    each distinct value is escaped once, and the axes go to Plotly as arrays (it checks a list
+    value by value)."""
+    import numpy as np
+
     fig = go.Figure()
     shown: Sequence[str] = [p for p in PARAMETERS if p != "model" and p in df.columns]
+    escaped: dict[Any, str] = {}
+
+    def esc(value: Any) -> str:
+        try:
+            found = escaped.get(value)
+        except TypeError:  # a list (stop=[...]): not a key
+            return _esc(value)
+        if found is None:
+            found = escaped[value] = _esc(value)
+        return found
+
     for model, part in df.groupby("model", sort=False, dropna=False):
-        hover = [f"<b>{_esc(model)}</b><br>" + _lines([
-            ("prompt", r["prompt"]), ("tokens", f"{r['prompt_tokens']} + "
-                                                f"{r['completion_tokens']}"),
-            ("cost", usd(None if _missing(r[cost]) else r[cost])),
-            *((p, r[p]) for p in shown if not _missing(r[p]))])
+        head = f"<b>{_esc(model)}</b><br>"
+        hover = [head + "<br>".join([
+            f"prompt: {esc(r['prompt'])}",
+            f"tokens: {r['prompt_tokens']} + {r['completion_tokens']}",
+            f"cost: {esc(usd(None if _missing(r[cost]) else r[cost]))}",
+            *(f"{p}: {esc(r[p])}" for p in shown if not _missing(r[p]))])
             for r in part.to_dict("records")]
-        fig.add_trace(go.Scatter(x=_values(part["token_count"]), y=_values(part[cost]),
-                                 name=str(model), mode="markers", text=hover,
+        fig.add_trace(go.Scatter(x=_array(part["token_count"]), y=_array(part[cost]),
+                                 name=str(model), mode="markers",
+                                 text=np.array(hover, dtype=object),
                                  hovertemplate="%{text}<extra></extra>", marker={"opacity": 0.7}))
     label = "cost (USD)" if cost == "cost_estimate" else "cost if priced as price_as (USD)"
     return themed(fig, "Tokens against cost", "tokens (prompt + completion)", label)
+
+
+def _array(series: pd.Series) -> Any:
+    """A numeric column as floats, NaN where missing (a gap for Plotly, as None is)."""
+    import pandas as pd
+
+    return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
 
 
 def frontier(df: pd.DataFrame, score: str, by: Sequence[str]) -> go.Figure:
