@@ -7,24 +7,13 @@ import threading
 from typing import Any
 
 from nbplayground.configuration import Endpoint
-from nbplayground.ui.panel import PlaygroundPanel
 from nbplayground.ui.snippet import sweep_arguments
 from tests.conftest import TEST_KEY
 from tests.support.openai_stub import OpenAIStub
+from tests.ui.test_panel import act, panel_of
 
 TWO = [{"model": "gpt-4o-mini", "provider": "openai", "params": {"temperature": 0.2}},
        {"model": "gpt-4o", "provider": "simulated", "params": {"temperature": 0.9}}]
-
-
-def panel_of(pg: Any, **initial: Any) -> PlaygroundPanel:
-    panel = PlaygroundPanel(pg, **initial)
-    assert panel.wait(30)
-    return panel
-
-
-def act(panel: PlaygroundPanel, action: str, **content: Any) -> None:
-    panel.receive(panel, {"action": action, **content}, [])
-    assert panel.wait(30), "the panel did not finish"
 
 
 def test_sweep_arguments_give_shared_values_once_and_differing_ones_as_lists() -> None:

@@ -35,7 +35,8 @@ class AiohttpLane:
     def __init__(self, http: Any, transport: Any) -> None:
         self._http = http
         self._transport = transport
-        self._headers: dict[int, dict[str, str]] = {}
+        self._given: dict[str, str] | None = None  # the request headers last merged
+        self._headers: dict[str, str] = {}
         self._timeouts: dict[float | None, Any] = {}
 
     @classmethod
@@ -58,15 +59,14 @@ class AiohttpLane:
         return t.client
 
     def _merged(self, headers: dict[str, str]) -> dict[str, str]:
-        """The client's own headers under the request's, as httpx2 merges them (per dict given:
-        the chat client hands the same one every time)."""
-        merged = self._headers.get(id(headers))
-        if merged is None:
+        """The client's own headers under the request's, as httpx2 merges them (merged again
+        only when handed another dict: the chat client hands the same one every time)."""
+        if headers is not self._given:
             base = {k.lower(): v for k, v in self._http.headers.items()}
             base.update({k.lower(): v for k, v in headers.items()})
             base.pop("content-length", None)
-            merged = self._headers[id(headers)] = base
-        return merged
+            self._given, self._headers = headers, base
+        return self._headers
 
     def _timeout(self, seconds: float | None) -> Any:
         found = self._timeouts.get(seconds)
