@@ -42,9 +42,11 @@ class FakeExperimentRepository:
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None, scores: Sequence[Any] = ()) -> None:
-        if sweep is not None:
-            rows.sweep_row(sweep, None)
+            sweep: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+            scores: Sequence[Any] = ()) -> None:
+        given = [] if sweep is None else [sweep] if isinstance(sweep, Mapping) else list(sweep)
+        for row in given:  # all validated before anything is written
+            rows.sweep_row(row, None)
         for sc in scores:  # one per (experiment, sweep, scorer): a newer one replaces it
             self.scored[(sc.experiment_id, sc.sweep_id, sc.scorer)] = sc
             if sc.judge_experiment_id is not None:
@@ -61,8 +63,8 @@ class FakeExperimentRepository:
             self.experiments.setdefault(e.id, e)
         booked = {u["id"] for u in self.usage}
         self.usage += [u for u in ledger if u["id"] not in booked]
-        if sweep is not None:
-            self.sweeps[sweep["id"]] = rows.sweep_row(sweep, self.sweeps.get(sweep["id"]))
+        for row in given:
+            self.sweeps[row["id"]] = rows.sweep_row(row, self.sweeps.get(row["id"]))
         self.batches_written += 1
 
     # -- BatchLog --

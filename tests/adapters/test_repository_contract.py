@@ -188,6 +188,19 @@ def test_a_batch_carries_the_sweep_row_inserted_then_updated(repo: Repo) -> None
     assert repo.sweep("nope") is None
 
 
+def test_a_batch_carries_several_sweep_rows_or_none_if_one_is_bad(repo: Repo) -> None:
+    """A sweep and its judges' sweep are written by one transaction."""
+    cell, verdict = make_experiment(sweep_id="s1"), make_experiment(sweep_id="s1-judges")
+    repo.add([cell, verdict], sweep=[{"id": "s1", "user_id": "alice", "done": 1},
+                                     {"id": "s1-judges", "user_id": "alice", "done": 1}])
+    assert (repo.sweep("s1") or {})["done"] == 1
+    assert (repo.sweep("s1-judges") or {})["done"] == 1
+    late = make_experiment(sweep_id="s2")
+    with pytest.raises(InvalidInput, match="colour"):
+        repo.add([late], sweep=[{"id": "s2", "user_id": "alice"}, {"id": "s2-j", "colour": 1}])
+    assert repo.get(late.id) is None and repo.sweep("s2") is None
+
+
 def test_a_bad_sweep_row_writes_nothing_of_its_batch(repo: Repo) -> None:
     e = make_experiment()
     usage = [{"id": e.id, "user_id": "alice", "experiment_id": e.id, "model": e.model,

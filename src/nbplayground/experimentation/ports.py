@@ -32,10 +32,11 @@ class ExperimentRepository(Protocol):
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None, scores: Sequence[Score] = ()) -> None:
+            sweep: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+            scores: Sequence[Score] = ()) -> None:
         """One transaction: experiments (ids already logged are skipped with their requests),
         usage ledger rows, scores (one per experiment, sweep and scorer: a newer one replaces
-        it) and the sweep's row (upserted) when given."""
+        it) and the sweep's row, or rows (each upserted), when given."""
         ...
 
     def get(self, experiment_id: str) -> Experiment | None:

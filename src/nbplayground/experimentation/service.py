@@ -228,9 +228,12 @@ class ExperimentService:
 
     # -- logging --
 
-    def record(self, outcomes: Iterable[Outcome], sweep: dict[str, Any] | None = None) -> None:
-        """Write a batch, its usage and the sweep's row (one transaction), then tell the other
-        contexts. Booked before any hold is released: spend is never out of sight."""
+    def record(self, outcomes: Iterable[Outcome],
+               sweep: dict[str, Any] | list[dict[str, Any]] | None = None,
+               scores: Sequence[Score] = ()) -> None:
+        """Write a batch, its usage, its scores (and `scores` of no call of its own) and the
+        sweep's row or rows (one transaction), then tell the other contexts. Booked before any
+        hold is released: spend is never out of sight."""
         batch = list(outcomes)
         fresh = [o for o in batch if not o.experiment.cached]
         usage = [usage_of(o.experiment) for o in fresh]  # once: the ledger's rows and the event
@@ -240,7 +243,7 @@ class ExperimentService:
             self.repository.save_attachments([
                 {"sha256": sha, "user_id": user, "media_type": p.media_type, "bytes": p.data}
                 for sha, (user, p) in pictures.items()])
-        scores = [sc for o in batch for sc in o.scores]
+        scores = [sc for o in batch for sc in o.scores] + list(scores)
         if fresh or sweep is not None or scores:
             extra = {"scores": scores} if scores else {}  # a log without scores still works
             self.repository.add([o.experiment for o in fresh],

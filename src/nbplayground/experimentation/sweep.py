@@ -15,8 +15,9 @@ from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.holds import reserve
+from nbplayground.experimentation.judge_lane import JudgeLane
 from nbplayground.experimentation.ports import DeltaCallback, Hold
-from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader, run_judges
+from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader
 from nbplayground.experimentation.service import ExperimentService, Outcome
 from nbplayground.experimentation.stopping import Partial, stopped
 from nbplayground.experimentation.sweep_result import COLUMNS, Sweep, new_sweep_id, sweep_id_for
@@ -70,12 +71,20 @@ class SweepRunner:
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
         holds = await self._reserve(sweep, todo, ceilings)
+        lane = None
+        if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
+            lane = JudgeLane(self.service, sweep, refresh=refresh, max_cost=max_cost,
+                             in_flight=sum(ceilings.values()))
+            try:
+                await lane.hold(self.service.gate,
+                                list(zip(sweep.cells, range(len(sweep)), strict=True)))
+            except BaseException:
+                for hold in holds.values():
+                    hold.release()
+                raise
         await self._run(sweep, todo, ceilings, holds, started, concurrency=concurrency,
                         rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=scored,
-                        grade=grade, on_delta=on_delta)
-        if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
-            await run_judges(self, sweep, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                             max_cost=max_cost, refresh=refresh, progress=progress)
+                        grade=grade, on_delta=on_delta, lane=lane)
         return sweep
 
     async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
@@ -106,11 +115,16 @@ class SweepRunner:
                    tpm: float | None, max_cost: float | None,
                    progress: ProgressFactory | None, scored: list[Outcome],
                    grade: Grader | None,
-                   on_delta: Callable[[int], DeltaCallback] | None = None) -> Sweep:
+                   on_delta: Callable[[int], DeltaCallback] | None = None,
+                   lane: JudgeLane | None = None) -> Sweep:
+        """Each worker takes a judge call waiting (lane) before the next cell."""
         cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
 
-        def record(batch: list[Outcome], row: dict[str, Any]) -> None:
-            self.service.record(batch, sweep=row)
+        def record(batch: list[Outcome], state: tuple[list[dict[str, Any]], list[Any]]) -> None:
+            rows, loose = state
+            self.service.record(batch, sweep=rows, scores=loose)
+            if lane is not None:
+                lane.settle(batch)
             if holds:  # booked now: hold only what is still to come
                 done = [cell_of[o.experiment.id] for o in batch if o.experiment.id in cell_of]
                 for provider, part in by_provider(sweep.cells, done).items():
@@ -120,13 +134,23 @@ class SweepRunner:
                             for i in part))
 
         providers = {sweep.cells[i].provider for i in todo}
+        if lane is not None:  # a judge with no provider of its own runs on its cell's
+            providers |= {j.provider or c.provider for j in lane.plan.judges
+                          for c in sweep.cells}
         # The local model answers one request at a time (one KV cache): its cells take turns,
         # while the other providers' cells go on beside them.
         serial = {p: asyncio.Semaphore(1) for p in providers & {"local"}}
-        workers = 1 if providers == {"local"} else max(1, min(concurrency, len(todo) or 1))
+        calls = len(todo) + (len(sweep) * len(lane.plan.judges) if lane is not None else 0)
+        workers = 1 if providers == {"local"} else max(1, min(concurrency, calls or 1))
         note = "local model: one cell at a time" if workers == 1 and serial else \
             f"{workers} at a time" + (" (the local model one at a time)" if serial else "")
-        writer = BatchWriter(record, snapshot=lambda: self._row(sweep))
+        def snapshot() -> tuple[list[dict[str, Any]], list[Any]]:
+            if lane is None:
+                return [self._row(sweep)], []
+            judged = [self._row(lane.judges)] if lane.judges.cells else []
+            return [self._row(sweep), *judged], lane.loose_scores()
+
+        writer = BatchWriter(record, snapshot=snapshot)
         # Each provider's own buckets: rpm/tpm (and the user's plan rpm, for a billed one)
         # limit each provider, and one's 429s or headers never slow another.
         limiters = {p: self.service.limiters.new(
@@ -136,20 +160,44 @@ class SweepRunner:
             queue.put_nowait(i)
         for outcome in scored:
             writer.put(outcome)
+        if lane is not None:
+            lane.writer = writer
+            for i, exp in enumerate(sweep.results):  # the cells from the log are judged first
+                if exp is not None:
+                    lane.answered(i, exp, taken=False)
         over_budget = False
         bar = None
 
+        def judges_spent() -> float:
+            return lane.judges.spent if lane is not None else 0.0
+
         async def worker() -> None:
             nonlocal over_budget
-            while not queue.empty():
-                if max_cost is not None and sweep.spent >= max_cost:
+            while True:
+                job = lane.next() if lane is not None else None
+                if job is not None:
+                    async with serial.get(job.cell.provider) or contextlib.nullcontext():
+                        await lane.send(job, limiters[job.cell.provider])  # type: ignore[union-attr]
+                    continue
+                if queue.empty():
+                    if lane is not None and await lane.wait():
+                        continue
+                    return
+                if max_cost is not None and sweep.spent + judges_spent() >= max_cost:
                     over_budget = True
                     return
                 i = queue.get_nowait()
                 if queue.empty():
                     writer.ending()
-                cell = sweep.cells[i]
-                partial = None if on_delta is None else Partial(on_delta(i))
+                await cell_of_queue(i)
+
+        async def cell_of_queue(i: int) -> None:
+            cell = sweep.cells[i]
+            partial = None if on_delta is None else Partial(on_delta(i))
+            exp = None
+            if lane is not None:
+                lane.taken()
+            try:
                 try:
                     async with serial.get(cell.provider) or contextlib.nullcontext():
                         outcome: Outcome = await self.service.execute(
@@ -160,27 +208,35 @@ class SweepRunner:
                         writer.put(Outcome(gone, [], cell.images))
                     raise
                 cell_of[outcome.experiment.id] = i
-                sweep.results[i] = outcome.experiment
+                sweep.results[i] = exp = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
                 if grade is not None:
                     await ascored(sweep, grade, i, outcome)
-                writer.put(outcome)
-                if bar is not None:
-                    bar(outcome.experiment)
+            finally:  # its judge calls queued (their error scores given) before it is put
+                if lane is not None:
+                    lane.answered(i, exp, ceilings[i])
+            writer.put(outcome)
+            if bar is not None:
+                bar(outcome.experiment)
 
         async with young_generations_only():
             try:
                 bar = progress(sweep, len(todo), note) if progress else None
+                if lane is not None and progress:
+                    lane.bar = progress(lane.judges, len(sweep) * len(lane.plan.judges),
+                                        f"judges, {note}")
                 sweep.status = "running"  # the sweeps row is written with each batch of cells
                 writer.start()
                 await asyncio.gather(*(worker() for _ in range(workers)))
-                sweep.status = "budget" if over_budget else "done"
+                sweep.status = "budget" if over_budget or (lane and lane.missed) else "done"
             except asyncio.CancelledError:
                 sweep.status = "interrupted"
                 raise
             finally:
                 sweep.wall_time_s = time.perf_counter() - started
-                await asyncio.shield(self._finish(sweep, writer, bar, holds))
+                if lane is not None:
+                    lane.judges.status = sweep.status
+                await asyncio.shield(self._finish(sweep, writer, bar, holds, lane))
         if over_budget:
             err = BudgetExceeded(
                 f"max_cost={usd(max_cost)} reached: spent {usd(sweep.spent)}, "
@@ -189,15 +245,24 @@ class SweepRunner:
                 spent=sweep.spent, limit=max_cost or 0.0, needed=0.0)
             err.sweep = sweep  # type: ignore[attr-defined]
             raise err
+        judged = None if lane is None else lane.budget_error()
+        if judged is not None:
+            raise judged
         return sweep
 
     async def _finish(self, sweep: Sweep, writer: BatchWriter, bar: Any,
-                      holds: dict[str, Hold] | None = None) -> None:
+                      holds: dict[str, Hold] | None = None, lane: JudgeLane | None = None
+                      ) -> None:
         try:
             await writer.close()  # the last cells and the sweep's final row, one transaction
         finally:
             for hold in (holds or {}).values():  # only now: everything spent is booked
                 hold.release()
+            if lane is not None:
+                await lane.close()
+                sweep.spent += lane.judges.spent  # the sweep's row: its cells' spend
+                if lane.bar is not None and callable(getattr(lane.bar, "close", None)):
+                    lane.bar.close()
         self.service.bus.publish(SweepProgressed(
             sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
             cached=sweep.count("cached"), total=len(sweep), spent=sweep.spent))

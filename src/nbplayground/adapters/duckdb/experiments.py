@@ -62,18 +62,18 @@ class DuckDBExperimentRepository(DuckDBBatches):
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None, scores: Sequence[Score] = ()) -> None:
+            sweep: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+            scores: Sequence[Score] = ()) -> None:
         """One transaction: the experiments and their requests (ids already logged are skipped
         with their requests), the usage ledger rows of `usage` (each user's token_usage kept
-        current), the scores of the batch and, when given, the sweep's row. A crash cannot log
-        a call without its spend, nor a cell without its scores."""
+        current), the scores of the batch and, when given, the sweep's row (or rows). A crash
+        cannot log a call without its spend, nor a cell without its scores."""
         batch = rows.unique_by_id(experiments)
         # The sweep's row (and the fields given) is validated before the file is opened.
-        sweep_update = None if sweep is None else (
-            rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
+        sweep_updates = rows.sweep_updates(sweep)
         usage_df = rows.usage_frame(usage) if usage else None
         scores_df = score_rows(scores) if scores else None
-        if not batch and not requests and usage_df is None and sweep is None \
+        if not batch and not requests and usage_df is None and not sweep_updates \
                 and scores_df is None:
             return
         calls = (rows.experiments_frame(batch), rows.requests_frame(requests, batch)) \
@@ -89,8 +89,8 @@ class DuckDBExperimentRepository(DuckDBBatches):
                     writes.book_usage(conn, usage_df, careful=careful)
                 if scores_df is not None:
                     writes.write_scores(conn, scores_df)
-                if sweep_update is not None:
-                    writes.upsert_sweep(conn, *sweep_update)
+                for update in sweep_updates:
+                    writes.upsert_sweep(conn, *update)
             except duckdb.ConstraintException as e:
                 # A row logged before (a retried batch): roll back, and the retry (this error
                 # is retryable) skips what is logged. INSERT OR IGNORE costs ~3 ms more per

@@ -240,6 +240,13 @@ def sweep_row(sweep: Mapping[str, Any], existing: Mapping[str, Any] | None) -> R
     return row
 
 
+def sweep_updates(sweep: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+                  ) -> list[tuple[Row, frozenset[str]]]:
+    """Each sweep row given (one, several or none), validated, with the fields it sets."""
+    given = [] if sweep is None else [sweep] if isinstance(sweep, Mapping) else list(sweep)
+    return [(sweep_to_db(sweep_row(s, None)), frozenset(s)) for s in given]
+
+
 def sweep_to_db(row: Mapping[str, Any]) -> Row:
     return {**row, "spec": None if row["spec"] is None else dumps(row["spec"])}
 

@@ -105,17 +105,17 @@ class PostgresExperimentRepository(batches.PostgresBatches):
 
     def add(self, experiments: Sequence[Experiment], requests: Sequence[APIRequest] = (), *,
             usage: Sequence[Mapping[str, Any]] = (),
-            sweep: Mapping[str, Any] | None = None, scores: Sequence[Score] = ()) -> None:
+            sweep: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+            scores: Sequence[Score] = ()) -> None:
         """One transaction: the experiments and their requests (ids already logged are skipped
         with their requests), the usage rows (each user's token_usage kept current), the
-        batch's scores and the sweep's row. A crash cannot log a call without its spend, nor
-        a cell without its scores."""
+        batch's scores and the sweep's row (or rows). A crash cannot log a call without its
+        spend, nor a cell without its scores."""
         batch = rows.unique_by_id(experiments)
-        sweep_update = None if sweep is None else (
-            rows.sweep_to_db(rows.sweep_row(sweep, None)), frozenset(sweep))
+        sweep_updates = rows.sweep_updates(sweep)
         usage_df = rows.usage_frame(usage) if usage else None
         scores_df = file_score_rows(scores) if scores else None
-        if not batch and not requests and usage_df is None and sweep is None \
+        if not batch and not requests and usage_df is None and not sweep_updates \
                 and scores_df is None:
             return
         exp_records = _records(rows.experiments_frame(batch), _EXP) if batch else []
@@ -143,8 +143,8 @@ class PostgresExperimentRepository(batches.PostgresBatches):
                                  "WHERE id = %s", (tokens, user))
             if scores_df is not None:
                 score_rows.write(conn, scores_df)
-            if sweep_update is not None:
-                _upsert_sweep(conn, *sweep_update)
+            for update in sweep_updates:
+                _upsert_sweep(conn, *update)
 
         self._run(work)
 
