@@ -102,6 +102,7 @@ class RecordedRequest:
     # was written (None while in flight). Tests prove concurrency from these, not a stopwatch.
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
+    in_window: bool = True  # counted in the last minute's x-ratelimit-* usage
 
 
 @dataclass
@@ -317,6 +318,7 @@ class OpenAIStub:
         self._chat_seq = 0
         self._next_id = 0
         self._window: deque[RecordedRequest] = deque()  # last minute, for x-ratelimit-* headers
+        self._window_tokens = 0  # their tokens, summed as they are booked (O(1) per request)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.batch_api = stub_batches.BatchApiStub(self)  # /v1/files and /v1/batches
@@ -395,6 +397,7 @@ class OpenAIStub:
         with self._lock:
             self._requests.clear()
             self._window.clear()
+            self._window_tokens = 0
             self._chat_seq = 0
         self.clear_faults()
 
@@ -567,7 +570,7 @@ class OpenAIStub:
             return self._respond(h, record, body, plan, faults, reply)
         n = max(1, int(body.get("n") or 1))
         usage = self._usage(plan, n)
-        record.tokens = usage["total_tokens"]
+        self._book_tokens(record, usage["total_tokens"])
         cut = faults.get("cut")
         finish = "tool_calls" if plan.calls else "length" if plan.truncated else "stop"
         if stream:
@@ -641,7 +644,7 @@ class OpenAIStub:
         top = wants_logprobs(body)
         failed = faults.get("failed")
         error = {"code": failed.code, "message": failed.body} if failed else None
-        record.tokens = 0 if error else plan.prompt + plan.output_tokens
+        self._book_tokens(record, 0 if error else plan.prompt + plan.output_tokens)
         cut = faults.get("cut")
         if not body.get("stream"):
             obj = stub_responses.response(rid, body, plan, pieces, top, error=error)
@@ -823,13 +826,21 @@ class OpenAIStub:
             return error_body(msg, "invalid_request_error", "invalid_api_key")
         return None
 
+    def _book_tokens(self, record: RecordedRequest, tokens: int) -> None:
+        with self._lock:
+            if record.in_window:
+                self._window_tokens += tokens - record.tokens
+            record.tokens = tokens
+
     def _headers(self, record: RecordedRequest) -> dict[str, str]:
         now = time.time()
         with self._lock:
             while self._window and now - self._window[0].received_at > RATE_WINDOW_S:
-                self._window.popleft()
+                gone = self._window.popleft()
+                gone.in_window = False
+                self._window_tokens -= gone.tokens
             used_requests = len(self._window)
-            used_tokens = sum(r.tokens for r in self._window)
+            used_tokens = self._window_tokens
             reset = RATE_WINDOW_S - (now - self._window[0].received_at) if self._window else 0.0
         return {
             "x-request-id": record.request_id,

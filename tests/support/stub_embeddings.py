@@ -53,6 +53,6 @@ def serve(stub: Any, record: Any, body: Any, reply: Callable[..., None]) -> None
         emb: Any = base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if b64 else v
         data.append({"object": "embedding", "index": i, "embedding": emb})
     tokens = sum(len(t.split()) for t in texts)
-    record.tokens = tokens
+    stub._book_tokens(record, tokens)
     return reply(200, {"object": "list", "data": data, "model": body["model"],
                        "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})

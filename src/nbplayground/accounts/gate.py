@@ -194,6 +194,11 @@ class BudgetGate:
             flight.holds[id(hold)] = hold
             return hold
 
+    def limited(self, user_id: str, provider: str = "openai") -> bool:
+        """Whether a call of this user's to this provider is held against any limit (one
+        read of the ledger): with none set, nothing needs pricing ahead of a hold."""
+        return billed(provider) and self.limits(user_id).limited
+
     def check(self, user_id: str, needed: float, *, tokens: int = 0,
               provider: str = "openai") -> None:
         """Raise BudgetExceeded when `needed` does not fit now; holds nothing."""

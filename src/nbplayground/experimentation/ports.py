@@ -80,3 +80,7 @@ class Gate(Protocol):
 
     def reserve(self, user_id: str, needed: float, *, tokens: int = 0, provider: str = "openai",
                 what: str = "this run") -> Hold: ...
+
+    def limited(self, user_id: str, provider: str = "openai") -> bool:
+        """Whether some limit applies (False: every hold would hold nothing)."""
+        ...

@@ -1,8 +1,9 @@
 """Scores in a sweep: deterministic scorers inline as cells finish; judges as cells of their own.
 
 A judge's request goes through the same engine as any cell (cache, prices, max_cost, the gate,
-concurrency and rate limits) as a sweep of its own, `<sweep id>-judges`; its answer is the
-judged cell's score, logged in the same transaction as the judge's call.
+concurrency and rate limits) as a cell of the sweep `<sweep id>-judges`, sent by the sweep's
+own workers as each answer comes in (judge_lane.py); its answer is the judged cell's score,
+logged in the same transaction as the judge's call.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from nbplayground.domain.money import usd
-from nbplayground.errors import BudgetExceeded, NbPlaygroundError
-from nbplayground.evaluation import Answer, Grade, ModelGrader, Score, ScoringPlan
+from nbplayground.evaluation import Answer, Score, ScoringPlan
 from nbplayground.experimentation.answers import schema_validator
 from nbplayground.experimentation.judge_cells import JudgeCells, judge_cell
 
@@ -102,84 +101,6 @@ def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[C
     return estimate_cells(cells + extra, service.costs, cached)
 
 
-async def run_judges(runner: SweepRunner, sweep: Sweep, *, concurrency: int,
-                     rpm: float | None, tpm: float | None, max_cost: float | None,
-                     refresh: bool, progress: ProgressFactory | None) -> None:
-    """Ask every judge about every finished cell, through the sweep engine; the verdicts are
-    the sweep's scores. A cell that cannot be asked (a failed call, a missing field) gets an
-    error score; so does each one left unasked when max_cost or the budget stops the judges
-    (BudgetExceeded is raised then, with the sweep as its `sweep`)."""
-    from nbplayground.experimentation.sweep import Sweep
-
-    plan = sweep.plan
-    assert plan is not None
-    cells: list[Cell] = []
-    asked: list[tuple[ModelGrader, Experiment]] = []
-    errors: list[Score] = []
-    made = JudgeCells(runner.service)
-    for i, exp in enumerate(sweep.results):
-        if exp is None:
-            continue
-        for judge in plan.judges:
-            prompt = plan.judge_prompt(judge, i, exp)
-            if isinstance(prompt, Grade):
-                errors.append(plan.judged(judge, exp, prompt, sweep.id))
-                continue
-            try:  # this row's filled input may still be refused (an image URL that is no image)
-                cell = made.cell(judge, prompt, exp.user_id, exp.provider, len(cells))
-            except NbPlaygroundError as e:
-                errors.append(plan.judged(judge, exp, Grade(None, False, str(e)), sweep.id))
-                continue
-            cells.append(cell)
-            asked.append((judge, exp))
-    if errors:
-        sweep.scored += errors
-        await asyncio.to_thread(runner.service.repository.add, [], scores=errors)
-    if not cells:
-        return
-    jid = f"{sweep.id}-judges"
-
-    def verdict(j: int, judge_exp: Experiment) -> list[Score]:
-        judge, exp = asked[j]
-        return [plan.judged(judge, exp, judge_exp, sweep.id)]
-
-    judges = Sweep(id=jid, cells=[c.in_sweep(jid) for c in cells], grade=verdict,
-                   spec={"judges_of": sweep.id, "judges": [j.name for j in plan.judges]})
-    left = None if max_cost is None else max(max_cost - sweep.spent, 1e-12)
-    try:
-        await runner.run(judges, concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost=left,
-                         refresh=refresh, progress=progress)
-    except BudgetExceeded as e:
-        await _unjudged(runner, sweep, judges, asked, e, max_cost)
-    finally:
-        sweep.scored += judges.scored
-        sweep.spent += judges.spent
-
-
-async def _unjudged(runner: SweepRunner, sweep: Sweep, judges: Sweep,
-                    asked: list[tuple[ModelGrader, Experiment]], stop: BudgetExceeded,
-                    max_cost: float | None) -> None:
-    """Record what the budget stopped: an error score for each judge call not sent and the
-    sweep's status 'budget'; then raise BudgetExceeded saying how to finish."""
-    plan = sweep.plan
-    assert plan is not None
-    why = (f"not judged: max_cost={usd(max_cost)} was reached" if max_cost is not None
-           else "not judged: the budget was reached")
-    missed = [plan.judged(judge, exp, Grade(None, False, why), sweep.id)
-              for j, (judge, exp) in enumerate(asked) if judges.results[j] is None]
-    sweep.scored += missed
-    sweep.status = "budget"
-    await asyncio.to_thread(runner.service.repository.add, [], scores=missed,
-                            sweep={"id": sweep.id, "status": "budget"})
-    err = BudgetExceeded(
-        f"{len(missed)} of {len(asked)} judge calls were not sent: {stop} — the cells and the "
-        "scores so far are logged; raise max_cost and score again with "
-        "pg.score(sw, scorers=[...]) (verdicts already given come from the log)",
-        spent=sweep.spent + judges.spent, limit=stop.limit, needed=stop.needed)
-    err.sweep = sweep  # type: ignore[attr-defined]
-    raise err from None
-
-
 async def rescore(runner: SweepRunner, sweep: Sweep, plan: ScoringPlan, *, concurrency: int,
                   rpm: float | None, tpm: float | None, max_cost: float | None,
                   progress: ProgressFactory | None) -> Sweep:
@@ -201,6 +122,6 @@ async def rescore(runner: SweepRunner, sweep: Sweep, plan: ScoringPlan, *, concu
         if found:
             await asyncio.to_thread(runner.service.repository.add, [], scores=found)
     if plan.judges:
-        await run_judges(runner, again, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                         max_cost=max_cost, refresh=False, progress=progress)
+        await runner.judge(again, concurrency=concurrency, rpm=rpm, tpm=tpm,
+                           max_cost=max_cost, progress=progress)
     return again

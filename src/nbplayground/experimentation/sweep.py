@@ -76,8 +76,8 @@ class SweepRunner:
             lane = JudgeLane(self.service, sweep, refresh=refresh, max_cost=max_cost,
                              in_flight=sum(ceilings.values()))
             try:
-                await lane.hold(self.service.gate,
-                                list(zip(sweep.cells, range(len(sweep)), strict=True)))
+                await lane.hold(self.service.gate, [(c.user_id, c.provider, i, c.max_completion)
+                                                    for i, c in enumerate(sweep.cells)])
             except BaseException:
                 for hold in holds.values():
                     hold.release()
@@ -86,6 +86,25 @@ class SweepRunner:
                         rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=scored,
                         grade=grade, on_delta=on_delta, lane=lane)
         return sweep
+
+    async def judge(self, sweep: Sweep, *, concurrency: int, rpm: float | None,
+                    tpm: float | None, max_cost: float | None,
+                    progress: ProgressFactory | None) -> None:
+        """Ask the plan's judges about the sweep's finished cells (scoring again): nothing but
+        the judge calls the log lacks is sent; the sweep's own row is left as it is."""
+        lane = JudgeLane(self.service, sweep, refresh=False, max_cost=max_cost, in_flight=0.0,
+                         judge_only=True)
+        done = [(i, r) for i, r in enumerate(sweep.results) if r is not None]
+        await lane.hold(self.service.gate, [(r.user_id, r.provider, i,
+                                             r.metrics.completion_tokens or 0)
+                                            for i, r in done])
+        status = sweep.status
+        try:
+            await self._run(sweep, [], {}, {}, time.perf_counter(), concurrency=concurrency,
+                            rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=[],
+                            grade=None, lane=lane)
+        finally:
+            sweep.status = "budget" if lane.missed else status
 
     async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
                        ) -> dict[str, Hold]:
@@ -135,12 +154,11 @@ class SweepRunner:
 
         providers = {sweep.cells[i].provider for i in todo}
         if lane is not None:  # a judge with no provider of its own runs on its cell's
-            providers |= {j.provider or c.provider for j in lane.plan.judges
-                          for c in sweep.cells}
+            providers |= lane.providers()
         # The local model answers one request at a time (one KV cache): its cells take turns,
         # while the other providers' cells go on beside them.
         serial = {p: asyncio.Semaphore(1) for p in providers & {"local"}}
-        calls = len(todo) + (len(sweep) * len(lane.plan.judges) if lane is not None else 0)
+        calls = len(todo) + (lane.most() if lane is not None else 0)
         workers = 1 if providers == {"local"} else max(1, min(concurrency, calls or 1))
         note = "local model: one cell at a time" if workers == 1 and serial else \
             f"{workers} at a time" + (" (the local model one at a time)" if serial else "")
@@ -148,6 +166,9 @@ class SweepRunner:
             if lane is None:
                 return [self._row(sweep)], []
             judged = [self._row(lane.judges)] if lane.judges.cells else []
+            if lane.judge_only:  # scored again: the sweep's row is left as it is, but its
+                own = [{"id": sweep.id, "status": "budget"}] if lane.missed else []  # status
+                return [*own, *judged], lane.loose_scores()
             return [self._row(sweep), *judged], lane.loose_scores()
 
         writer = BatchWriter(record, snapshot=snapshot)
@@ -162,9 +183,7 @@ class SweepRunner:
             writer.put(outcome)
         if lane is not None:
             lane.writer = writer
-            for i, exp in enumerate(sweep.results):  # the cells from the log are judged first
-                if exp is not None:
-                    lane.answered(i, exp, taken=False)
+            lane.from_log([(i, exp) for i, exp in enumerate(sweep.results) if exp is not None])
         over_budget = False
         bar = None
 
@@ -221,10 +240,10 @@ class SweepRunner:
 
         async with young_generations_only():
             try:
-                bar = progress(sweep, len(todo), note) if progress else None
+                judging = lane is not None and lane.judge_only
+                bar = progress(sweep, len(todo), note) if progress and not judging else None
                 if lane is not None and progress:
-                    lane.bar = progress(lane.judges, len(sweep) * len(lane.plan.judges),
-                                        f"judges, {note}")
+                    lane.bar = progress(lane.judges, lane.most(), f"judges, {note}")
                 sweep.status = "running"  # the sweeps row is written with each batch of cells
                 writer.start()
                 await asyncio.gather(*(worker() for _ in range(workers)))
