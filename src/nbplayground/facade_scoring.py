@@ -27,6 +27,7 @@ def score(sweeps: Sweeps, target: Any, scorers: Any, *, vars: Any = None,
     these scorers); anything else gives back the scores' DataFrame.
     """
     from nbplayground.evaluation import InvalidScorer, ScoringPlan, as_scorers
+    from nbplayground.experimentation.collector import automatic_collection_paused
     from nbplayground.experimentation.scoring import check_judges, rescore
     from nbplayground.experimentation.sweep import Sweep, SweepRunner
     from nbplayground.progress import SweepProgress
@@ -49,9 +50,10 @@ def score(sweeps: Sweeps, target: Any, scorers: Any, *, vars: Any = None,
     plan = ScoringPlan(scorers, rows, embedder=sweeps.embedder(scorers, done[0].provider))
     check_judges(sweeps.service, plan, done[0].user_id, done[0].provider)
     runner = SweepRunner(sweeps.service)
-    again: Sweep = aio.run(rescore(runner, sweep, plan, concurrency=concurrency, rpm=rpm,
-                                   tpm=tpm, max_cost=max_cost,
-                                   progress=SweepProgress if progress else None))
+    with automatic_collection_paused():  # as pg.sweep: no full collection mid-flight
+        again: Sweep = aio.run(rescore(runner, sweep, plan, concurrency=concurrency, rpm=rpm,
+                                       tpm=tpm, max_cost=max_cost,
+                                       progress=SweepProgress if progress else None))
     return again if isinstance(target, Sweep) else again.scores()
 
 

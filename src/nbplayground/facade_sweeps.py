@@ -147,7 +147,8 @@ class Sweeps:
         model=["smollm2", "gpt-4o"], mode="zip" is two cells, each on its own provider's client,
         rate limits and prices. Identical cells already logged as ok come
         from the log (refresh=True sends them again), so re-running a call resumes it.
-        `scorers=[s.exact("{capital}"), ...]` scores each cell as it finishes (judges after).
+        `scorers=[s.exact("{capital}"), ...]` scores each cell as it finishes (a judge's call
+        is sent as each answer comes in).
         via="batch": the cells go to OpenAI's Batch API (half price, within 24 h); returns at
         once with the batches created: sw.status(), sw.wait(), sw.cancel().
         """
