@@ -14,7 +14,7 @@ from nbplayground.events import SweepProgressed
 from nbplayground.experimentation.cell import Cell
 from nbplayground.experimentation.collector import young_generations_only
 from nbplayground.experimentation.estimate import Estimate, estimate_cells
-from nbplayground.experimentation.holds import reserve
+from nbplayground.experimentation.holds import by_provider, reserve_sweep
 from nbplayground.experimentation.judge_lane import JudgeLane
 from nbplayground.experimentation.ports import DeltaCallback, Hold
 from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader
@@ -70,7 +70,7 @@ class SweepRunner:
                     "lower max_tokens, run fewer cells, or raise max_cost (nothing was sent)",
                     spent=0.0, limit=max_cost, needed=est.max_cost or 0.0)
         ceilings = {i: self.service.max_cost(sweep.cells[i]) or 0.0 for i in todo}
-        holds = await self._reserve(sweep, todo, ceilings)
+        holds = await reserve_sweep(self.service.gate, sweep.cells, todo, ceilings)
         lane = None
         if sweep.plan is not None and sweep.plan.judges and sweep.grade is None:
             lane = JudgeLane(self.service, sweep, refresh=refresh, max_cost=max_cost,
@@ -105,28 +105,6 @@ class SweepRunner:
                             grade=None, lane=lane)
         finally:
             sweep.status = "budget" if lane.missed else status
-
-    async def _reserve(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float]
-                       ) -> dict[str, Hold]:
-        """Hold each provider's pre-flight maximum for the sweep's whole flight (BudgetExceeded
-        if it does not fit what is left), so a concurrent sweep of the same user sees it as
-        spent. A free provider's hold is empty; one refused releases those already taken."""
-        gate = self.service.gate
-        holds: dict[str, Hold] = {}
-        if gate is None or not todo:
-            return holds
-        try:
-            for provider, part in by_provider(sweep.cells, todo).items():
-                cells = [sweep.cells[i] for i in part]
-                holds[provider] = await reserve(
-                    gate, cells[0].user_id, sum(ceilings[i] for i in part),
-                    tokens=sum(c.prompt_tokens + c.max_completion for c in cells),
-                    provider=provider, what=f"this sweep ({len(cells)} calls)")
-        except BaseException:
-            for hold in holds.values():
-                hold.release()
-            raise
-        return holds
 
     async def _run(self, sweep: Sweep, todo: list[int], ceilings: dict[int, float],
                    holds: dict[str, Hold], started: float, *, concurrency: int,
@@ -294,14 +272,6 @@ class SweepRunner:
         return {"id": sweep.id, "user_id": user, "spec": sweep.spec, "status": sweep.status,
                 "total": len(sweep), "done": sweep.count("ok"), "failed": sweep.count("failed"),
                 "cached": sweep.count("cached"), "spent": sweep.spent, "updated_at": utcnow()}
-
-
-def by_provider(cells: list[Cell], indices: list[int]) -> dict[str, list[int]]:
-    """The cell indices grouped by their cells' provider, in order."""
-    groups: dict[str, list[int]] = {}
-    for i in indices:
-        groups.setdefault(cells[i].provider, []).append(i)
-    return groups
 
 
 def _tighter(a: float | None, b: float | None) -> float | None:
