@@ -12,14 +12,13 @@ transaction as the cells written with it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbplayground.domain.money import usd
 from nbplayground.errors import BudgetExceeded, NbPlaygroundError
-from nbplayground.evaluation import Answer, Grade, ModelGrader, Score
+from nbplayground.evaluation import Grade, ModelGrader, Score
 from nbplayground.experimentation.cache_probe import CacheProbe
 from nbplayground.experimentation.judge_cells import JudgeCells
 
@@ -64,7 +63,7 @@ class JudgeLane:
         self.calls = 0
         """Judge calls wanted: made, or not sent (max_cost, the budget)."""
         self._ceilings: dict[str, tuple[str, float]] = {}  # sent call -> its hold's share
-        self._made = JudgeCells(service)
+        self._made = JudgeCells(service, jid)
         self._jobs: deque[Job] = deque()
         self._open = 0  # cells not answered yet, and lookups not back yet
         self._loose: list[Score] = []
@@ -110,17 +109,15 @@ class JudgeLane:
             await fut
         return True
 
-    def answered(self, index: int, exp: Experiment | None, ceiling: float = 0.0,
-                 *, taken: bool = True) -> None:
-        """Cell `index` is done (`exp` None: it was never answered); its judge calls are made,
-        or their error scores (a failed call, a field the answer lacks) given."""
+    def answered(self, index: int, exp: Experiment | None, ceiling: float) -> None:
+        """Cell `index`, taken, is done (`exp` None: it was never answered); its judge calls
+        are made, or their error scores (a failed call, a field the answer lacks) given."""
         self.in_flight -= ceiling
         try:
             if exp is not None:
                 self._ask(index, exp)
         finally:
-            if taken:
-                self._open -= 1
+            self._open -= 1
             self._wake()
 
     def _ask(self, index: int, exp: Experiment) -> None:
@@ -143,10 +140,10 @@ class JudgeLane:
                 continue
             self.calls += 1
             j = len(self.judges.cells)
-            self.judges.cells.append(cell.in_sweep(self.judges.id))
+            self.judges.cells.append(cell)  # made in the judges' sweep
             self.judges.results.append(None)
             self.asked.append((judge, exp))
-            jobs.append(Job(j, self.judges.cells[j], self.service.max_cost(cell) or 0.0))
+            jobs.append(Job(j, cell, self.service.max_cost(cell) or 0.0))
         if not jobs:
             return
         if self.probe is None:
@@ -188,7 +185,8 @@ class JudgeLane:
 
     async def send(self, job: Job, limiter: Throttle | None) -> None:
         outcome = await self.service.execute(job.cell, limiter=limiter)
-        self._ceilings[outcome.experiment.id] = (job.cell.provider, job.ceiling)
+        if self.holds:  # settled once booked (settle)
+            self._ceilings[outcome.experiment.id] = (job.cell.provider, job.ceiling)
         self.in_flight -= job.ceiling
         self.judges.spent += outcome.experiment.metrics.cost_estimate or 0.0
         self._done(job, outcome)
@@ -237,12 +235,9 @@ class JudgeLane:
             row = self.plan.rows[i] if i < len(self.plan.rows) else None
             for judge in self.plan.judges:
                 try:
-                    jc = self._made.cell(judge, judge.request_prompt(Answer("", row or {})),
-                                         user, provider, 0)
-                except (ValueError, NbPlaygroundError):  # {answer.field} of the empty answer,
-                    jc = self._made.cell(judge, judge.probe_prompt(),  # a row's bad image:
-                                         user, provider, 0)  # its score says so
-                jc = dataclasses.replace(jc, prompt_tokens=jc.prompt_tokens + answer_tokens)
+                    jc = self._made.longest(judge, row or {}, user, provider, answer_tokens)
+                except NbPlaygroundError:  # a row's bad image: its score says so
+                    jc = self._made.longest(judge, None, user, provider, answer_tokens)
                 got = need.setdefault(jc.provider, [0.0, 0])
                 got[0] += self.service.max_cost(jc) or 0.0
                 got[1] += jc.prompt_tokens + jc.max_completion

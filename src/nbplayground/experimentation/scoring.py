@@ -9,11 +9,10 @@ logged in the same transaction as the judge's call.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from nbplayground.evaluation import Answer, Score, ScoringPlan
+from nbplayground.evaluation import Score, ScoringPlan
 from nbplayground.experimentation.answers import schema_validator
 from nbplayground.experimentation.judge_cells import JudgeCells, judge_cell
 
@@ -91,13 +90,8 @@ def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[C
     for i, cell in enumerate(cells):
         row = plan.rows[i] if i < len(plan.rows) else None
         for judge in plan.judges:
-            try:
-                prompt = judge.request_prompt(Answer("", row or {}))
-            except ValueError:  # {answer.field}: the empty answer is not JSON
-                prompt = judge.probe_prompt()
-            jc = made.cell(judge, prompt, cell.user_id, cell.provider, len(extra))
-            extra.append(dataclasses.replace(jc, prompt_tokens=jc.prompt_tokens
-                                             + cell.max_completion))
+            extra.append(made.longest(judge, row or {}, cell.user_id, cell.provider,
+                                      cell.max_completion, len(extra)))
     return estimate_cells(cells + extra, service.costs, cached)
 
 

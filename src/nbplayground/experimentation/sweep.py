@@ -258,14 +258,13 @@ class SweepRunner:
             if lane is not None:
                 await lane.close()
                 sweep.spent += lane.judges.spent  # the sweep's row: its cells' spend
-                if lane.bar is not None and callable(getattr(lane.bar, "close", None)):
-                    lane.bar.close()
         self.service.bus.publish(SweepProgressed(
             sweep_id=sweep.id, done=sweep.count("ok"), failed=sweep.count("failed"),
             cached=sweep.count("cached"), total=len(sweep), spent=sweep.spent))
-        close = getattr(bar, "close", None)
-        if callable(close):
-            close()
+        for shown in (bar, lane and lane.bar):
+            close = getattr(shown, "close", None)
+            if callable(close):
+                close()
 
     def _row(self, sweep: Sweep) -> dict[str, Any]:
         user = sweep.cells[0].user_id if sweep.cells else ""
