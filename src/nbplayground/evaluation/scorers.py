@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from nbplayground.evaluation import metrics, wordnet
 from nbplayground.evaluation.ports import Embedder
-from nbplayground.evaluation.score import Grade, InvalidScorer
+from nbplayground.evaluation.score import PASSED, Grade, InvalidScorer
 from nbplayground.evaluation.templates import Answer, Template
 
 Operation = Literal["eq", "ne", "like", "ilike"]
@@ -110,7 +110,7 @@ class StringCheck(Scorer):
                 ref, text = ref.casefold(), text.casefold()
             ok = (text == ref if op == "eq" else text != ref if op == "ne" else ref in text)
             if ok:
-                return Grade(1.0, True)
+                return PASSED
             return Grade(0.0, False, f"{_clip(answer.text)} {said} {_clip(ref)}")
 
         return grade
@@ -128,7 +128,7 @@ class CaseInsensitiveEq(StringCheck):
             if strip:
                 ref, text = ref.strip(), text.strip()
             if text.casefold() == ref.casefold():
-                return Grade(1.0, True)
+                return PASSED
             return Grade(0.0, False,
                          f"{_clip(answer.text)} is not {_clip(ref)} (ignoring case)")
 
@@ -155,7 +155,7 @@ class Regex(Scorer):
 
         def grade(answer: Answer) -> Grade:
             if search(answer.text):
-                return Grade(1.0, True)
+                return PASSED
             return Grade(0.0, False, f"{_clip(answer.text)} does not match {pattern!r}")
 
         return grade
@@ -166,7 +166,7 @@ class JsonValid(Scorer):
 
     def grade(self, answer: Answer) -> Grade:
         why = answer.not_json()  # parsing is the check
-        return Grade(1.0, True) if why is None else Grade(0.0, False, why)
+        return PASSED if why is None else Grade(0.0, False, why)
 
 
 class JsonSchema(Scorer):
@@ -216,7 +216,7 @@ class JsonSchema(Scorer):
                 check(answer.parsed)
             except ValueError as e:  # pydantic's ValidationError is a ValueError
                 return Grade(0.0, False, " ".join(str(e).split())[:300])
-            return Grade(1.0, True)
+            return PASSED
 
         return grade
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +71,9 @@ class ScoringPlan:
         self.judges: list[ModelGrader] = [s for s in self.scorers
                                           if isinstance(s, ModelGrader)]
         self.embedder = embedder
+        similar = [s for s in self.deterministic if isinstance(s, Similarity)]
+        self._embeds = embedder is not None and any(s.embeds for s in similar)
+        self._meteor = any(s.metric == "meteor" for s in similar)
         # Each scorer's grade with its settings (and metric function) bound, once.
         self._graders: list[tuple[str, str, Callable[[Answer], Grade]]] = [
             (s.name, s.kind, s.grader(embedder)) for s in self.deterministic]
@@ -84,10 +86,9 @@ class ScoringPlan:
     @property
     def blocking(self) -> bool:
         """Grading may wait on an embeddings call, or on loading WordNet (seconds, once per
-        process) for meteor: run it off the event loop."""
-        similar = [s for s in self.deterministic if isinstance(s, Similarity)]
-        return (self.embedder is not None and any(s.embeds for s in similar)) or (
-            any(s.metric == "meteor" for s in similar) and not wordnet.loaded())
+        process) for meteor: run it off the event loop. (Asked at each cell: what it reads of
+        the scorers is found once.)"""
+        return self._embeds or (self._meteor and not wordnet.loaded())
 
     def prefetch(self, cells: Iterable[tuple[int, Experiment]]) -> None:
         """Embed every answer and reference the cosine scorers of these cells need, in one
@@ -180,11 +181,10 @@ def scores_frame(scores: Iterable[Score]) -> pd.DataFrame:
     import pandas as pd
 
     items = list(scores)
-    # One pass over the scores, each read in C (40,000 of a sweep: a few ms, not a getattr each)
-    columns = list(zip(*map(operator.attrgetter(*SCORE_COLUMNS), items), strict=True)) \
-        if items else [()] * len(SCORE_COLUMNS)
-    df = pd.DataFrame(dict(zip(SCORE_COLUMNS, map(list, columns), strict=True)),
-                      columns=SCORE_COLUMNS)
+    # Scores are tuples: transposed in C (40,000 of a sweep in a few ms, not a getattr each)
+    columns = dict(zip(Score._fields, map(list, zip(*items, strict=True)), strict=True)) \
+        if items else {name: [] for name in SCORE_COLUMNS}
+    df = pd.DataFrame(columns, columns=SCORE_COLUMNS)
     df["score"] = df["score"].astype("float64")
     df["passed"] = df["passed"].astype("bool")
     return df

@@ -83,12 +83,12 @@ class DuckDBExperimentRepository(DuckDBBatches):
         def work(conn: Conn) -> None:
             nonlocal careful
             try:
-                if calls is not None:
-                    writes.insert_calls(conn, *calls, batch, careful=careful)
+                new = writes.insert_calls(conn, *calls, batch, careful=careful) \
+                    if calls is not None else set()
                 if usage_df is not None:
                     writes.book_usage(conn, usage_df, careful=careful)
                 if scores_df is not None:
-                    writes.write_scores(conn, scores_df)
+                    writes.write_scores(conn, scores_df, new)
                 for update in sweep_updates:
                     writes.upsert_sweep(conn, *update)
             except duckdb.ConstraintException as e:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -20,14 +20,15 @@ from nbplayground.domain import Experiment
 
 
 def insert_calls(conn: Conn, exp_df: pd.DataFrame, req_df: pd.DataFrame,
-                 batch: Sequence[Experiment], *, careful: bool) -> None:
+                 batch: Sequence[Experiment], *, careful: bool) -> set[str]:
+    """The ids of the experiments inserted now (those logged before are skipped)."""
     conn.register("_exp_batch", exp_df)
     if not careful:
         conn.execute(f"INSERT INTO experiments ({EXPERIMENTS}) "
                      f"SELECT {EXPERIMENTS} FROM _exp_batch")
         conn.register("_req_batch", req_df)
         conn.execute(f"INSERT INTO api_requests ({REQUESTS}) SELECT {REQUESTS} FROM _req_batch")
-        return
+        return {e.id for e in batch}
     new = {i for (i,) in conn.execute(
         f"INSERT OR IGNORE INTO experiments ({EXPERIMENTS}) "
         f"SELECT {EXPERIMENTS} FROM _exp_batch RETURNING id").fetchall()}
@@ -38,6 +39,7 @@ def insert_calls(conn: Conn, exp_df: pd.DataFrame, req_df: pd.DataFrame,
                   if before else req_df)
     conn.execute(f"INSERT OR IGNORE INTO api_requests ({REQUESTS}) "
                  f"SELECT {REQUESTS} FROM _req_batch")
+    return new
 
 
 def book_usage(conn: Conn, usage_df: pd.DataFrame, *, careful: bool) -> None:
@@ -75,13 +77,18 @@ SCORES = ("experiment_id, sweep_id, scorer, kind, score, passed, reason, judge_e
           "created_at")
 
 
-def write_scores(conn: Conn, scores_df: pd.DataFrame) -> None:
+def write_scores(conn: Conn, scores_df: pd.DataFrame, new: Collection[str] = ()) -> None:
     """A score replaces the one of the same (experiment, sweep, scorer) (scoring again after a
-    change of rubric); a judge's call is marked role 'judge' with the experiment it judged."""
+    change of rubric); a judge's call is marked role 'judge' with the experiment it judged.
+    The experiments `new` were inserted in this transaction: they have no scores to replace
+    (a sweep's fresh cells, most of its scores, skip the DELETE's join)."""
+    again = scores_df[~scores_df["experiment_id"].isin(new)] if new else scores_df
+    if len(again):
+        conn.register("_score_again", again)
+        conn.execute("DELETE FROM scores USING _score_again b WHERE scores.experiment_id = "
+                     "b.experiment_id AND scores.scorer = b.scorer AND "
+                     "scores.sweep_id IS NOT DISTINCT FROM b.sweep_id")
     conn.register("_score_batch", scores_df)
-    conn.execute("DELETE FROM scores USING _score_batch b WHERE scores.experiment_id = "
-                 "b.experiment_id AND scores.scorer = b.scorer AND "
-                 "scores.sweep_id IS NOT DISTINCT FROM b.sweep_id")
     conn.execute(f"INSERT INTO scores ({SCORES}) SELECT {SCORES} FROM _score_batch")
     if scores_df["judge_experiment_id"].notna().any():
         conn.execute("UPDATE experiments SET role = 'judge', judged_experiment_id = "
