@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -218,3 +219,17 @@ def test_label_verdicts() -> None:
     schema = tone.request_params()["response_format"]["schema"]
     assert schema["properties"]["label"]["enum"] == ["polite", "rude"]
     assert "polite, rude" in tone.request_prompt(Answer("Thanks!", {}))
+
+
+@pytest.mark.parametrize("text", ["", "   ", "Paris", "  \n\n  the answer", "\t\r\nx\ny",
+                                  "\ufeff{}", "{\"a\": 1", "[1, 2,", "tru", "NaN", "-", "'a'",
+                                  "1 2", "\n{\"a\": 1}x", "é", "\u00a0{}", "{\"a\": 1}"])
+def test_an_answer_is_found_not_json_with_json_s_own_words(text: str) -> None:
+    """Prose is told from JSON without json.loads raising (a third of a sweep's scoring):
+    the reason must still be exactly what json says."""
+    try:
+        json.loads(text)
+        want = None
+    except ValueError as e:
+        want = f"the answer is not JSON ({e})"
+    assert Answer(text).not_json() == want

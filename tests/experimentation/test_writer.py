@@ -142,6 +142,34 @@ def test_ending_writes_at_once_then_holds_timed_flushes_for_one_delay() -> None:
     assert [len(ids) for ids, _ in log.batches] == [1, 1, 1]
 
 
+def test_ending_again_after_its_quiet_delay_writes_at_once_again() -> None:
+    """A sweep with judges: its cells have all started (ending), then later its judge calls
+    have (ending again): what is done goes at once each time, not at the next timed flush."""
+    log = Log()
+
+    async def go() -> None:
+        clock, timer = Clock(), ManualTimer()
+        writer = BatchWriter(log.record, max_delay=0.3, clock=clock, timer=timer)
+        writer.start()
+        writer.put(outcome())
+        await timer.after(writer.ending)
+        assert len(log.batches) == 1
+        writer.put(outcome())
+        clock.now += 0.1
+        writer.ending()  # within the quiet delay: nothing more
+        clock.now += 0.1
+        await timer.elapse()
+        assert len(log.batches) == 1
+        clock.now += 0.2  # the quiet delay is over: ending writes at once again
+        # (timer.after, with a guard: a writer never woken fails here, it does not hang)
+        await asyncio.wait_for(timer.after(writer.ending), 30)
+        assert len(log.batches) == 2
+        await writer.close()
+
+    asyncio.run(go())
+    assert [len(ids) for ids, _ in log.batches] == [1, 1, 0]
+
+
 def test_a_full_batch_is_written_without_waiting_for_the_timer() -> None:
     log = Log()
 

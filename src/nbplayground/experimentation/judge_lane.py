@@ -42,8 +42,7 @@ class Job:
 class JudgeLane:
     def __init__(self, service: ExperimentService, sweep: Sweep, *, refresh: bool,
                  max_cost: float | None, in_flight: float, judge_only: bool = False) -> None:
-        """`in_flight`: the ceilings of the sweep's cells still to be answered; `judge_only`:
-        no cell is sent (a finished sweep scored again)."""
+        """`in_flight`: ceilings of the cells not answered yet; `judge_only`: no cell is sent."""
         from nbplayground.experimentation.sweep_result import Sweep
 
         assert sweep.plan is not None
@@ -88,14 +87,15 @@ class JudgeLane:
 
     def from_log(self, answers: list[tuple[int, Experiment]]) -> None:
         """Answers already logged (cells from the log, a sweep scored again): their judge
-        calls are made now and looked up in the log together, once. (Made a few at a time
-        while others fly, they cost each call in flight more than they save: measured,
-        1,000 judge calls 3.3-3.5 s against 2.9-3.2 s.)"""
-        for i, exp in answers:
-            self._ask(i, exp)
+        calls, made now and looked up in the log together (one task, one lookup)."""
+        self._look_up([job for i, exp in answers for job in self._jobs_of(i, exp)])
 
     def next(self) -> Job | None:
-        return self._jobs.popleft() if self._jobs else None
+        """A judge call to send; the last one that can come tells the writer the end is near."""
+        job = self._jobs.popleft() if self._jobs else None
+        if job is not None and not self._jobs and not self._open and self.writer is not None:
+            self.writer.ending()
+        return job
 
     async def wait(self) -> bool:
         """Until a judge call waits (True) or none can come any more (False)."""
@@ -121,6 +121,9 @@ class JudgeLane:
             self._wake()
 
     def _ask(self, index: int, exp: Experiment) -> None:
+        self._look_up(self._jobs_of(index, exp))
+
+    def _jobs_of(self, index: int, exp: Experiment) -> list[Job]:
         jobs: list[Job] = []
         for judge in self.plan.judges:
             prompt = self.plan.judge_prompt(judge, index, exp)
@@ -144,6 +147,9 @@ class JudgeLane:
             self.judges.results.append(None)
             self.asked.append((judge, exp))
             jobs.append(Job(j, cell, self.service.max_cost(cell) or 0.0))
+        return jobs
+
+    def _look_up(self, jobs: list[Job]) -> None:
         if not jobs:
             return
         if self.probe is None:

@@ -62,9 +62,11 @@ class BatchWriter:
         """Every cell has started: write what is done now, while the last requests are in
         flight, so the closing batch is small. Timed flushes then hold off for one max_delay
         (one still running at close would delay the end by a whole transaction); a long tail
-        (retries) is flushed as usual after that."""
-        if not self._quiet_until:
-            self._quiet_until = self._clock() + self._max_delay
+        (retries) is flushed as usual after that. Called again after that (the judge calls
+        that follow a sweep's cells have all started), it does the same again."""
+        now = self._clock()
+        if now >= self._quiet_until:
+            self._quiet_until = now + self._max_delay
             self._wake.set()
 
     async def _loop(self) -> None:
