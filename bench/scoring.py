@@ -17,6 +17,7 @@ the wall time, and the ratio is the median of each round's own ratio.
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import tempfile
@@ -44,7 +45,10 @@ def _rows(n: int) -> list[dict[str, Any]]:
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
-    """(wall, CPU) seconds of fn(); CPU is the whole process's (the log writer's thread too)."""
+    """(wall, CPU) seconds of fn(); CPU is the whole process's (the log writer's thread too).
+    A full garbage collection first (not timed): the one the run before left due (the heap
+    grows by each run's results) would land in whichever call comes next, 0.3-0.5 s here."""
+    gc.collect()
     t0, c0 = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - t0, time.process_time() - c0
