@@ -233,3 +233,30 @@ def test_an_answer_is_found_not_json_with_json_s_own_words(text: str) -> None:
     except ValueError as e:
         want = f"the answer is not JSON ({e})"
     assert Answer(text).not_json() == want
+
+
+@pytest.mark.parametrize("verdict", [
+    {"score": 7, "reason": "ok"}, {"score": 7.5, "reason": ""}, {"score": 0, "reason": "x"},
+    {"score": 10, "reason": "x"}, {"score": 11, "reason": "x"}, {"score": -1, "reason": "x"},
+    {"score": "7", "reason": "x"}, {"score": True, "reason": "x"}, {"score": 7},
+    {"reason": "x"}, {"score": 7, "reason": 3}, {"score": 7, "reason": "x", "extra": 1},
+    {"label": "polite", "reason": "x"}, {"label": "rude", "reason": ""},
+    {"label": "meh", "reason": "x"}, {"label": 1, "reason": "x"}, {"label": "rude"},
+    [7, "x"], "7", None])
+def test_a_verdict_passes_the_pydantic_check_exactly_when_it_follows_the_json_schema(
+        verdict: Any) -> None:
+    """The judge's answer is checked by its schema as a pydantic model (fast); the request
+    still carries the JSON schema: the two must agree on every answer."""
+    import jsonschema
+    from pydantic import ValidationError
+
+    for judge in (s.judge("Rate {answer}", model="gpt-4o-mini", range=(0, 10)),
+                  s.label("Tone of {answer}", labels=["polite", "rude"], passing=["polite"],
+                          model="gpt-4o-mini")):
+        follows = jsonschema.Draft202012Validator(judge.answer_schema()).is_valid(verdict)
+        try:
+            judge.verdict_model().model_validate(verdict)
+            passes = True
+        except ValidationError:
+            passes = False
+        assert passes == follows, (judge.kind, verdict)

@@ -68,3 +68,23 @@ def test_the_estimate_counts_judge_calls(tmp_path: Path) -> None:
     judged = pg.estimate(PROMPT, vars=VARS, scorers=scorers())
     assert judged.calls == 2 * plain.calls
     assert (judged.max_cost or 0) > (plain.max_cost or 0)
+
+
+def test_a_judged_sweep_reads_its_verdicts_without_importing_jsonschema(tmp_path: Path) -> None:
+    """The verdict's schema is checked by pydantic: jsonschema (2 s to import here, at a
+    process's first judge) is not needed to judge, and a verdict still comes out."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nbplayground import Playground, scorers as s\n"
+        f"pg = Playground(db={str(tmp_path / 'log.duckdb')!r}, user='u', provider='simulated',"
+        " simulated_latency=0)\n"
+        "sw = pg.sweep('Item {i}', vars=[{'i': 1}, {'i': 2}], progress=False,"
+        " scorers=[s.judge('Is {answer} fine?', model='gpt-4o-mini', range=(0, 10))])\n"
+        "assert sw.scores()['score'].notna().all(), sw.scores()\n"
+        "print('jsonschema' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                         capture_output=True, text=True).stdout.split()
+    assert out[-1] == "False"

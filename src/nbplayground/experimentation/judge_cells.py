@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 def judge_cell(service: ExperimentService, judge: ModelGrader, prompt: Any, user_id: str,
                provider: str, index: int, sweep_id: str | None = None) -> Cell:
     """The judge's request for one answer: its model, system message and parameters, and the
-    verdict's schema as response_format (the provider holds the answer to it)."""
-    return service.prepare(user_id=user_id, prompt=prompt, model=judge.model,
+    verdict's schema as response_format (the provider holds the answer to it); the answer is
+    checked by, and parsed into, the same schema as a pydantic model."""
+    cell = service.prepare(user_id=user_id, prompt=prompt, model=judge.model,
                            provider=judge.provider or provider, system=judge.system,
                            index=index, sweep_id=sweep_id, **judge.request_params())
+    return dataclasses.replace(cell, parse_as=judge.verdict_model())
 
 
 class JudgeCells:

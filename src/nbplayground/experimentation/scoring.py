@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from nbplayground.evaluation import Score, ScoringPlan
-from nbplayground.experimentation.answers import schema_validator
 from nbplayground.experimentation.judge_cells import JudgeCells, judge_cell
 
 if TYPE_CHECKING:
@@ -72,11 +71,9 @@ async def ascored_log(sweep: Sweep, grade: Grader, wrap: Callable[[Experiment], 
 def check_judges(service: ExperimentService, plan: ScoringPlan, user_id: str,
                  provider: str) -> None:
     """Prepare one request of each judge (its bare rubric): a bad model or parameter of a
-    judge is refused before the sweep sends anything (and its verdict's validator is made
-    then, not on the event loop while the cells' requests wait)."""
+    judge is refused before the sweep sends anything."""
     for judge in plan.judges:
         judge_cell(service, judge, judge.probe_prompt(), user_id, provider, 0)
-        schema_validator(judge.response_format()["schema"])  # jsonschema imported now
 
 
 def estimate_judges(service: ExperimentService, plan: ScoringPlan, cells: list[Cell],
