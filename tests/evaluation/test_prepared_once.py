@@ -65,9 +65,13 @@ def test_a_judges_cells_are_the_cells_a_full_preparation_makes(tmp_path: Path) -
     judges = [s.judge("Is {answer} right?", model="gpt-4o-mini"),
               s.judge("Rate it", model="gpt-4.1-mini", system="Be strict.", temperature=0.3),
               s.judge("Rate it", model="gpt-4o-mini", max_tokens=None),
-              s.label("Which?", labels=["a", "b"], passing=["a"], model="gpt-4o-mini")]
+              s.label("Which?", labels=["a", "b"], passing=["a"], model="gpt-4o-mini"),
+              s.judge("Rate it", model="gpt-4o-mini", api="responses", system="Be fair.")]
     for judge in judges:
-        for prompt in ("short", "word " * 3000, "ünïcode\n\n" + judge.prompt):
+        # (the cache key is made from the template's key text around the turns: quotes,
+        # backslashes and non-ASCII in the turns must give the key a full dump gives)
+        for prompt in ("short", "word " * 3000, "ünïcode\n\n" + judge.prompt,
+                       'say "turns" \\ {"messages": []} 🎉'):
             cell = made.cell(judge, prompt, "u", "simulated", 7)
             assert cell == judge_cell(service, judge, prompt, "u", "simulated", 7)
             assert cell.cache_key == judge_cell(service, judge, prompt, "u", "simulated",

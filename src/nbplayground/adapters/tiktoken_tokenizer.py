@@ -92,6 +92,10 @@ def encoding_name(model: str) -> str:
     return name if name in _SPECS else DEFAULT_ENCODING
 
 
+_ROLE_TOKENS: dict[tuple[str, str], int] = {}
+"""(encoding, role) -> the role's token count."""
+
+
 class TiktokenTokenizer:
     """The analytics `Tokenizer` port, with tiktoken's exact ids and no network access."""
 
@@ -116,7 +120,11 @@ class TiktokenTokenizer:
             fields: Mapping[str, Any] = m.as_dict() if isinstance(m, Message) else m
             name = fields.get("name")  # Messages have none; a raw dict may
             total += TOKENS_PER_MESSAGE
-            total += len(enc.encode_ordinary(fields["role"]))
+            role = fields["role"]
+            counted = _ROLE_TOKENS.get((enc.name, role))
+            if counted is None:  # a handful of roles: each counted once per encoding
+                counted = _ROLE_TOKENS[(enc.name, role)] = len(enc.encode_ordinary(role))
+            total += counted
             total += len(enc.encode_ordinary(fields["content"]))
             for call in fields.get("tool_calls") or ():  # a history's calls: name, arguments
                 total += len(enc.encode_ordinary(call["name"] + call["arguments"]))

@@ -36,15 +36,20 @@ class ChatRequest(BaseModel):
     def path(self) -> str:
         return "/responses" if self.api == "responses" else "/chat/completions"
 
+    @property
+    def turns_key(self) -> str:
+        """Where body() puts the conversation (turns())."""
+        return "input" if self.api == "responses" else "messages"
+
+    def turns(self) -> list[dict[str, Any]]:
+        """The conversation as the body sends it: the messages, then the continuation."""
+        return [item for m in self.messages for item in m.wire_items(self.api)] + [
+            dict(c) for c in self.continuation]
+
     def body(self) -> dict[str, Any]:
         """The JSON body of the request, exactly: model, the conversation, then the fields sent
         at the places the field table gives for this API."""
-        turns = [item for m in self.messages for item in m.wire_items(self.api)] + [
-            dict(c) for c in self.continuation]
-        if self.api == "responses":
-            out: dict[str, Any] = {"model": self.model, "input": turns}
-        else:
-            out = {"model": self.model, "messages": turns}
+        out: dict[str, Any] = {"model": self.model, self.turns_key: self.turns()}
         for name, value in self.parameters.sent().items():
             f = BY_NAME[name]
             where = f.path(self.api)

@@ -109,7 +109,14 @@ class Template:
         looks it up without joining pieces."""
         if len(self.parts) == 1 and self.parts[0][0] == "" and self.parts[0][1] is not None:
             name = self.parts[0][1]
-            return lambda answer: _text(_lookup(name, answer))
+            if name == "answer" or name.startswith(("answer.", "sample.")):
+                return lambda answer: _text(_lookup(name, answer))
+
+            def column(answer: Answer) -> str:  # a column of vars: read at once if it is one
+                row = answer.row
+                return _text(row[name] if name in row else _lookup(name, answer))
+
+            return column
         return self.render
 
     def render(self, answer: Answer) -> str:

@@ -63,11 +63,33 @@ class Cell:
     @cached_property
     def cache_key(self) -> str:
         """Same provider, endpoint, body and repeat → same key; repeats are distinct entries."""
-        blob = json.dumps(
-            {"provider": self.provider, "base_url": self.base_url or "",
-             "body": self.request.body(), "repeat": self.request.repeat},
-            sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+        return _hashed(_canonical(self._keyed(self.request.body())))
+
+    def _keyed(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"provider": self.provider, "base_url": self.base_url or "", "body": body,
+                "repeat": self.request.repeat}
+
+    def key_around_turns(self) -> tuple[str, str] | None:
+        """The text the cache key hashes, before and after the request's turns: a cell that
+        differs from this one only in its turns (a judge's call about another answer) is
+        keyed by `keyed_with_turns` without its whole body built and dumped again. None when
+        the turns are not one value of the body."""
+        body, where = self.request.body(), self.request.turns_key
+        if body.get(where) != self.request.turns():
+            return None
+        body[where] = _TURNS
+        text, marker = _canonical(self._keyed(body)), _canonical(_TURNS)
+        if text.count(marker) != 1:
+            return None
+        before, after = text.split(marker)
+        return before, after
+
+    def keyed_with_turns(self, around: tuple[str, str]) -> Cell:
+        """This cell with its cache key made from `around` (of a cell like it) and its turns:
+        the very key cache_key would compute."""
+        self.__dict__["cache_key"] = _hashed(
+            around[0] + _canonical(self.request.turns()) + around[1])
+        return self
 
     def in_sweep(self, sweep_id: str) -> Cell:
         """This cell as part of sweep `sweep_id`; its cache key does not depend on the sweep, so
@@ -83,6 +105,18 @@ class Cell:
         if "cache_key" in self.__dict__:
             cell.__dict__["cache_key"] = self.__dict__["cache_key"]
         return cell
+
+
+_TURNS = "\x00turns\x00"
+"""Stands for the turns in a body's key text (no prompt holds a NUL: validate_prompt)."""
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _hashed(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def validate_prompt(prompt: Any) -> None:

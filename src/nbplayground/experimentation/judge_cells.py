@@ -38,6 +38,7 @@ class JudgeCells:
     def __init__(self, service: ExperimentService, sweep_id: str | None = None) -> None:
         self.service, self.sweep_id = service, sweep_id
         self._made: dict[tuple[int, str, str], Cell] = {}
+        self._around: dict[tuple[int, str, str], tuple[str, str] | None] = {}
 
     def longest(self, judge: ModelGrader, row: Mapping[str, Any] | None, user_id: str,
                 provider: str, answer_tokens: int, index: int = 0) -> Cell:
@@ -63,6 +64,7 @@ class JudgeCells:
         if template is None:
             template = self._made[key] = judge_cell(self.service, judge, judge.prompt,
                                                     user_id, provider, 0, self.sweep_id)
+            self._around[key] = template.key_around_turns()
         try:
             validate_prompt(prompt)
             messages = as_messages(prompt, judge.system)
@@ -77,7 +79,9 @@ class JudgeCells:
         if tokens + (wanted or 0) > spec.context_window:
             return judge_cell(self.service, judge, prompt, user_id, provider, index,
                               self.sweep_id)
-        return dataclasses.replace(
+        made = dataclasses.replace(
             template, request=request.model_copy(update={"messages": messages}),
             prompt_tokens=tokens, index=index,
             max_completion=wanted or min(spec.max_output_tokens, spec.context_window - tokens))
+        around = self._around.get(key)  # keyed from the template's text, not dumped again
+        return made if around is None else made.keyed_with_turns(around)
