@@ -118,13 +118,19 @@ def test_close_writes_the_final_snapshot_even_with_nothing_pending() -> None:
     assert log.batches == [([], {"status": "done"})]
 
 
+def started(log: Log) -> tuple[BatchWriter, Clock, ManualTimer]:
+    """A running writer (in the running loop) whose clock and timer the test steps."""
+    clock, timer = Clock(), ManualTimer()
+    writer = BatchWriter(log.record, max_delay=0.3, clock=clock, timer=timer)
+    writer.start()
+    return writer, clock, timer
+
+
 def test_ending_writes_at_once_then_holds_timed_flushes_for_one_delay() -> None:
     log = Log()
 
     async def go() -> None:
-        clock, timer = Clock(), ManualTimer()
-        writer = BatchWriter(log.record, max_delay=0.3, clock=clock, timer=timer)
-        writer.start()
+        writer, clock, timer = started(log)
         writer.put(outcome())
         await timer.after(writer.ending)  # every cell has started: what is done goes now
         assert len(log.batches) == 1
@@ -148,9 +154,7 @@ def test_ending_again_after_its_quiet_delay_writes_at_once_again() -> None:
     log = Log()
 
     async def go() -> None:
-        clock, timer = Clock(), ManualTimer()
-        writer = BatchWriter(log.record, max_delay=0.3, clock=clock, timer=timer)
-        writer.start()
+        writer, clock, timer = started(log)
         writer.put(outcome())
         await timer.after(writer.ending)
         assert len(log.batches) == 1

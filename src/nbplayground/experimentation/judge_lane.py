@@ -91,11 +91,11 @@ class JudgeLane:
         self._look_up([job for i, exp in answers for job in self._jobs_of(i, exp)])
 
     def next(self) -> Job | None:
-        """A judge call to send; the last one that can come tells the writer the end is near."""
-        job = self._jobs.popleft() if self._jobs else None
-        if job is not None and not self._jobs and not self._open and self.writer is not None:
-            self.writer.ending()
-        return job
+        return self._jobs.popleft() if self._jobs else None
+
+    def exhausted(self) -> bool:
+        """No judge call waits, and none can come of the cells taken (nor of lookups)."""
+        return not self._jobs and not self._open
 
     async def wait(self) -> bool:
         """Until a judge call waits (True) or none can come any more (False)."""

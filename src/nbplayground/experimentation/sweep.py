@@ -173,6 +173,8 @@ class SweepRunner:
             while True:
                 job = lane.next() if lane is not None else None
                 if job is not None:
+                    if queue.empty() and lane.exhausted():  # type: ignore[union-attr]
+                        writer.ending()  # the last call that can come: write what is done
                     async with serial.get(job.cell.provider) or contextlib.nullcontext():
                         await lane.send(job, limiters[job.cell.provider])  # type: ignore[union-attr]
                     continue
