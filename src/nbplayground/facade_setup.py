@@ -17,6 +17,7 @@ from nbplayground.domain.providers import PROVIDERS
 from nbplayground.errors import InvalidInput, MissingApiKey
 from nbplayground.facade_accounts import no_key_message
 from nbplayground.settings import Settings, check_log_path
+from nbplayground.wiring import LIVE
 
 if TYPE_CHECKING:
     from nbplayground.wiring import Wiring
@@ -62,3 +63,7 @@ def _close_all() -> None:
     for pg in list(_OPEN):
         with contextlib.suppress(Exception):
             pg.close()
+    # A warm-up still in DuckDB or tiktoken as the interpreter exits (its Playground collected,
+    # never closed) would be killed inside native code, and the process would abort.
+    for wiring in list(LIVE):
+        wiring.warmed(10)

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 _IMPORTING = threading.Lock()
 """Held while a warm-up thread imports modules or fills module-level caches: a fork waits for
 it (a child must not inherit an import lock, or a tokenizer lock, that a thread held)."""
-_LIVE: weakref.WeakSet[Wiring] = weakref.WeakSet()
+LIVE: weakref.WeakSet[Wiring] = weakref.WeakSet()
+"""Every Wiring alive: the fork hook resets them, exit lets their warm-ups finish."""
 _held_for_fork = False
 
 
@@ -53,7 +54,7 @@ def _after_fork_in_parent() -> None:
 def _after_fork_in_child() -> None:
     global _IMPORTING, _held_for_fork
     _IMPORTING, _held_for_fork = threading.Lock(), False
-    for wiring in list(_LIVE):  # a build another thread was doing never finishes here
+    for wiring in list(LIVE):  # a build another thread was doing never finishes here
         wiring._locks = {}
         wiring._guard = threading.Lock()
         wiring._client_lock = threading.RLock()
@@ -81,7 +82,7 @@ class Wiring:
         self._guard = threading.Lock()
         self._client_lock = threading.RLock()
         self._warm: threading.Thread | None = None
-        _LIVE.add(self)
+        LIVE.add(self)
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         if name in self._built:
@@ -116,8 +117,6 @@ class Wiring:
     @property
     def repository(self) -> DuckDBExperimentRepository:
         def build() -> DuckDBExperimentRepository:
-            from nbplayground.adapters import log_location
-
             return log_location.open_repository(self.db)  # type: ignore[no-any-return]
 
         return self._once("repository", build)
@@ -125,8 +124,6 @@ class Wiring:
     @property
     def ledger(self) -> DuckDBUsageLedger:
         def build() -> DuckDBUsageLedger:
-            from nbplayground.adapters import log_location
-
             return log_location.open_ledger(self.db, self.repository)  # type: ignore[no-any-return]
 
         return self._once("ledger", build)
