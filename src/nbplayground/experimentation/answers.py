@@ -43,8 +43,8 @@ class AnswerInvalid(ValueError):
 @functools.lru_cache(maxsize=64)
 def _validator(schema_json: str) -> Any:
     """One validator per schema: jsonschema.validate checks the schema against its metaschema
-    on every call (milliseconds each), which a sweep of a thousand judged answers would pay
-    a thousand times."""
+    on every call (milliseconds each), which a sweep of a thousand structured answers would
+    pay a thousand times."""
     import jsonschema
 
     schema = json.loads(schema_json)
@@ -54,13 +54,14 @@ def _validator(schema_json: str) -> Any:
 
 
 _BY_ID: dict[int, tuple[dict[str, Any], Any]] = {}
-"""The validator of a schema object seen before (the judge cells of a sweep share theirs): no
-JSON text of the schema made per answer to find it. The schema is kept, so its id stays its."""
+"""The validator of a schema object seen before (a sweep's cells share their request's): no
+JSON text of the schema made per answer to find it. The schema is kept, so its id stays its.
+(A judge's verdict is checked by its pydantic model, not here: evaluation.judges.)"""
 
 
 def schema_validator(schema: dict[str, Any]) -> Any:
     """The (cached) validator of `schema`; the first one of a process imports jsonschema,
-    which takes seconds: call it before a sweep sends, not while its requests are in flight."""
+    which takes seconds."""
     hit = _BY_ID.get(id(schema))
     if hit is not None and hit[0] is schema:
         return hit[1]
