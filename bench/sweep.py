@@ -161,9 +161,20 @@ def promptfoo(binary: str, latency: float, calls: int) -> float:
                         "--no-progress-bar", "-o", str(Path(tmp) / "out.json")],
                        check=False, cwd=tmp, env=env, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - t0
+        out = Path(tmp) / "out.json"
+        done = _promptfoo_answers(out) if out.exists() else 0
     print(f"promptfoo, whole process: {calls} calls at -j 40, L={latency} s: {wall:.2f} s "
-          f"→ {calls / wall:.0f} calls/s")
+          f"→ {calls / wall:.0f} calls/s ({done} answers in its output)")
+    if done != calls:
+        raise SystemExit(f"promptfoo answered {done} of {calls} calls: its figure means nothing")
     return calls / wall
+
+
+def _promptfoo_answers(out: Path) -> int:
+    """The results in promptfoo's output file that carry an answer (not an error)."""
+    results = json.loads(out.read_text()).get("results", {})
+    rows = results.get("results", []) if isinstance(results, dict) else results
+    return sum(1 for r in rows if (r.get("response") or {}).get("output"))
 
 
 def main() -> None:
