@@ -48,6 +48,22 @@ def test_string_checks(scorer: Any, text: str, passed: bool) -> None:
     assert (g.reason is None) is passed
 
 
+@pytest.mark.parametrize(("scorer", "text", "reason"), [
+    (s.exact("{capital}"), "Lyon is lovely", "the answer is not 'Paris'"),
+    (s.ne("{capital}"), " Paris ", "the answer equals 'Paris'"),
+    (s.contains("{capital}"), "It is Lyon.", "the answer does not contain 'Paris'"),
+    (s.icontains("{capital}"), "it is LYON", "the answer does not contain (ignoring case) 'Paris'"),
+    (s.exact("{capital}", case=False), "LYON", "the answer is not 'Paris' (ignoring case)"),
+    (s.regex(r"^[A-Z]\w+$"), "lyon", r"the answer does not match '^[A-Z]\\w+$'"),
+    (s.contains("x" * 80), "y", f"the answer does not contain '{'x' * 59}…'"),
+])
+def test_a_failed_check_says_what_was_wanted_not_the_answer_again(scorer: Any, text: str,
+                                                                   reason: str) -> None:
+    """Reports and badges show the answer beside the reason: the reason names the reference
+    (clipped at 60 characters), and repeating the answer would only lengthen every row."""
+    assert grade(scorer, text).reason == reason
+
+
 def test_a_field_of_the_json_answer_fills_a_template() -> None:
     t = Template.parse("Is {answer.city} ({answer.tags.1}) the capital of {country}?")
     assert t.columns == {"country"}

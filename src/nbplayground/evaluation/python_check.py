@@ -1,4 +1,5 @@
-"""The python scorer: a function of the user's notebook, fn(answer, row), graded inline."""
+"""The python scorer: a function of the user's notebook, fn(answer, row), graded with the rest
+(in a sweep, on the log writer's thread as each batch is written)."""
 
 from __future__ import annotations
 

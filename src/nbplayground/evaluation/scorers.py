@@ -1,7 +1,8 @@
 """The deterministic scorers: string checks, regex, JSON, text similarity, and their base class
 (python functions are in python_check.py, cost and latency in call_checks.py).
 
-Each is a frozen, validated value object; `grade(answer)` is pure and runs inline as cells finish.
+Each is a frozen, validated value object; `grade(answer)` is pure; a sweep grades each batch of
+finished cells as it is written.
 String checks follow OpenAI's string_check (eq, ne, like = contains, ilike = case-insensitive).
 """
 
@@ -99,19 +100,22 @@ class StringCheck(Scorer):
     def grader(self, embedder: Embedder | None = None) -> Callable[[Answer], Grade]:
         render, strip, op = self._template.renderer(), self.strip, self.operation
         fold = op == "ilike"
-        said = {"eq": "is not", "ne": "equals", "like": "does not contain",
-                "ilike": "does not contain (ignoring case)"}[op]
+        said = {"eq": "the answer is not", "ne": "the answer equals",
+                "like": "the answer does not contain",
+                "ilike": "the answer does not contain (ignoring case)"}[op]
 
         def grade(answer: Answer) -> Grade:
             ref, text = render(answer), answer.text
             if strip:
                 ref, text = ref.strip(), text.strip()
             if fold:
-                ref, text = ref.casefold(), text.casefold()
-            ok = (text == ref if op == "eq" else text != ref if op == "ne" else ref in text)
+                ok = ref.casefold() in text.casefold()
+            else:
+                ok = text == ref if op == "eq" else text != ref if op == "ne" else ref in text
             if ok:
                 return PASSED
-            return Grade(0.0, False, f"{_clip(answer.text)} {said} {_clip(ref)}")
+            # The reference, not the answer: reports show the answer beside the reason.
+            return Grade(0.0, False, f"{said} {_clip(ref)}")
 
         return grade
 
@@ -129,8 +133,7 @@ class CaseInsensitiveEq(StringCheck):
                 ref, text = ref.strip(), text.strip()
             if text.casefold() == ref.casefold():
                 return PASSED
-            return Grade(0.0, False,
-                         f"{_clip(answer.text)} is not {_clip(ref)} (ignoring case)")
+            return Grade(0.0, False, f"the answer is not {_clip(ref)} (ignoring case)")
 
         return grade
 
@@ -151,12 +154,11 @@ class Regex(Scorer):
         return self.grader()(answer)
 
     def grader(self, embedder: Embedder | None = None) -> Callable[[Answer], Grade]:
-        search, pattern = self._compiled.search, self.pattern
+        search = self._compiled.search
+        unmatched = Grade(0.0, False, f"the answer does not match {self.pattern!r}")
 
         def grade(answer: Answer) -> Grade:
-            if search(answer.text):
-                return PASSED
-            return Grade(0.0, False, f"{_clip(answer.text)} does not match {pattern!r}")
+            return PASSED if search(answer.text) else unmatched
 
         return grade
 
@@ -275,13 +277,13 @@ class Similarity(Scorer):
 
     def _grader(self, fn: Callable[[str, str], float]) -> Callable[[Answer], Grade]:
         render, metric, threshold = self._template.renderer(), self.metric, self.threshold
+        below = f" < {threshold:g} against "
 
         def grade(answer: Answer) -> Grade:
             ref = render(answer)
             value = fn(answer.text.strip(), ref.strip())
             if value >= threshold:
                 return Grade(value, True)
-            return Grade(value, False, f"{metric} {value:.3f} < {threshold:g} "
-                                       f"against {_clip(ref)}")
+            return Grade(value, False, f"{metric} {value:.3f}{below}{_clip(ref)}")
 
         return grade

@@ -50,20 +50,33 @@ class Answer:
             if (start == len(text) or text[start] not in _JSON_STARTS) \
                     and not text.startswith("\ufeff"):
                 # Prose (most answers): json.loads would raise this very error, but raising
-                # and catching it costs ~3 µs an answer, a third of a sweep's scoring.
-                self._parsed = ValueError(str(json.JSONDecodeError("Expecting value", text,
-                                                                   start)))
-                return f"the answer is not JSON ({self._parsed})"
+                # and catching it costs ~3 µs an answer, a third of a sweep's scoring. Prose
+                # from its first character (most of it) has one reason, made once.
+                why = _PROSE if not start else _NotJson(
+                    json.JSONDecodeError("Expecting value", text, start))
+                self._parsed = why
+                return why
             try:
                 self._parsed = json.loads(text)
             except ValueError as e:
                 # Its message alone: the error's traceback and context hold this frame, so
                 # this Answer, in a cycle that only a garbage collection frees (~20 objects
                 # per answer that is not JSON; a 10,000-cell sweep's collection took 0.4 s).
-                self._parsed = ValueError(str(e))
-        if isinstance(self._parsed, ValueError):
-            return f"the answer is not JSON ({self._parsed})"
-        return None
+                self._parsed = _NotJson(e)
+        parsed = self._parsed
+        return parsed if isinstance(parsed, _NotJson) else None
+
+
+class _NotJson(str):
+    """Why an answer is not JSON, in json's own words (a str: the parse's outcome is either
+    this or the parsed value, which is never of this type)."""
+
+    def __new__(cls, error: ValueError) -> _NotJson:
+        return super().__new__(cls, f"the answer is not JSON ({error})")
+
+
+_PROSE = _NotJson(json.JSONDecodeError("Expecting value", "", 0))
+"""The reason of an answer whose first character cannot start JSON."""
 
 
 @dataclass(frozen=True)
