@@ -88,3 +88,36 @@ def test_a_judged_sweep_reads_its_verdicts_without_importing_jsonschema(tmp_path
     out = subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
                          capture_output=True, text=True).stdout.split()
     assert out[-1] == "False"
+
+
+def test_cells_are_graded_off_the_event_loop_as_their_batch_is_written(tmp_path: Path) -> None:
+    """A python grader may block (a file, a subprocess): it runs on the log writer's thread,
+    never in the event loop serving the cells in flight, and each cell's scores are in the
+    log with the cell (one transaction), the cells taken from the log graded too."""
+    import asyncio
+    import threading
+
+    seen: list[tuple[bool, str]] = []
+
+    def where(answer: str, row: object) -> bool:
+        try:
+            asyncio.get_running_loop()
+            in_loop = True
+        except RuntimeError:
+            in_loop = False
+        seen.append((in_loop, threading.current_thread().name))
+        return True
+
+    pg = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                    simulated_latency=0)
+    sw = pg.sweep(PROMPT, vars=VARS, scorers=[s.python(where, name="where")], progress=False)
+    assert len(seen) == 2 and not any(in_loop for in_loop, _ in seen)
+    assert all(name != threading.main_thread().name for _, name in seen)
+    logged = pg.repository.query("SELECT count(*) AS n FROM scores s JOIN experiments e "
+                                 "ON e.id = s.experiment_id")
+    assert logged["n"][0] == 2 and sw.scores()["passed"].all()
+    seen.clear()
+    again = pg.sweep(PROMPT, vars=[*VARS, {"country": "Peru", "capital": "Lima"}],
+                     scorers=[s.python(where, name="where")], progress=False)
+    assert again.count("cached") == 2 and len(again.scores()) == 3
+    assert len(seen) == 3 and not any(in_loop for in_loop, _ in seen)

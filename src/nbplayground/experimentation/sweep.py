@@ -17,7 +17,7 @@ from nbplayground.experimentation.estimate import Estimate, estimate_cells
 from nbplayground.experimentation.holds import by_provider, reserve_sweep
 from nbplayground.experimentation.judge_lane import JudgeLane
 from nbplayground.experimentation.ports import DeltaCallback, Hold
-from nbplayground.experimentation.scoring import Grader, ascored, ascored_log, grader
+from nbplayground.experimentation.scoring import Grader, grade_batch, grader
 from nbplayground.experimentation.service import ExperimentService, Outcome
 from nbplayground.experimentation.stopping import Partial, stopped
 from nbplayground.experimentation.sweep_result import COLUMNS, Sweep, new_sweep_id, sweep_id_for
@@ -57,9 +57,10 @@ class SweepRunner:
                     update={"cached": True, **c.prompt_tags})
         todo = [i for i, r in enumerate(sweep.results) if r is None]
         grade = grader(sweep)
-        # Cells from the log are scored now (their scores belong to this sweep), logged with
+        # Cells from the log are scored too (their scores belong to this sweep), written with
         # the first batch.
-        scored = await ascored_log(sweep, grade, Outcome) if grade else []
+        logged = [(i, Outcome(r)) for i, r in enumerate(sweep.results) if r is not None] \
+            if grade else []
         if max_cost is not None:
             est = self.estimate([sweep.cells[i] for i in todo])
             if est.max_cost is None or est.max_cost > max_cost:
@@ -83,7 +84,7 @@ class SweepRunner:
                     hold.release()
                 raise
         await self._run(sweep, todo, ceilings, holds, started, concurrency=concurrency,
-                        rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=scored,
+                        rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, logged=logged,
                         grade=grade, on_delta=on_delta, lane=lane)
         return sweep
 
@@ -101,7 +102,7 @@ class SweepRunner:
         status = sweep.status
         try:
             await self._run(sweep, [], {}, {}, time.perf_counter(), concurrency=concurrency,
-                            rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, scored=[],
+                            rpm=rpm, tpm=tpm, max_cost=max_cost, progress=progress, logged=[],
                             grade=None, lane=lane)
         finally:
             sweep.status = "budget" if lane.missed else status
@@ -110,15 +111,20 @@ class SweepRunner:
                    holds: dict[str, Hold], started: float, *, concurrency: int,
                    rpm: float | None,
                    tpm: float | None, max_cost: float | None,
-                   progress: ProgressFactory | None, scored: list[Outcome],
+                   progress: ProgressFactory | None, logged: list[tuple[int, Outcome]],
                    grade: Grader | None,
                    on_delta: Callable[[int], DeltaCallback] | None = None,
                    lane: JudgeLane | None = None) -> Sweep:
-        """Each worker takes a judge call waiting (lane) before the next cell."""
+        """Each worker takes a judge call waiting (lane) before the next cell. `logged` are
+        the cells taken from the log, (index, outcome), to be graded with the first batch."""
         cell_of: dict[str, int] = {}  # experiment id -> cell index, for settling the hold
+        ungraded: list[tuple[int, Outcome]] = []  # the cells put since the last batch was cut
 
-        def record(batch: list[Outcome], state: tuple[list[dict[str, Any]], list[Any]]) -> None:
-            rows, loose = state
+        def record(batch: list[Outcome], state: tuple[list[dict[str, Any]], list[Any],
+                                                      list[tuple[int, Outcome]]]) -> None:
+            rows, loose, cells = state
+            if grade is not None and cells:  # on the writer's thread, before the transaction
+                grade_batch(sweep, grade, cells)
             self.service.record(batch, sweep=rows, scores=loose)
             if lane is not None:
                 lane.settle(batch)
@@ -140,14 +146,17 @@ class SweepRunner:
         workers = 1 if providers == {"local"} else max(1, min(concurrency, calls or 1))
         note = "local model: one cell at a time" if workers == 1 and serial else \
             f"{workers} at a time" + (" (the local model one at a time)" if serial else "")
-        def snapshot() -> tuple[list[dict[str, Any]], list[Any]]:
+        def snapshot() -> tuple[list[dict[str, Any]], list[Any], list[tuple[int, Outcome]]]:
+            """Taken as a batch is cut: the cells to grade are exactly the batch's."""
+            nonlocal ungraded
+            cells, ungraded = ungraded, []
             if lane is None:
-                return [self._row(sweep)], []
+                return [self._row(sweep)], [], cells
             judged = [self._row(lane.judges)] if lane.judges.cells else []
             if lane.judge_only:  # scored again: the sweep's row is left as it is, but its
                 own = [{"id": sweep.id, "status": "budget"}] if lane.missed else []  # status
-                return [*own, *judged], lane.loose_scores()
-            return [self._row(sweep), *judged], lane.loose_scores()
+                return [*own, *judged], lane.loose_scores(), cells
+            return [self._row(sweep), *judged], lane.loose_scores(), cells
 
         writer = BatchWriter(record, snapshot=snapshot)
         # Each provider's own buckets: rpm/tpm (and the user's plan rpm, for a billed one)
@@ -157,8 +166,9 @@ class SweepRunner:
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in todo:
             queue.put_nowait(i)
-        for outcome in scored:
+        for i, outcome in logged:
             writer.put(outcome)
+            ungraded.append((i, outcome))
         if lane is not None:
             lane.writer = writer
             lane.from_log([(i, exp) for i, exp in enumerate(sweep.results) if exp is not None])
@@ -209,8 +219,8 @@ class SweepRunner:
                 cell_of[outcome.experiment.id] = i
                 sweep.results[i] = exp = outcome.experiment
                 sweep.spent += outcome.experiment.metrics.cost_estimate or 0.0
-                if grade is not None:
-                    await ascored(sweep, grade, i, outcome)
+                if grade is not None:  # graded as its batch is written (grade_batch)
+                    ungraded.append((i, outcome))
             finally:  # its judge calls queued (their error scores given) before it is put
                 if lane is not None:
                     lane.answered(i, exp, ceilings[i])
