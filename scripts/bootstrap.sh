@@ -17,6 +17,18 @@ sum=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   echo "bootstrap: installing nbplayground[local,server,dev] into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null \
+      && ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+    # llama.cpp's AMX matrix kernel, which a native build turns on where the CPU reports AMX,
+    # crashes every decode on such machines (ggml_backend_amx_mul_mat; llama.cpp issue 20824;
+    # seen with llama-cpp-python 0.3.17 to 0.3.36). Build for the same CPU without it; no
+    # cached wheel, which may be a native build.
+    echo "bootstrap: this CPU has AMX: building llama-cpp-python without llama.cpp's AMX kernel"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+-DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON" \
+      .venv/bin/python -m pip install -q --no-cache-dir 'llama-cpp-python>=0.3' 2>&1 \
+      | grep -v "is ignored" || true
+  fi
   .venv/bin/python -m pip install -q -e '.[local,server,dev]' 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -c "import nbplayground, llama_cpp, duckdb, openai" \
     || { echo "bootstrap: install failed" >&2; exit 1; }

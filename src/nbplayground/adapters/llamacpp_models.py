@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbplayground.adapters.llamacpp_amx import without_amx
 from nbplayground.domain import Message
 from nbplayground.errors import (
     ConfigurationError,
@@ -100,8 +101,9 @@ def _load(path: str, n_ctx: int, n_threads: int | None, *, embedding: bool = Fal
                 pooled: dict[str, Any] = {} if not embedding else {
                     "embedding": True, "n_batch": n_ctx,
                     "pooling_type": llama_cpp.LLAMA_POOLING_TYPE_MEAN}
-                llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=threads,
-                                      n_threads_batch=threads, verbose=False, **pooled)
+                with without_amx(llama_cpp):
+                    llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=threads,
+                                          n_threads_batch=threads, verbose=False, **pooled)
             except ImportError:
                 raise ConfigurationError(f"llama-cpp-python is missing; {INSTALL_HINT}") from None
             except Exception as e:
