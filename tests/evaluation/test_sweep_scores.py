@@ -121,3 +121,24 @@ def test_cells_are_graded_off_the_event_loop_as_their_batch_is_written(tmp_path:
                      scorers=[s.python(where, name="where")], progress=False)
     assert again.count("cached") == 2 and len(again.scores()) == 3
     assert len(seen) == 3 and not any(in_loop for in_loop, _ in seen)
+
+
+def test_a_grader_that_fails_outright_costs_no_row_of_its_batch(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """Grading happens as the batch is written: a fault outside any one scorer (here the plan
+    itself) gives each cell error scores, and the batch's cells are logged all the same."""
+    from nbplayground.evaluation import ScoringPlan
+
+    def broken(self: ScoringPlan, *args: object, **kwargs: object) -> None:
+        raise MemoryError("the plan broke")
+
+    monkeypatch.setattr(ScoringPlan, "score", broken)
+    pg = Playground(db=tmp_path / "log.duckdb", user="u", provider="simulated",
+                    simulated_latency=0)
+    sw = pg.sweep(PROMPT, vars=VARS, scorers=[s.contains("{capital}")], progress=False)
+    assert sw.count("ok") == 2
+    assert pg.repository.query("SELECT count(*) AS n FROM experiments")["n"][0] == 2
+    logged = pg.repository.scores(sweep_id=sw.id)
+    assert len(logged) == 2 and logged["score"].isna().all()
+    assert logged["reason"].str.contains("MemoryError: the plan broke").all()

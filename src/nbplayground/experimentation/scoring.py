@@ -49,7 +49,12 @@ def grade_batch(sweep: Sweep, grade: Grader, cells: list[tuple[int, Outcome]]) -
         plan.prefetch([(i, o.experiment) for i, o in cells])
     found: list[Score] = []
     for i, outcome in cells:
-        outcome.scores = grade(i, outcome.experiment)
+        try:
+            outcome.scores = grade(i, outcome.experiment)
+        except Exception as e:  # the batch's rows are written all the same
+            exp, why = outcome.experiment, f"{type(e).__name__}: {e}"
+            outcome.scores = [Score(exp.id, s.name, s.kind, None, False, why, None, sweep.id)
+                              for s in (plan.deterministic if plan is not None else ())]
         found += outcome.scores
     sweep.scored += found  # one list.extend: atomic beside the judge lane's, on the loop
 
