@@ -77,3 +77,21 @@ def test_a_large_batch_keeps_its_order_and_a_later_one_replaces_only_its_own_key
     assert kept["reason"].tolist() == ["again"]
     assert len(repo.scores(sweep_id="s1")) == 3 * 300 + 1
     assert judged_by(repo) == {judge.id: cells[1].id}
+
+
+def test_a_judge_call_is_marked_whether_it_is_logged_with_its_verdict_or_before(
+        repo: Repo) -> None:  # noqa: F811
+    """A judge call written in the verdict's batch is marked as it is inserted; one logged
+    before (a verdict taken from the log) is marked when its verdict comes; a call whose
+    verdict has not come is not a judge's yet."""
+    a, b, c = (make_experiment(sweep_id="s1") for _ in range(3))
+    early, fresh, pending = (make_experiment(sweep_id="s1-judges") for _ in range(3))
+    repo.add([a, b, c, early])
+    repo.add([fresh, pending], scores=[
+        Score(a.id, "judge", "score_model", 0.5, True, "ok", early.id, "s1"),
+        Score(b.id, "judge", "score_model", 0.25, False, "meh", fresh.id, "s1")])
+    assert judged_by(repo) == {early.id: a.id, fresh.id: b.id}
+    repo.add([], scores=[Score(c.id, "judge", "score_model", 1.0, True, "yes", pending.id,
+                               "s1")])
+    assert judged_by(repo) == {early.id: a.id, fresh.id: b.id, pending.id: c.id}
+    assert len(repo.scores(sweep_id="s1")) == 3

@@ -76,8 +76,8 @@ class DuckDBExperimentRepository(DuckDBBatches):
         if not batch and not requests and usage_df is None and not sweep_updates \
                 and scores_df is None:
             return
-        calls = (rows.experiments_frame(batch), rows.requests_frame(requests, batch)) \
-            if batch or requests else None
+        calls = (writes.with_judge_roles(rows.experiments_frame(batch), scores_df),
+                 rows.requests_frame(requests, batch)) if batch or requests else None
         careful = False  # plain INSERTs first; OR IGNORE only for a batch logged before
 
         def work(conn: Conn) -> None:

@@ -18,20 +18,43 @@ from nbplayground.adapters.duckdb.sql import (
 )
 from nbplayground.domain import Experiment
 
+JUDGE_ROLE = "role, judged_experiment_id"
+
+
+def with_judge_roles(exp_df: pd.DataFrame, scores_df: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of judge calls whose verdicts come in the same batch get role 'judge' and the
+    experiment they judged as they are inserted: the UPDATE that would set them afterwards
+    joins every experiment of the log (and makes the checkpoint rewrite what it touched)."""
+    if scores_df is None or not len(exp_df):
+        return exp_df
+    links = scores_df[scores_df["judge_experiment_id"].notna()]
+    if not len(links):
+        return exp_df
+    judged = exp_df["id"].map(dict(zip(links["judge_experiment_id"], links["experiment_id"],
+                                       strict=True)))
+    if not judged.notna().any():
+        return exp_df
+    out = exp_df.copy(deep=False)
+    out["judged_experiment_id"] = judged.astype(object).where(judged.notna(), None)
+    out["role"] = pd.Series(["judge" if j is not None else None
+                             for j in out["judged_experiment_id"]], index=out.index,
+                            dtype=object)
+    return out
+
 
 def insert_calls(conn: Conn, exp_df: pd.DataFrame, req_df: pd.DataFrame,
                  batch: Sequence[Experiment], *, careful: bool) -> set[str]:
     """The ids of the experiments inserted now (those logged before are skipped)."""
     conn.register("_exp_batch", exp_df)
+    cols = EXPERIMENTS + (f", {JUDGE_ROLE}" if "role" in exp_df.columns else "")
     if not careful:
-        conn.execute(f"INSERT INTO experiments ({EXPERIMENTS}) "
-                     f"SELECT {EXPERIMENTS} FROM _exp_batch")
+        conn.execute(f"INSERT INTO experiments ({cols}) SELECT {cols} FROM _exp_batch")
         conn.register("_req_batch", req_df)
         conn.execute(f"INSERT INTO api_requests ({REQUESTS}) SELECT {REQUESTS} FROM _req_batch")
         return {e.id for e in batch}
     new = {i for (i,) in conn.execute(
-        f"INSERT OR IGNORE INTO experiments ({EXPERIMENTS}) "
-        f"SELECT {EXPERIMENTS} FROM _exp_batch RETURNING id").fetchall()}
+        f"INSERT OR IGNORE INTO experiments ({cols}) "
+        f"SELECT {cols} FROM _exp_batch RETURNING id").fetchall()}
     # The requests of an experiment logged before (skipped above) are skipped too: found from
     # what the insert returned, not by joining the whole log.
     before = [e.id for e in batch if e.id not in new]
@@ -90,7 +113,11 @@ def write_scores(conn: Conn, scores_df: pd.DataFrame, new: Collection[str] = ())
                      "scores.sweep_id IS NOT DISTINCT FROM b.sweep_id")
     conn.register("_score_batch", scores_df)
     conn.execute(f"INSERT INTO scores ({SCORES}) SELECT {SCORES} FROM _score_batch")
-    if scores_df["judge_experiment_id"].notna().any():
+    links = scores_df[scores_df["judge_experiment_id"].notna()]
+    if new and len(links):  # judge calls inserted now have their role (with_judge_roles)
+        links = links[~links["judge_experiment_id"].isin(new)]
+    if len(links):  # verdicts of judge calls logged before (taken from the log)
+        conn.register("_judge_links", links)
         conn.execute("UPDATE experiments SET role = 'judge', judged_experiment_id = "
-                     "b.experiment_id FROM _score_batch b "
+                     "b.experiment_id FROM _judge_links b "
                      "WHERE experiments.id = b.judge_experiment_id")
