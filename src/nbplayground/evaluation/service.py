@@ -140,9 +140,7 @@ class ScoringPlan:
         answer = self.answer(index, exp)
         eid = exp.id
         if not answer.ok:
-            why = f"the call failed: {answer.error}"
-            return [Score(eid, name, kind, None, False, why, None, sweep_id)
-                    for name, kind, _ in self._graders]
+            return self.errors(eid, f"the call failed: {answer.error}", sweep_id)
         out: list[Score] = []
         for name, kind, grade in self._graders:  # 4 scorers × 10,000 cells: kept lean
             try:
@@ -151,6 +149,11 @@ class ScoringPlan:
                 score, passed, reason = None, False, f"{type(e).__name__}: {e}"
             out.append(_new(Score, (eid, name, kind, score, passed, reason, None, sweep_id)))
         return out
+
+    def errors(self, experiment_id: str, why: str, sweep_id: str | None = None) -> list[Score]:
+        """Every deterministic scorer's error score for one cell that could not be graded."""
+        return [Score(experiment_id, name, kind, None, False, why, None, sweep_id)
+                for name, kind, _ in self._graders]
 
     def judge_prompt(self, judge: ModelGrader, index: int, exp: Experiment
                      ) -> str | list[dict[str, Any]] | Grade:
